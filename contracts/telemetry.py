@@ -1,0 +1,157 @@
+"""The telemetry contract: what OBD devices publish on ``fleet/{vehicle_id}/telemetry``.
+
+``parse_telemetry`` turns one MQTT message into a validated ``Telemetry`` record or raises
+``InvalidTelemetry`` with a reason a person can act on. The full contract is documented in
+``docs/telemetry-contract.md``; the Avro form is ``schemas/telemetry.avsc``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+TOPIC_PREFIX = "fleet/"
+TOPIC_SUFFIX = "/telemetry"
+MAX_PAYLOAD_BYTES = 64 * 1024
+
+
+class InvalidTelemetry(ValueError):
+    """A message that breaks the contract; ``reason`` goes to the dead-letter record."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Wheels(BaseModel):
+    """Tire pressure per wheel, kPa."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True, allow_inf_nan=False)
+    fl: float | None = Field(None, ge=0, le=1000)
+    fr: float | None = Field(None, ge=0, le=1000)
+    rl: float | None = Field(None, ge=0, le=1000)
+    rr: float | None = Field(None, ge=0, le=1000)
+
+
+class Accel(BaseModel):
+    """Accelerometer, m/s^2; x = forward (negative when braking), y = left, z = up."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True, allow_inf_nan=False)
+    x: float | None = Field(None, ge=-200, le=200)
+    y: float | None = Field(None, ge=-200, le=200)
+    z: float | None = Field(None, ge=-200, le=200)
+
+
+class Telemetry(BaseModel):
+    """One validated fix of one vehicle. ``ts_ms`` is the event time, epoch milliseconds UTC."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False, strict=True)
+
+    vehicle_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    ts_ms: int
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    speed_kmh: float = Field(ge=0, le=1000)
+    heading_deg: float | None = Field(None, ge=0, le=360)
+    altitude_m: float | None = Field(None, ge=-1000, le=20000)
+    ignition: bool | None = None
+    rpm: float | None = Field(None, ge=0, le=20000)
+    engine_load_pct: float | None = Field(None, ge=0, le=100)
+    coolant_temp_c: float | None = Field(None, ge=-60, le=200)
+    fuel_level_pct: float | None = Field(None, ge=0, le=100)
+    battery_v: float | None = Field(None, ge=0, le=60)
+    odometer_km: float | None = Field(None, ge=0, le=10_000_000)
+    engine_hours: float | None = Field(None, ge=0, le=1_000_000)
+    oil_life_pct: float | None = Field(None, ge=0, le=100)
+    tire_pressure_kpa: Wheels | None = None
+    accel_ms2: Accel | None = None
+    dtc: tuple[str, ...] = ()
+
+    @field_validator("ignition", mode="before")
+    @classmethod
+    def _strict_bool(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, bool):
+            raise ValueError("must be true or false")
+        return value
+
+    @field_validator("dtc", mode="before")
+    @classmethod
+    def _dtc_codes(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        if not isinstance(value, list) or len(value) > 64:
+            raise ValueError("must be a list of at most 64 codes")
+        for code in value:
+            if not isinstance(code, str) or not (4 <= len(code) <= 8) or not code.isalnum():
+                raise ValueError(f"invalid DTC code {code!r}")
+        return tuple(c.upper() for c in value)
+
+
+def vehicle_id_from_topic(topic: str) -> str:
+    """``fleet/{vehicle_id}/telemetry`` -> ``vehicle_id``; raises on any other topic."""
+    if not (topic.startswith(TOPIC_PREFIX) and topic.endswith(TOPIC_SUFFIX)):
+        raise InvalidTelemetry(f"topic {topic!r} is not fleet/{{vehicle_id}}/telemetry")
+    vid = topic[len(TOPIC_PREFIX) : -len(TOPIC_SUFFIX)]
+    if not vid or "/" in vid:
+        raise InvalidTelemetry(f"topic {topic!r} is not fleet/{{vehicle_id}}/telemetry")
+    return vid
+
+
+def parse_timestamp_ms(value: Any) -> int:
+    """ISO 8601 with a zone, or epoch milliseconds -> epoch milliseconds UTC."""
+    if isinstance(value, bool):
+        raise InvalidTelemetry("ts: must be ISO 8601 with zone or epoch milliseconds")
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value) or not (0 <= value < 32503680000000):  # before year 3000
+            raise InvalidTelemetry(f"ts: epoch milliseconds out of range: {value!r}")
+        return int(value)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise InvalidTelemetry(f"ts: not ISO 8601: {value[:64]!r}") from None
+        if parsed.tzinfo is None:
+            raise InvalidTelemetry(f"ts: ISO 8601 without a time zone: {value[:64]!r}")
+        return int(parsed.astimezone(timezone.utc).timestamp() * 1000)
+    raise InvalidTelemetry("ts: must be ISO 8601 with zone or epoch milliseconds")
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "payload"
+    return f"{where}: {err['msg']}"
+
+
+def parse_telemetry(topic: str, payload: bytes) -> Telemetry:
+    """Validate one MQTT message against the contract; raise ``InvalidTelemetry`` with a reason."""
+    topic_vid = vehicle_id_from_topic(topic)
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise InvalidTelemetry(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidTelemetry("payload is not UTF-8") from None
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidTelemetry(f"payload is not JSON: {str(exc)[:120]}") from None
+    if not isinstance(doc, dict):
+        raise InvalidTelemetry("payload is not a JSON object")
+    for key in ("vehicle_id", "ts", "lat", "lon", "speed_kmh"):
+        if key not in doc:
+            raise InvalidTelemetry(f"{key}: required field missing")
+    if doc["vehicle_id"] != topic_vid:
+        raise InvalidTelemetry(f"vehicle_id {str(doc['vehicle_id'])[:64]!r} does not match topic vehicle {topic_vid!r}")
+    fields = dict(doc)
+    fields["ts_ms"] = parse_timestamp_ms(fields.pop("ts"))
+    for key in ("lat", "lon", "speed_kmh"):
+        if isinstance(fields[key], bool) or not isinstance(fields[key], (int, float)):
+            raise InvalidTelemetry(f"{key}: must be a number")
+    try:
+        return Telemetry.model_validate(fields)
+    except ValidationError as exc:
+        raise InvalidTelemetry(_first_error(exc)) from None
