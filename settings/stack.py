@@ -37,9 +37,19 @@ class StackSettings(BaseSettings):
     kafka_ssl_ca_location: str | None = None
     influx_url: str = Field("http://127.0.0.1:8086", description="InfluxDB 2.x base URL")
     influx_org: str = Field("ticktrack", description="InfluxDB organization")
-    influx_token: str = Field("", description="InfluxDB API token (operator token from stack.env by default)")
+    influx_token: str = Field("", description="InfluxDB operator token (setup, backups, tests)")
+    influx_write_token: str = Field("", description="InfluxDB token of the writers (flows); falls back to influx_token")
+    influx_read_token: str = Field("", description="read-only InfluxDB token of the dashboard; falls back to influx_token")
     influx_bucket_fleet: str = Field("fleet", description="bucket of fleet time series")
     influx_bucket_crypto: str = Field("crypto", description="bucket of crypto time series")
+
+    def writer_token(self) -> str:
+        """Token the sinks write with: the least-privileged one available."""
+        return self.influx_write_token or self.influx_token
+
+    def reader_token(self) -> str:
+        """Token the dashboard reads with: read-only when the stack created one."""
+        return self.influx_read_token or self.influx_token
 
     def kafka_config(self) -> dict[str, str]:
         """librdkafka settings shared by producers, consumers and admin clients."""

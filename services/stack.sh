@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# ticktrack's local stack: Mosquitto, Kafka (KRaft) and InfluxDB 2.x, installed from package
+# registries, started as plain processes, checked, and stopped by pid. No Docker needed.
+set -euo pipefail
+
+usage() {
+  cat <<'USAGE'
+Usage: services/stack.sh <command> [service...]
+
+Commands:
+  up       install what is missing, start, wait until each service answers, write var/stack.env
+  down     stop the processes this script started (by pid)
+  status   show each service: pid, port, answering or not
+  help     this text
+
+Services (default: all): mosquitto kafka influxdb
+
+Environment (defaults in brackets):
+  TICKTRACK_VAR            data, logs, pids, stack.env                  [<repo>/var]
+  TICKTRACK_CACHE          built binaries and jars, keyed by version     [~/.cache/ticktrack]
+  TICKTRACK_PYTHON         Python with the project installed             [<repo>/.venv/bin/python]
+  MQTT_PORT [1883]  KAFKA_PORT [9092]  KAFKA_CONTROLLER_PORT [9093]  INFLUX_PORT [8086]
+  KAFKA_VERSION [4.1.1]  INFLUXDB_VERSION [v2.9.1]
+  FLEET_RETENTION_DAYS [90]  CRYPTO_RETENTION_DAYS [30]   bucket retention, applied on every up
+USAGE
+}
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+here="$repo/services"
+VAR="${TICKTRACK_VAR:-$repo/var}"
+CACHE="${TICKTRACK_CACHE:-$HOME/.cache/ticktrack}"
+PY="${TICKTRACK_PYTHON:-$repo/.venv/bin/python}"
+HOST=127.0.0.1
+MQTT_PORT="${MQTT_PORT:-1883}"
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+INFLUX_PORT="${INFLUX_PORT:-8086}"
+KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
+export INFLUXDB_VERSION="${INFLUXDB_VERSION:-v2.9.1}"
+export FLEET_RETENTION_DAYS="${FLEET_RETENTION_DAYS:-90}" CRYPTO_RETENTION_DAYS="${CRYPTO_RETENTION_DAYS:-30}"
+
+say() { echo "[stack] $*" >&2; }
+die() { echo "[stack] ERROR: $*" >&2; exit 1; }
+
+pidfile() { echo "$VAR/run/$1.pid"; }
+running() { local f; f="$(pidfile "$1")"; [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
+
+# Start "$@" detached, its output appended to var/logs/<name>.out, pid in var/run/<name>.pid.
+spawn() {
+  local name="$1"; shift
+  setsid nohup "$@" >> "$VAR/logs/$name.out" 2>&1 < /dev/null &
+  echo $! > "$(pidfile "$name")"
+}
+
+need_python() {
+  [ -x "$PY" ] || die "no Python with the project at $PY - run 'make install' first (or set TICKTRACK_PYTHON)"
+}
+
+# ---------------------------------------------------------------- mosquitto
+install_mosquitto() {
+  command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] && return 0
+  say "installing mosquitto (Debian package)"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q mosquitto; } \
+    > "$VAR/logs/apt-mosquitto.log" 2>&1 || die "apt-get install mosquitto failed - see $VAR/logs/apt-mosquitto.log"
+}
+
+up_mosquitto() {
+  install_mosquitto
+  if running mosquitto; then say "mosquitto already running (pid $(cat "$(pidfile mosquitto)"))"; else
+    mkdir -p "$VAR/mosquitto/data"
+    sed -e "s#@VAR@#$VAR#g; s#@PORT@#$MQTT_PORT#g; s#@HOST@#$HOST#g" "$here/mosquitto/mosquitto.conf.tmpl" > "$VAR/mosquitto/mosquitto.conf"
+    local bin; bin="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
+    spawn mosquitto "$bin" -c "$VAR/mosquitto/mosquitto.conf"
+    say "mosquitto started (pid $(cat "$(pidfile mosquitto)"))"
+  fi
+  "$PY" "$here/check_ready.py" mqtt "mqtt://$HOST:$MQTT_PORT" || die "mosquitto does not answer - see $VAR/logs/mosquitto.log"
+}
+
+# ---------------------------------------------------------------- kafka
+install_kafka() {
+  local libs="$CACHE/kafka-$KAFKA_VERSION/libs"
+  if [ -f "$libs/.complete" ]; then return 0; fi
+  say "resolving Kafka $KAFKA_VERSION jars from Maven Central into $libs"
+  mkdir -p "$libs"
+  mvn -q -B -f "$here/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$libs" > "$VAR/logs/kafka-install.log" 2>&1 \
+    || die "resolving Kafka jars failed - see $VAR/logs/kafka-install.log"
+  touch "$libs/.complete"
+}
+
+up_kafka() {
+  install_kafka
+  local libs="$CACHE/kafka-$KAFKA_VERSION/libs" dir="$VAR/kafka"
+  if running kafka; then say "kafka already running (pid $(cat "$(pidfile kafka)"))"; else
+    mkdir -p "$dir/data"
+    sed -e "s#@VAR@#$VAR#g; s#@PORT@#$KAFKA_PORT#g; s#@CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g; s#@HOST@#$HOST#g" \
+      "$here/kafka/server.properties.tmpl" > "$dir/server.properties"
+    local jvm=(java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true
+               "-Dlog4j2.configurationFile=$here/kafka/log4j2.properties" "-Dkafka.logs.dir=$VAR/logs"
+               -cp "$libs/*")
+    if [ ! -f "$dir/data/meta.properties" ]; then
+      say "formatting Kafka storage (KRaft, standalone controller)"
+      local cid; cid="$("${jvm[@]}" kafka.tools.StorageTool random-uuid 2>>"$VAR/logs/kafka-format.log")"
+      "${jvm[@]}" kafka.tools.StorageTool format --standalone -t "$cid" -c "$dir/server.properties" \
+        >> "$VAR/logs/kafka-format.log" 2>&1 || die "formatting Kafka storage failed - see $VAR/logs/kafka-format.log"
+    fi
+    spawn kafka "${jvm[@]}" kafka.Kafka "$dir/server.properties"
+    say "kafka started (pid $(cat "$(pidfile kafka)"))"
+  fi
+  "$PY" "$here/check_ready.py" kafka "$HOST:$KAFKA_PORT" || die "kafka does not answer - see $VAR/logs/kafka.log and $VAR/logs/kafka.out"
+}
+
+# ---------------------------------------------------------------- influxdb
+up_influxdb() {
+  local bin
+  if [ ! -x "$CACHE/influxd-$INFLUXDB_VERSION/bin/influxd" ]; then
+    say "building influxd $INFLUXDB_VERSION once (15-30 min on 2 cores); cached in $CACHE"
+  fi
+  bin="$("$here/influxdb/build.sh" "$CACHE")" || die "building influxd failed - see $CACHE/influxd-$INFLUXDB_VERSION/build.log"
+  local dir="$VAR/influxdb"
+  if running influxdb; then say "influxdb already running (pid $(cat "$(pidfile influxdb)"))"; else
+    mkdir -p "$dir"
+    spawn influxdb "$bin" --bolt-path "$dir/influxd.bolt" --engine-path "$dir/engine" --sqlite-path "$dir/influxd.sqlite" \
+      --http-bind-address "$HOST:$INFLUX_PORT" --reporting-disabled --log-level warn
+    say "influxdb started (pid $(cat "$(pidfile influxdb)"))"
+  fi
+  "$PY" "$here/check_ready.py" influxdb "http://$HOST:$INFLUX_PORT" "$dir/credentials.env" \
+    || die "influxdb does not answer or onboarding failed - see $VAR/logs/influxdb.out"
+}
+
+# ---------------------------------------------------------------- commands
+write_env() {
+  {
+    echo "# written by services/stack.sh up - connection settings of the local stack"
+    echo "MQTT_URL=mqtt://$HOST:$MQTT_PORT"
+    echo "KAFKA_BOOTSTRAP=$HOST:$KAFKA_PORT"
+    echo "INFLUX_URL=http://$HOST:$INFLUX_PORT"
+    [ -f "$VAR/influxdb/credentials.env" ] && cat "$VAR/influxdb/credentials.env"
+  } > "$VAR/stack.env.tmp"
+  chmod 600 "$VAR/stack.env.tmp"
+  mv "$VAR/stack.env.tmp" "$VAR/stack.env"
+  say "connection settings written to $VAR/stack.env"
+}
+
+cmd_up() {
+  need_python
+  mkdir -p "$VAR/logs" "$VAR/run"
+  for s in "$@"; do "up_$s"; done
+  write_env
+  "$PY" "$here/check_ready.py" topics "$HOST:$KAFKA_PORT" 2>/dev/null || true
+  say "up: $*"
+}
+
+cmd_down() {
+  local s f pid
+  for s in "$@"; do
+    f="$(pidfile "$s")"
+    if ! running "$s"; then say "$s not running"; rm -f "$f"; continue; fi
+    pid="$(cat "$f")"
+    kill -TERM "$pid"
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    if kill -0 "$pid" 2>/dev/null; then say "$s did not stop in 30 s, killing"; kill -KILL "$pid"; fi
+    rm -f "$f"
+    say "$s stopped (pid $pid)"
+  done
+}
+
+cmd_status() {
+  local s port
+  for s in "$@"; do
+    case "$s" in mosquitto) port=$MQTT_PORT;; kafka) port=$KAFKA_PORT;; influxdb) port=$INFLUX_PORT;; esac
+    if running "$s"; then echo "$s: running, pid $(cat "$(pidfile "$s")"), port $port"; else echo "$s: stopped"; fi
+  done
+}
+
+main() {
+  local cmd="${1:-help}"; shift || true
+  local services=("$@")
+  [ ${#services[@]} -gt 0 ] || services=(mosquitto kafka influxdb)
+  for s in "${services[@]}"; do
+    case "$s" in mosquitto|kafka|influxdb) ;; *) die "unknown service '$s' (mosquitto, kafka, influxdb)";; esac
+  done
+  case "$cmd" in
+    up) cmd_up "${services[@]}";;
+    down) cmd_down "${services[@]}";;
+    status) cmd_status "${services[@]}";;
+    help|-h|--help) usage;;
+    *) usage; exit 2;;
+  esac
+}
+main "$@"

@@ -1,0 +1,44 @@
+"""Every Kafka topic of ticktrack, with its partitions and retention, declared once.
+
+``services/stack.sh up`` creates them; tests create their own uniquely named topics.
+More partitions = more Bytewax workers can share a stream; see docs/scaling.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic and the settings it is created with."""
+
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+FLEET_TELEMETRY = "fleet.telemetry"
+FLEET_DEADLETTER = "fleet.deadletter"
+FLEET_ALERTS = "fleet.alerts"
+FLEET_TRIPS = "fleet.trips"
+FLEET_CONFIG = "fleet.config"
+CRYPTO_TICKERS = "crypto.tickers"
+CRYPTO_SPREADS = "crypto.spreads"
+CRYPTO_ALERTS = "crypto.alerts"
+CRYPTO_DEADLETTER = "crypto.deadletter"
+
+WEEK_MS = str(7 * 24 * 3600 * 1000)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(FLEET_TELEMETRY, 6, {"retention.ms": WEEK_MS}),
+    TopicSpec(FLEET_DEADLETTER, 1, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
+    TopicSpec(FLEET_ALERTS, 3, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
+    TopicSpec(FLEET_TRIPS, 3, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
+    # Live registry of vehicles and geofences: one record per key, kept forever.
+    TopicSpec(FLEET_CONFIG, 1, {"cleanup.policy": "compact"}),
+    TopicSpec(CRYPTO_TICKERS, 6, {"retention.ms": WEEK_MS}),
+    TopicSpec(CRYPTO_SPREADS, 3, {"retention.ms": WEEK_MS}),
+    TopicSpec(CRYPTO_ALERTS, 1, {"retention.ms": WEEK_MS}),
+    TopicSpec(CRYPTO_DEADLETTER, 1, {"retention.ms": WEEK_MS}),
+)
