@@ -1,0 +1,155 @@
+"""Geofences from GeoJSON: polygon, circle (Point + ``radius_m``), corridor (LineString + ``width_m``).
+
+Properties: ``id`` (required, unique), ``name``, ``kind`` = ``allowed`` (alert when outside)
+or ``forbidden`` (alert when inside), optional ``speed_limit_kmh``, ``vehicles`` / ``fleets``
+(lists of ids it applies to; both absent = every vehicle), optional ``schedule`` (see
+schedule.py). Shapes are projected to metres around their own centre, so a circle is round
+and a corridor has its width in metres. Every error names the file and the feature.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import shapely
+import shapely.validation
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import transform
+
+from .geo import LocalProjection
+from .schedule import ScheduleError, WeeklySchedule, parse_schedule
+
+Kind = Literal["allowed", "forbidden"]
+
+
+class GeofenceError(ValueError):
+    """Bad geofence definition; the message names where (file, feature index, id)."""
+
+
+@dataclass(frozen=True)
+class Geofence:
+    id: str
+    name: str
+    kind: Kind
+    shape: Literal["polygon", "circle", "corridor"]
+    area: BaseGeometry  # in the metres of ``projection``
+    projection: LocalProjection
+    speed_limit_kmh: float | None = None
+    vehicles: frozenset[str] = frozenset()
+    fleets: frozenset[str] = frozenset()
+    schedule: WeeklySchedule | None = None
+
+    def contains(self, lat: float, lon: float) -> bool:
+        """Inside or on the border (the border counts as inside)."""
+        x, y = self.projection.to_xy(lon, lat)
+        return bool(self.area.intersects(Point(x, y)))
+
+    def applies_to(self, vehicle_id: str, fleet_id: str | None) -> bool:
+        if not self.vehicles and not self.fleets:
+            return True
+        return vehicle_id in self.vehicles or (fleet_id is not None and fleet_id in self.fleets)
+
+    def active_at(self, ts_ms: int) -> bool:
+        return self.schedule is None or self.schedule.active_at(ts_ms)
+
+
+def _positive(props: dict[str, Any], key: str, required: bool) -> float | None:
+    value = props.get(key)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"property {key} must be a positive number (got {value!r})")
+    return float(value)
+
+
+def _id_list(props: dict[str, Any], key: str) -> frozenset[str]:
+    value = props.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"property {key} must be a list of ids")
+    return frozenset(value)
+
+
+def _build(feature: Any) -> Geofence:
+    if not isinstance(feature, dict) or feature.get("type") != "Feature":
+        raise ValueError("is not a GeoJSON Feature")
+    props = feature.get("properties")
+    if not isinstance(props, dict):
+        raise ValueError("has no properties object")
+    gid = props.get("id")
+    if not isinstance(gid, str) or not gid:
+        raise ValueError("property id must be a non-empty string")
+    kind = props.get("kind")
+    if kind not in ("allowed", "forbidden"):
+        raise ValueError(f"property kind must be 'allowed' or 'forbidden' (got {kind!r})")
+    try:
+        geom = shapely.geometry.shape(feature.get("geometry") or {})
+    except Exception as exc:  # shapely raises several types for bad GeoJSON
+        raise ValueError(f"geometry is not valid GeoJSON: {exc}") from None
+    if geom.is_empty:
+        raise ValueError("geometry is empty")
+    minx, miny, maxx, maxy = geom.bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise ValueError("coordinates must be [lon, lat] in degrees")
+    proj = LocalProjection(lat0=(miny + maxy) / 2, lon0=(minx + maxx) / 2)
+    local = transform(lambda x, y, z=None: proj.to_xy(x, y), geom)
+    if isinstance(geom, (Polygon, MultiPolygon)):
+        if not geom.is_valid:
+            raise ValueError(f"polygon is invalid: {shapely.validation.explain_validity(geom)}")
+        shape, area = "polygon", local
+    elif isinstance(geom, Point):
+        shape, area = "circle", local.buffer(_positive(props, "radius_m", True), quad_segs=32)
+    elif isinstance(geom, LineString):
+        shape, area = "corridor", local.buffer(_positive(props, "width_m", True) / 2, quad_segs=16)
+    else:
+        raise ValueError(f"geometry {geom.geom_type} is not Polygon, MultiPolygon, Point (circle) or LineString (corridor)")
+    schedule = None
+    if props.get("schedule") is not None:
+        try:
+            schedule = parse_schedule(props["schedule"])
+        except ScheduleError as exc:
+            raise ValueError(str(exc)) from None
+    shapely.prepare(area)
+    return Geofence(
+        id=gid, name=str(props.get("name") or gid), kind=kind, shape=shape, area=area, projection=proj,
+        speed_limit_kmh=_positive(props, "speed_limit_kmh", False),
+        vehicles=_id_list(props, "vehicles"), fleets=_id_list(props, "fleets"), schedule=schedule,
+    )
+
+
+def parse_feature(feature: Any, where: str) -> Geofence:
+    """One GeoJSON Feature -> Geofence; ``where`` (file and index, or Kafka key) prefixes errors."""
+    try:
+        return _build(feature)
+    except ValueError as exc:
+        fid = feature.get("properties", {}).get("id") if isinstance(feature, dict) and isinstance(feature.get("properties"), dict) else None
+        raise GeofenceError(f"{where}{f' (id {fid!r})' if fid else ''}: {exc}") from None
+
+
+def parse_collection(doc: Any, source: str) -> dict[str, Geofence]:
+    """A FeatureCollection -> {id: Geofence}; ids must be unique."""
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
+        raise GeofenceError(f"{source}: not a GeoJSON FeatureCollection with a features list")
+    fences: dict[str, Geofence] = {}
+    for i, feature in enumerate(doc["features"]):
+        fence = parse_feature(feature, f"{source}: feature #{i}")
+        if fence.id in fences:
+            raise GeofenceError(f"{source}: feature #{i}: duplicate id {fence.id!r}")
+        fences[fence.id] = fence
+    return fences
+
+
+def load_geofences(path: str | Path) -> dict[str, Geofence]:
+    """Read a GeoJSON file; raises GeofenceError naming the file and the bad feature."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise GeofenceError(f"{path}: cannot read: {exc.strerror}") from None
+    except ValueError as exc:
+        raise GeofenceError(f"{path}: not JSON: {exc}") from None
+    return parse_collection(doc, str(path))

@@ -1,0 +1,141 @@
+"""Fleets, vehicles and geofences: loaded from files at start, changed live from a compacted topic.
+
+The change topic is keyed ``vehicle:<id>``, ``fleet:<id>`` or ``geofence:<id>``; the value is
+the same JSON as in the files (a vehicle or fleet object, a GeoJSON Feature) or null, a
+tombstone that deletes. ``apply_change`` returns a new Registry, so a bad change raises
+``RegistryError`` and leaves the running registry as it was. ``lookup`` tells the dataflow
+why a fix must go to the dead-letter topic.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .geofence_shapes import Geofence, GeofenceError, load_geofences, parse_feature
+from .maintenance import MaintenanceRule, ServicePoint
+
+
+class RegistryError(ValueError):
+    """A bad registry file or change message; the message says where."""
+
+
+class Fleet(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str = Field(min_length=1)
+    name: str
+    speed_limit_kmh: float | None = Field(None, gt=0, description="km/h; fleet default limit")
+    timezone: str | None = Field(None, description="IANA zone of daily scores")
+
+
+class Vehicle(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    name: str
+    fleet_id: str | None = None
+    owner: str | None = None
+    active: bool = True
+    speed_limit_kmh: float | None = Field(None, gt=0)
+    last_service: dict[str, ServicePoint] = Field(default_factory=dict, description="maintenance rule id -> last service")
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """Why a fix cannot be processed: ``unknown_vehicle`` or ``vehicle_deactivated``."""
+
+    reason: Literal["unknown_vehicle", "vehicle_deactivated"]
+    vehicle_id: str
+
+
+@dataclass(frozen=True)
+class Registry:
+    fleets: Mapping[str, Fleet] = field(default_factory=dict)
+    vehicles: Mapping[str, Vehicle] = field(default_factory=dict)
+    geofences: Mapping[str, Geofence] = field(default_factory=dict)
+    maintenance_rules: tuple[MaintenanceRule, ...] = ()
+
+    def lookup(self, vehicle_id: str) -> Vehicle | Rejected:
+        v = self.vehicles.get(vehicle_id)
+        if v is None:
+            return Rejected("unknown_vehicle", vehicle_id)
+        if not v.active:
+            return Rejected("vehicle_deactivated", vehicle_id)
+        return v
+
+    def fleet_of(self, vehicle: Vehicle) -> Fleet | None:
+        return self.fleets.get(vehicle.fleet_id) if vehicle.fleet_id else None
+
+
+def _model(cls: type[BaseModel], doc: Any, where: str) -> Any:
+    try:
+        return cls.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "object"
+        raise RegistryError(f"{where}: {loc}: {err['msg']}") from None
+
+
+def parse_registry(doc: Any, source: str, geofences: Mapping[str, Geofence] | None = None) -> Registry:
+    """``{"fleets": [...], "vehicles": [...], "maintenance_rules": [...]}`` -> Registry."""
+    if not isinstance(doc, dict):
+        raise RegistryError(f"{source}: must be a JSON object with fleets and vehicles")
+    unknown = set(doc) - {"fleets", "vehicles", "maintenance_rules", "$comment"}
+    if unknown:
+        raise RegistryError(f"{source}: unknown keys {sorted(unknown)}")
+    out: dict[str, dict[str, Any]] = {"fleets": {}, "vehicles": {}}
+    for key, cls in (("fleets", Fleet), ("vehicles", Vehicle)):
+        for i, item in enumerate(doc.get(key, [])):
+            obj = _model(cls, item, f"{source}: {key}[{i}]")
+            if obj.id in out[key]:
+                raise RegistryError(f"{source}: {key}[{i}]: duplicate id {obj.id!r}")
+            out[key][obj.id] = obj
+    rules = tuple(_model(MaintenanceRule, r, f"{source}: maintenance_rules[{i}]") for i, r in enumerate(doc.get("maintenance_rules", [])))
+    for v in out["vehicles"].values():
+        if v.fleet_id is not None and v.fleet_id not in out["fleets"]:
+            raise RegistryError(f"{source}: vehicle {v.id!r} names unknown fleet {v.fleet_id!r}")
+    return Registry(out["fleets"], out["vehicles"], dict(geofences or {}), rules)
+
+
+def load_registry(vehicles_path: str | Path, geofences_path: str | Path | None = None) -> Registry:
+    """Read ``config/vehicles.json`` (and the GeoJSON of geofences) at start."""
+    path = Path(vehicles_path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RegistryError(f"{path}: cannot read: {exc.strerror}") from None
+    except ValueError as exc:
+        raise RegistryError(f"{path}: not JSON: {exc}") from None
+    fences = load_geofences(geofences_path) if geofences_path else {}
+    return parse_registry(doc, str(path), fences)
+
+
+def apply_change(registry: Registry, key: str, value: bytes | str | None) -> Registry:
+    """Apply one record of the compacted config topic; ``value=None`` is a tombstone (delete)."""
+    kind, sep, ident = key.partition(":")
+    if not sep or not ident or kind not in ("vehicle", "fleet", "geofence"):
+        raise RegistryError(f"change key {key!r} is not vehicle:<id>, fleet:<id> or geofence:<id>")
+    attr = {"vehicle": "vehicles", "fleet": "fleets", "geofence": "geofences"}[kind]
+    items = dict(getattr(registry, attr))
+    if value is None:
+        items.pop(ident, None)
+        return replace(registry, **{attr: items})
+    try:
+        doc = json.loads(value)
+    except ValueError as exc:
+        raise RegistryError(f"change {key!r}: value is not JSON: {exc}") from None
+    if kind == "geofence":
+        try:
+            obj: Any = parse_feature(doc, f"change {key!r}")
+        except GeofenceError as exc:
+            raise RegistryError(str(exc)) from None
+    else:
+        obj = _model(Vehicle if kind == "vehicle" else Fleet, doc, f"change {key!r}")
+    if obj.id != ident:
+        raise RegistryError(f"change {key!r}: body id {obj.id!r} does not match the key")
+    items[ident] = obj
+    return replace(registry, **{attr: items})
