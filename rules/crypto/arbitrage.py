@@ -1,9 +1,11 @@
 """Arbitrage alerts: one alert when an opportunity opens and one when it closes, not one per update.
 
-An episode is a (symbol, buy exchange, sell exchange) whose ``arbitrage_pct_after_fees`` stays
-above the threshold. Its ``alert_id`` is derived from symbol, both exchanges and the start time, so
-a replay gives the same ids and the ``closed`` alert carries the id of its ``opened`` alert. When
-the best pair changes while still above the threshold, the old episode closes and a new one opens.
+An episode is a period in which a symbol's ``arbitrage_pct_after_fees`` stays above the
+threshold; it closes when the margin falls to ``threshold - hysteresis`` or below (so a margin
+hovering at the threshold does not flap). The best pair may change inside an episode (quotes of
+near-equal exchanges alternate): the alert reports the pair of its own record, ``peak_pct`` the
+best margin seen. ``alert_id`` is derived from the symbol, the opening pair and the start time, so
+a replay gives the same ids and the ``closed`` alert carries the id of its ``opened`` alert.
 """
 
 from __future__ import annotations
@@ -72,23 +74,21 @@ def _alert(kind: str, episode: ArbitrageEpisode, record: SpreadRecord, threshold
 
 
 def update_arbitrage(
-    state: ArbitrageEpisode | None, record: SpreadRecord, threshold_pct: float
+    state: ArbitrageEpisode | None, record: SpreadRecord, threshold_pct: float, hysteresis_pct: float = 0.0
 ) -> tuple[ArbitrageEpisode | None, list[ArbitrageAlert]]:
     """Bytewax ``stateful_map`` mapper keyed by symbol: returns the open episode (or None) and the alerts to send.
 
-    A ``closed`` alert reports the record that ended the episode (its prices may be the new best
-    pair); ``peak_pct`` is the best margin seen during the episode.
+    ``opened`` when the margin first exceeds ``threshold_pct``; ``closed`` (reporting the record
+    that ended it) when it drops to ``threshold_pct - hysteresis_pct`` or below.
     """
     pct = record.arbitrage_pct_after_fees
-    above = pct > threshold_pct
     pair = (record.best_ask_exchange, record.best_bid_exchange)
-    alerts: list[ArbitrageAlert] = []
-    if state is not None and above and pair == (state.buy_exchange, state.sell_exchange):
-        return replace(state, peak_pct=max(state.peak_pct, pct)), alerts
     if state is not None:
-        alerts.append(_alert("closed", state, record, threshold_pct))
-        state = None
-    if above:
+        if pct > threshold_pct - hysteresis_pct:
+            return replace(state, peak_pct=max(state.peak_pct, pct)), []
+        return None, [_alert("closed", state, record, threshold_pct)]
+    alerts: list[ArbitrageAlert] = []
+    if pct > threshold_pct:
         state = ArbitrageEpisode(
             alert_id=alert_id(record.symbol, pair[0], pair[1], record.ts),
             symbol=record.symbol,
@@ -99,3 +99,20 @@ def update_arbitrage(
         )
         alerts.append(_alert("opened", state, record, threshold_pct))
     return state, alerts
+
+
+@dataclass(frozen=True)
+class ArbitrageRules:
+    """``update_arbitrage`` with its thresholds bound (percent), for ``stateful_map``."""
+
+    threshold_pct: float = 0.3
+    hysteresis_pct: float = 0.05
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ArbitrageRules:
+        return cls(settings.arbitrage_threshold_pct, settings.arbitrage_hysteresis_pct)
+
+    def update(
+        self, state: ArbitrageEpisode | None, record: SpreadRecord
+    ) -> tuple[ArbitrageEpisode | None, list[ArbitrageAlert]]:
+        return update_arbitrage(state, record, self.threshold_pct, self.hysteresis_pct)

@@ -54,6 +54,7 @@ class CryptoSettings(BaseSettings):
     outlier_pct: float = Field(10.0, gt=0, description="a mid more than this percent from the cross-exchange median is excluded")
     min_exchanges: int = Field(2, ge=2, description="exchanges needed in the book before a spread record is emitted")
     arbitrage_threshold_pct: float = Field(0.3, description="alert when arbitrage after taker fees exceeds this percent")
+    arbitrage_hysteresis_pct: float = Field(0.05, ge=0, description="an open arbitrage episode closes at threshold minus this percent")
     default_taker_fee: float = Field(0.002, ge=0, lt=1, description="taker fee (fraction) when ccxt knows none for an exchange")
     taker_fees: dict[str, float] = Field(default_factory=dict, description='per-exchange taker fee overrides (fraction), JSON {"binance": 0.00075}')
     ohlc_window_s: int = Field(60, gt=0, description="OHLC tumbling window length, seconds (event time)")
