@@ -70,6 +70,7 @@ class Telemetry(BaseModel):
     tire_pressure_kpa: Wheels | None = None
     accel_ms2: Accel | None = None
     dtc: tuple[str, ...] = ()
+    received_at_ms: int = Field(0, description="set by the ingest when the message arrived; never from the device")
 
     @field_validator("ignition", mode="before")
     @classmethod
@@ -126,7 +127,7 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {err['msg']}"
 
 
-def parse_telemetry(topic: str, payload: bytes) -> Telemetry:
+def parse_telemetry(topic: str, payload: bytes, received_at_ms: int = 0) -> Telemetry:
     """Validate one MQTT message against the contract; raise ``InvalidTelemetry`` with a reason."""
     topic_vid = vehicle_id_from_topic(topic)
     if len(payload) > MAX_PAYLOAD_BYTES:
@@ -148,6 +149,7 @@ def parse_telemetry(topic: str, payload: bytes) -> Telemetry:
         raise InvalidTelemetry(f"vehicle_id {str(doc['vehicle_id'])[:64]!r} does not match topic vehicle {topic_vid!r}")
     fields = dict(doc)
     fields["ts_ms"] = parse_timestamp_ms(fields.pop("ts"))
+    fields["received_at_ms"] = received_at_ms
     for key in ("lat", "lon", "speed_kmh"):
         if isinstance(fields[key], bool) or not isinstance(fields[key], (int, float)):
             raise InvalidTelemetry(f"{key}: must be a number")
@@ -155,3 +157,17 @@ def parse_telemetry(topic: str, payload: bytes) -> Telemetry:
         return Telemetry.model_validate(fields)
     except ValidationError as exc:
         raise InvalidTelemetry(_first_error(exc)) from None
+
+
+def to_avro_record(t: Telemetry) -> dict[str, Any]:
+    """The ``schemas/telemetry.avsc`` form of a record."""
+    rec = t.model_dump()
+    rec["dtc"] = list(t.dtc)
+    return rec
+
+
+def from_avro_record(rec: dict[str, Any]) -> Telemetry:
+    """Back from the Avro form (already validated when it was produced)."""
+    fields = dict(rec)
+    fields["dtc"] = list(fields.get("dtc") or [])
+    return Telemetry.model_validate(fields)

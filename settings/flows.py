@@ -1,0 +1,36 @@
+"""Settings of the fleet dataflows, from the environment (documented defaults).
+
+Every key is declared once here, typed, with its unit; ``docs/configuration.md`` lists them.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from settings import topics
+
+
+class IngestSettings(BaseSettings):
+    """MQTT -> Kafka bridge (dataflows/fleet_ingest.py). Env prefix ``INGEST_``."""
+
+    model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore")
+
+    mqtt_topic_filter: str = Field("fleet/+/telemetry", description="MQTT filter the devices publish under")
+    mqtt_group: str = Field("ticktrack-ingest", description="shared-subscription group; workers of one flow share it")
+    mqtt_client_id_prefix: str = Field("ticktrack-ingest", description="client id = <prefix>-<worker index> (persistent session)")
+    mqtt_ca_file: str | None = Field(None, description="CA bundle for mqtts://")
+    queue_size: int = Field(1000, ge=1, description="messages buffered per worker between MQTT and the flow")
+    telemetry_topic: str = Field(topics.FLEET_TELEMETRY, description="Kafka topic of valid telemetry (Avro)")
+    deadletter_topic: str = Field(topics.FLEET_DEADLETTER, description="Kafka topic of rejected messages (JSON)")
+
+
+class StoreSettings(BaseSettings):
+    """Kafka -> InfluxDB writer of raw telemetry (dataflows/fleet_store.py). Env prefix ``STORE_``."""
+
+    model_config = SettingsConfigDict(env_prefix="STORE_", extra="ignore")
+
+    telemetry_topic: str = Field(topics.FLEET_TELEMETRY, description="Kafka topic to read")
+    from_beginning: bool = Field(True, description="without recovery, start at the earliest offset (else the latest)")
+    tail: bool = Field(True, description="keep waiting for new records at the end of the topic")
+    max_outage_s: float = Field(3600.0, description="how long to wait out an InfluxDB outage before failing, seconds")

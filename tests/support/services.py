@@ -1,0 +1,120 @@
+"""Helpers for integration tests against the real local stack (services/stack.sh up).
+
+Tests that need a service call ``require_stack()``: when a service does not answer it fails
+the test with the command to run - it never skips.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+from influxdb_client import InfluxDBClient
+
+from settings.stack import REPO_ROOT, StackSettings, load_stack_settings
+
+
+def require_stack() -> StackSettings:
+    """Settings of the running stack, or a failed test naming what is missing."""
+    s = load_stack_settings()
+    problems = []
+    if not s.influx_token:
+        problems.append("no INFLUX_TOKEN (var/stack.env missing?)")
+    try:
+        admin = AdminClient({**s.kafka_config(), "log_level": 2})
+        admin.describe_cluster(request_timeout=5).result(timeout=8)
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"Kafka at {s.kafka_bootstrap}: {exc}")
+    try:
+        with InfluxDBClient(url=s.influx_url, token=s.influx_token, org=s.influx_org) as c:
+            if not c.ping():
+                problems.append(f"InfluxDB at {s.influx_url} does not answer")
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"InfluxDB at {s.influx_url}: {exc}")
+    if problems:
+        pytest.fail("local stack not ready - run `services/stack.sh up`: " + "; ".join(problems), pytrace=False)
+    return s
+
+
+def unique(prefix: str) -> str:
+    """A name no other test run uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@contextmanager
+def kafka_topics(s: StackSettings, *names: str, partitions: int = 3) -> Iterator[tuple[str, ...]]:
+    """Create uniquely named topics for one test and delete them afterwards."""
+    admin = AdminClient({**s.kafka_config(), "log_level": 2})
+    for fut in admin.create_topics([NewTopic(n, partitions, 1) for n in names]).values():
+        fut.result(timeout=30)
+    try:
+        yield names
+    finally:
+        for fut in admin.delete_topics(list(names)).values():
+            try:
+                fut.result(timeout=30)
+            except Exception:  # noqa: BLE001 - cleanup only
+                pass
+
+
+def consume(s: StackSettings, topic: str, until: Callable[[list], bool], timeout_s: float = 60.0, settle_s: float = 2.0) -> list:
+    """Read ``topic`` from the beginning until ``until(messages)`` holds, then ``settle_s`` more
+    seconds to catch any extra (duplicate) message; returns all messages read."""
+    consumer = Consumer({**s.kafka_config(), "group.id": unique("test"), "auto.offset.reset": "earliest",
+                         "enable.auto.commit": "false", "log_level": 2})
+    consumer.subscribe([topic])
+    msgs: list = []
+    deadline = time.monotonic() + timeout_s
+    settle_end = None
+    try:
+        while time.monotonic() < (settle_end or deadline):
+            for m in consumer.consume(500, 0.5):
+                if m.error() is None:
+                    msgs.append(m)
+                elif m.error().code() != KafkaError._PARTITION_EOF:
+                    raise RuntimeError(m.error())
+            if settle_end is None and until(msgs):
+                settle_end = time.monotonic() + settle_s
+    finally:
+        consumer.close()
+    return msgs
+
+
+def influx_query(s: StackSettings, flux: str, params: dict | None = None) -> list[dict]:
+    """Run a Flux query with the operator token; rows as dicts."""
+    with InfluxDBClient(url=s.influx_url, token=s.influx_token, org=s.influx_org, timeout=30_000) as c:
+        return [r.values for t in c.query_api().query(flux, params=params) for r in t.records]
+
+
+@contextmanager
+def running_flow(flow: str, env: dict[str, str], workers: int = 1, recovery_dir: Path | None = None) -> Iterator[subprocess.Popen]:
+    """Run ``python -m bytewax.run <flow>`` as a real process; stop it (SIGINT) afterwards."""
+    cmd = [sys.executable, "-m", "bytewax.run", flow, "-w", str(workers)]
+    if recovery_dir is not None:
+        cmd += ["-r", str(recovery_dir), "-s", "1", "-b", "0"]
+    log_path = REPO_ROOT / "var" / "logs" / f"test-{unique('flow')}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield proc
+            if proc.poll() is not None:
+                raise AssertionError(f"flow {flow} exited early with {proc.returncode}; log: {log_path}")
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
