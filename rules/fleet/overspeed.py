@@ -1,0 +1,85 @@
+"""Overspeed episodes: one alert when an episode reaches the minimal duration, one closing record.
+
+Effective limit: the geofence's (lowest active zone the vehicle is in), else the vehicle's,
+else the fleet's, else the global default. The alert fires *at the fix* where the time above
+the limit reaches ``overspeed_min_duration_s`` (duration 0 = the first fix above), never one
+fix later. The episode ends at the first fix back at or under the limit, or when fixes are
+more than ``overspeed_max_gap_s`` apart (we cannot claim the vehicle was speeding in a gap);
+an alerted episode then emits ``overspeed_end`` with start, end, peak and distance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from contracts.telemetry import Telemetry
+
+from . import alerts as A
+from .config import FleetSettings
+from .geo import haversine_m
+
+
+def effective_limit(geofence: float | None, vehicle: float | None, fleet: float | None, default: float | None) -> float | None:
+    """First limit that is set, in the order geofence, vehicle, fleet, default."""
+    for limit in (geofence, vehicle, fleet, default):
+        if limit is not None:
+            return limit
+    return None
+
+
+@dataclass(frozen=True)
+class OverspeedState:
+    start_ts: int | None = None  # first fix above the limit; None = no episode
+    last_ts: int = 0
+    last_lat: float = 0.0
+    last_lon: float = 0.0
+    peak_kmh: float = 0.0
+    distance_m: float = 0.0
+    limit_kmh: float = 0.0  # limit when the episode started
+    alerted: bool = False
+
+
+def _close(state: OverspeedState, vid: str, fleet_id: str | None, end_ts: int, lat: float, lon: float) -> list[A.Alert]:
+    if state.start_ts is None or not state.alerted:
+        return []
+    duration = (end_ts - state.start_ts) / 1000
+    return [A.make_alert(
+        vehicle_id=vid, fleet_id=fleet_id, type=A.OVERSPEED_END, severity="info", ts=end_ts, episode_ts=state.start_ts,
+        value=state.peak_kmh, threshold=state.limit_kmh, lat=lat, lon=lon,
+        message=f"{vid} overspeed ended: peak {state.peak_kmh:.0f} km/h over limit {state.limit_kmh:.0f} km/h "
+                f"for {duration:.0f} s and {state.distance_m / 1000:.2f} km",
+        details={"start_ts": state.start_ts, "end_ts": end_ts, "duration_s": duration, "peak_kmh": state.peak_kmh,
+                 "distance_m": round(state.distance_m, 1), "limit_kmh": state.limit_kmh},
+    )]
+
+
+def step(state: OverspeedState, fix: Telemetry, fleet_id: str | None, limit_kmh: float | None, cfg: FleetSettings) -> tuple[OverspeedState, list[A.Alert]]:
+    """Feed one in-order fix with its effective limit; return new state and alerts."""
+    vid, ts = fix.vehicle_id, fix.ts_ms
+    out: list[A.Alert] = []
+    if state.start_ts is not None and ts - state.last_ts > cfg.overspeed_max_gap_s * 1000:
+        out += _close(state, vid, fleet_id, state.last_ts, state.last_lat, state.last_lon)
+        state = OverspeedState()
+    over = limit_kmh is not None and fix.speed_kmh > limit_kmh + cfg.overspeed_tolerance_kmh
+    if not over:
+        segment = haversine_m(state.last_lat, state.last_lon, fix.lat, fix.lon) if state.start_ts is not None else 0.0
+        out += _close(replace(state, distance_m=state.distance_m + segment), vid, fleet_id, ts, fix.lat, fix.lon)
+        return OverspeedState(last_ts=ts, last_lat=fix.lat, last_lon=fix.lon), out
+    assert limit_kmh is not None
+    if state.start_ts is None:
+        state = OverspeedState(start_ts=ts, peak_kmh=fix.speed_kmh, limit_kmh=limit_kmh)
+    else:
+        state = replace(state, peak_kmh=max(state.peak_kmh, fix.speed_kmh),
+                        distance_m=state.distance_m + haversine_m(state.last_lat, state.last_lon, fix.lat, fix.lon))
+    state = replace(state, last_ts=ts, last_lat=fix.lat, last_lon=fix.lon)
+    if not state.alerted and ts - state.start_ts >= cfg.overspeed_min_duration_s * 1000:
+        state = replace(state, alerted=True)
+        excess = fix.speed_kmh - limit_kmh
+        out.append(A.make_alert(
+            vehicle_id=vid, fleet_id=fleet_id, type=A.OVERSPEED, ts=ts, episode_ts=state.start_ts,
+            severity="critical" if excess >= cfg.overspeed_critical_over_kmh else "warning",
+            value=fix.speed_kmh, threshold=limit_kmh, lat=fix.lat, lon=fix.lon,
+            message=f"{vid} at {fix.speed_kmh:.0f} km/h, limit {limit_kmh:.0f} km/h, for {(ts - state.start_ts) / 1000:.0f} s",
+            details={"start_ts": state.start_ts, "duration_s": (ts - state.start_ts) / 1000},
+        ))
+    return state, out
