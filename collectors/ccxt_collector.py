@@ -1,0 +1,138 @@
+"""Collect crypto quotes from many exchanges (ccxt) or the simulated market, to Kafka or stdout.
+
+    python -m collectors.ccxt_collector --help
+    python -m collectors.ccxt_collector --simulated --duration 30 --out stdout
+    python -m collectors.ccxt_collector --exchanges binance,kraken --symbols BTC/USDT --out kafka
+
+Settings come from ``CRYPTO_*`` environment variables (``rules/crypto/config.py``); options win.
+With ``--simulated auto`` (default) the simulated market is used when no exchange answers
+``load_markets`` within the request timeout (e.g. a machine without internet).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import time
+from typing import Any
+
+import structlog
+
+from collectors.clients import make_client
+from collectors.kafka_out import KafkaProduce
+from collectors.outputs import Outputs, jsonl_outputs, produce_outputs
+from collectors.poller import ExchangePoller, wall_clock_ms
+from collectors.runner import run_collector
+from rules.crypto.config import CryptoSettings, load_crypto_settings
+from settings.logs import configure_logging
+from simulators.market import MarketConfig, SimulatedMarket
+from simulators.market_exchange import simulated_clients
+
+log = structlog.get_logger(__name__)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m collectors.ccxt_collector", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--exchanges", help="comma-separated ccxt ids (default: CRYPTO_EXCHANGES, 45 exchanges)")
+    parser.add_argument("--symbols", help="comma-separated unified symbols (default: CRYPTO_SYMBOLS, 20 pairs)")
+    parser.add_argument("--simulated", choices=("auto", "yes", "no"), default="auto",
+                        help="use the simulated market: auto = when no exchange is reachable (default), or CRYPTO_SIMULATED")  # fmt: skip
+    parser.add_argument("--seed", type=int, help="seed of the simulated market (default CRYPTO_SIMULATED_SEED)")
+    parser.add_argument("--poll-interval", type=float, help="seconds between polls of one exchange")
+    parser.add_argument("--no-websocket", action="store_true", help="poll REST only, never ccxt.pro watch_*")
+    parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = until Ctrl-C)")
+    parser.add_argument("--out", choices=("kafka", "stdout"), default="kafka", help="Kafka topics or JSON lines on stdout")
+    parser.add_argument("--progress-every", type=float, default=10.0, help="seconds between progress log lines")
+    return parser.parse_args(argv)
+
+
+def settings_from_args(args: argparse.Namespace) -> CryptoSettings:
+    return load_crypto_settings(
+        exchanges=args.exchanges,
+        symbols=args.symbols,
+        simulated_seed=args.seed,
+        poll_interval_s=args.poll_interval,
+        use_websocket=False if args.no_websocket else None,
+    )
+
+
+async def _reachable(clients: list[Any], timeout_s: float) -> bool:
+    """True as soon as one exchange loads its markets."""
+
+    async def probe(client: Any) -> bool:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.load_markets(), timeout_s)
+            return True
+        return False
+
+    tasks = [asyncio.create_task(probe(c)) for c in clients[:5]]
+    for done in asyncio.as_completed(tasks):
+        if await done:
+            for t in tasks:
+                t.cancel()
+            return True
+    return False
+
+
+async def build_pollers(settings: CryptoSettings, mode: str) -> list[ExchangePoller]:
+    """Real ccxt clients, or the simulated market when asked or when nothing is reachable."""
+    semaphore = asyncio.Semaphore(settings.max_concurrency)
+    if mode != "yes" and not (mode == "auto" and settings.simulated):
+        clients = [make_client(e, websocket=settings.use_websocket, timeout_s=settings.request_timeout_s) for e in settings.exchanges]
+        if mode == "no" or await _reachable(clients, settings.request_timeout_s):
+            return [ExchangePoller(c, settings.symbols, semaphore, settings.request_timeout_s, settings.orderbook_limit) for c in clients]
+        log.warning("no exchange reachable, using the simulated market", probed=[c.id for c in clients[:5]])
+        for client in clients:
+            with contextlib.suppress(Exception):
+                await client.close()
+    config = MarketConfig(exchanges=tuple(settings.exchanges), symbols=tuple(settings.symbols),
+                          seed=settings.simulated_seed, start_ms=wall_clock_ms())  # fmt: skip
+    market = SimulatedMarket(config)
+    settings.use_websocket = False
+    return [
+        ExchangePoller(c, settings.symbols, semaphore, settings.request_timeout_s, None, source_prefix="simulated")
+        for c in simulated_clients(market, wall_clock_ms)
+    ]
+
+
+async def collect(settings: CryptoSettings, mode: str, outputs: Outputs, duration_s: float, progress_s: float) -> int:
+    """Run until the duration elapses or SIGINT/SIGTERM; returns the number of quotes collected."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    if duration_s > 0:
+        loop.call_later(duration_s, stop.set)
+    pollers = await build_pollers(settings, mode)
+    log.info("collector started", exchanges=len(pollers), symbols=len(settings.symbols), simulated=pollers[0].source_prefix == "simulated")
+    started = time.monotonic()
+    stats = await run_collector(pollers, outputs, settings, stop, progress_s)
+    total = sum(s.quotes for s in stats)
+    log.info("collector stopped", quotes=total, dead_letters=sum(s.dead for s in stats),
+             seconds=round(time.monotonic() - started, 1), errors={s.exchange: s.last_error for s in stats if s.last_error})  # fmt: skip
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    configure_logging()
+    settings = settings_from_args(args)
+    mode = "yes" if settings.simulated and args.simulated == "auto" else args.simulated
+    producer = KafkaProduce.from_stack() if args.out == "kafka" else None
+    outputs = produce_outputs(producer) if producer is not None else jsonl_outputs()
+    try:
+        asyncio.run(collect(settings, mode, outputs, args.duration, args.progress_every))
+    finally:
+        if producer is not None:
+            left = producer.flush()
+            log.info("kafka flushed", delivered=producer.delivered, failed=producer.failed, undelivered=left)
+            if producer.failed or left:
+                return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

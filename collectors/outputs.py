@@ -1,0 +1,47 @@
+"""Where collected records go: two callbacks, so the collector never knows about Kafka or files.
+
+``produce_outputs`` adapts any ``produce(topic, key, value)`` callable (a Kafka producer, a test
+list) to the two topics of the contract.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import orjson
+
+from contracts.quote import Quote
+
+TICKERS_TOPIC = "crypto.tickers"
+DEADLETTER_TOPIC = "crypto.deadletter"
+
+Produce = Callable[[str, str, bytes], None]
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """``on_quote`` gets each valid quote, ``on_dead`` each dead-letter record."""
+
+    on_quote: Callable[[Quote], None]
+    on_dead: Callable[[dict[str, Any]], None]
+
+
+def produce_outputs(produce: Produce, tickers_topic: str = TICKERS_TOPIC, dead_topic: str = DEADLETTER_TOPIC) -> Outputs:
+    """Quotes as JSON keyed ``exchange:symbol``; dead letters as JSON keyed by their source."""
+    return Outputs(
+        on_quote=lambda q: produce(tickers_topic, q.key, q.to_json()),
+        on_dead=lambda d: produce(dead_topic, str(d.get("source", "")), orjson.dumps(d)),
+    )
+
+
+def jsonl_outputs(stream: TextIO | None = None) -> Outputs:
+    """One JSON line per record on ``stream`` (stdout): ``{"topic", "key", "value"}``."""
+    out = stream or sys.stdout
+
+    def write(topic: str, key: str, value: bytes) -> None:
+        out.write('{"topic":"%s","key":%s,"value":%s}\n' % (topic, orjson.dumps(key).decode(), value.decode()))
+
+    return produce_outputs(write)

@@ -1,0 +1,148 @@
+"""Runs every exchange in its own task: one that fails, hangs or goes quiet never stalls the others.
+
+Per exchange: load markets, then stream (websocket) where possible or poll every
+``poll_interval_s``; on rate-limit / network errors back off with jitter; on permanent errors
+(authentication, not supported) stop that exchange only. ``run_collector`` also logs progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import ccxt.async_support as ccxt
+import structlog
+
+from collectors.backoff import PERMANENT, RETRYABLE, Backoff, is_rate_limit
+from collectors.outputs import Outputs
+from collectors.poller import ExchangePoller
+from collectors.watcher import QuietStream, TickerWatcher
+from rules.crypto.config import CryptoSettings
+
+log = structlog.get_logger(__name__)
+WS_FAILURES_BEFORE_POLLING = 3
+
+
+@dataclass
+class ExchangeStats:
+    """Counters of one exchange task (read by the progress log and tests)."""
+
+    exchange: str
+    polls: int = 0
+    quotes: int = 0
+    dead: int = 0
+    errors: int = 0
+    state: str = "starting"
+    last_error: str | None = None
+    error_types: list[str] = field(default_factory=list)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stop.wait(), max(0.0, seconds))
+
+
+async def run_exchange(
+    poller: ExchangePoller, outputs: Outputs, settings: CryptoSettings, stop: asyncio.Event, stats: ExchangeStats
+) -> ExchangeStats:
+    """The loop of one exchange until ``stop`` is set or a permanent error."""
+    loop = asyncio.get_running_loop()
+    backoff = Backoff(settings.backoff_initial_s, settings.backoff_max_s)
+    watcher = TickerWatcher(poller, outputs, settings.ws_quiet_s, settings.poll_interval_s) if settings.use_websocket else None
+    ws_failures = 0
+    bound = log.bind(exchange=poller.exchange_id)
+    while not stop.is_set():
+        wait = settings.poll_interval_s
+        try:
+            if poller.listed is None:
+                await poller.load()
+            if watcher is not None and ws_failures < WS_FAILURES_BEFORE_POLLING:
+                stats.state = "streaming"
+                try:
+                    await watcher.watch_until_quiet(stop)
+                    continue
+                except QuietStream as exc:
+                    bound.warning("websocket quiet, polling once", detail=str(exc))
+                except ccxt.NotSupported:
+                    ws_failures = WS_FAILURES_BEFORE_POLLING
+                except RETRYABLE + (ccxt.ExchangeError,) as exc:
+                    ws_failures += 1
+                    bound.warning("websocket failed", error=f"{type(exc).__name__}: {str(exc)[:200]}", failures=ws_failures)
+                finally:
+                    stats.quotes += watcher.received
+                    watcher.received = 0
+            stats.state = "polling"
+            started = loop.time()
+            result = await poller.poll_once()
+            stats.polls += 1
+            for quote in result.quotes:
+                outputs.on_quote(quote)
+            for letter in result.dead:
+                outputs.on_dead(letter)
+            stats.quotes += len(result.quotes)
+            stats.dead += len(result.dead)
+            if result.errors:
+                bound.warning("bid/ask fallback failed", symbols=result.errors)
+            backoff.reset()
+            wait = settings.poll_interval_s - (loop.time() - started)
+        except PERMANENT as exc:
+            stats.state, stats.last_error = "stopped", f"{type(exc).__name__}: {str(exc)[:200]}"
+            bound.error("exchange stopped", error=stats.last_error)
+            return stats
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # retryable or not, one exchange's error never ends the collector
+            stats.errors += 1
+            stats.state, stats.last_error = "backoff", f"{type(exc).__name__}: {str(exc)[:200]}"
+            stats.error_types.append(type(exc).__name__)
+            wait = backoff.next()
+            level = bound.warning if isinstance(exc, RETRYABLE) else bound.error
+            level("exchange error", error=stats.last_error, rate_limited=is_rate_limit(exc), retry_in_s=round(wait, 2))
+        await _sleep_or_stop(stop, wait)
+    stats.state = "stopped"
+    return stats
+
+
+async def _progress(stats: Sequence[ExchangeStats], stop: asyncio.Event, every_s: float) -> None:
+    loop = asyncio.get_running_loop()
+    started, seen = loop.time(), 0
+    while not stop.is_set():
+        await _sleep_or_stop(stop, every_s)
+        total = sum(s.quotes for s in stats)
+        elapsed = max(loop.time() - started, 1e-9)
+        log.info(
+            "collector progress",
+            quotes=total,
+            quotes_per_s=round(total / elapsed, 1),
+            new_quotes=total - seen,
+            dead_letters=sum(s.dead for s in stats),
+            exchanges_ok=sum(1 for s in stats if s.state in ("polling", "streaming")),
+            exchanges_backoff=sorted(s.exchange for s in stats if s.state == "backoff"),
+            exchanges_stopped=sorted(s.exchange for s in stats if s.state == "stopped"),
+        )
+        seen = total
+
+
+async def run_collector(
+    pollers: Sequence[ExchangePoller],
+    outputs: Outputs,
+    settings: CryptoSettings,
+    stop: asyncio.Event,
+    progress_every_s: float = 10.0,
+) -> list[ExchangeStats]:
+    """Run all exchanges until ``stop``; close every client at the end; return the counters."""
+    stats = [ExchangeStats(p.exchange_id) for p in pollers]
+    tasks = [asyncio.create_task(run_exchange(p, outputs, settings, stop, s)) for p, s in zip(pollers, stats)]
+    progress = asyncio.create_task(_progress(stats, stop, progress_every_s))
+    try:
+        await stop.wait()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, progress, return_exceptions=True)
+        for poller in pollers:
+            with contextlib.suppress(Exception):
+                await poller.client.close()
+    return stats
