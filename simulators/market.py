@@ -45,11 +45,11 @@ class MarketConfig:
     arbitrage_steps: tuple[int, int] = (5, 30)
     stale_exchange: str | None = None  # None: the last exchange
     stale_from_step: int = 60
-    alias_exchange: str | None = None  # None: the 8th exchange (or the last)
+    alias_exchange: str | None = None  # None: the 8th exchange (or the one before the last)
     alias_symbol: str | None = None  # None: HOT/USDT if simulated, else the last symbol
     alias_factor: float = 37.0  # the "other coin" trades at this multiple
     glitch_prob: float = 0.0005  # per quote: a crossed ticker (goes to the dead letters)
-    listed_ratio: float = 0.95  # share of symbols each exchange lists
+    listed_ratio: float = 0.95  # share of symbols each exchange lists (the first two: all)
 
 
 @dataclass
@@ -67,7 +67,7 @@ class SimulatedMarket:
         self.half_spread_bps = {e: setup.uniform(0.5, 6.0) for e in cfg.exchanges}
         self.volume = {(e, s): setup.uniform(1e3, 1e6) / self.prices[s] ** 0.5 for e in cfg.exchanges for s in cfg.symbols}
         self.listed = {
-            e: [s for s in cfg.symbols if e == self.alias_exchange or setup.random() < cfg.listed_ratio]
+            e: [s for i, s in enumerate(cfg.symbols) if i < 2 or e == self.alias_exchange or setup.random() < cfg.listed_ratio]
             for e in cfg.exchanges
         }
         self.dislocations: dict[tuple[str, str], tuple[float, int]] = {}
@@ -82,7 +82,7 @@ class SimulatedMarket:
     @property
     def alias_exchange(self) -> str:
         exchanges = self.config.exchanges
-        return self.config.alias_exchange or exchanges[min(7, len(exchanges) - 1)]
+        return self.config.alias_exchange or exchanges[min(7, max(0, len(exchanges) - 2))]
 
     @property
     def alias_symbol(self) -> str:
