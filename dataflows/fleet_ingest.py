@@ -13,6 +13,7 @@ from contracts.avro import TELEMETRY_SCHEMA_HEADER, encode
 from contracts.deadletter import DeadLetter
 from contracts.telemetry import InvalidTelemetry, Telemetry, parse_telemetry, to_avro_record
 from settings.flows import IngestSettings
+from settings.errors import load_settings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
 from sinks.kafka import KafkaProducerSink, KafkaRecord
@@ -38,7 +39,7 @@ def deadletter_record(d: DeadLetter) -> KafkaRecord:
 
 def build_flow(ingest: IngestSettings | None = None, stack: StackSettings | None = None) -> Dataflow:
     configure_logging()
-    ingest = ingest or IngestSettings()
+    ingest = ingest or load_settings(IngestSettings)
     stack = stack or load_stack_settings()
     flow = Dataflow("fleet_ingest")
     source = MqttSource(MqttConnection.from_url(stack.mqtt_url, ingest.mqtt_ca_file), ingest.mqtt_topic_filter,

@@ -17,6 +17,7 @@ from contracts.avro import decode
 from contracts.fleet_points import telemetry_point
 from contracts.telemetry import from_avro_record
 from settings.flows import StoreSettings
+from settings.errors import load_settings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
 from sinks.influxdb import InfluxSink
@@ -28,7 +29,7 @@ def to_point(msg: KafkaSourceMessage) -> Point:
 
 def build_flow(store: StoreSettings | None = None, stack: StackSettings | None = None) -> Dataflow:
     configure_logging()
-    store = store or StoreSettings()
+    store = store or load_settings(StoreSettings)
     stack = stack or load_stack_settings()
     kafka = stack.kafka_config()
     flow = Dataflow("fleet_store")

@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from settings.errors import load_settings
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STACK_ENV = REPO_ROOT / "var" / "stack.env"
 
@@ -67,7 +69,7 @@ class StackSettings(BaseSettings):
 
 def load_stack_settings() -> StackSettings:
     """Build the settings: environment variables win over ``var/stack.env``."""
-    return StackSettings(_env_file=stack_env_path())
+    return load_settings(StackSettings, stack_env_path())
 
 
 @lru_cache(maxsize=1)
