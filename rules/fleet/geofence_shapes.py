@@ -1,7 +1,8 @@
 """Geofences from GeoJSON: polygon, circle (Point + ``radius_m``), corridor (LineString + ``width_m``).
 
-Properties: ``id`` (required, unique), ``name``, ``kind`` = ``allowed`` (alert when outside)
-or ``forbidden`` (alert when inside), optional ``speed_limit_kmh``, ``vehicles`` / ``fleets``
+Properties: ``id`` (required, unique), ``name``, ``kind`` = ``allowed`` (alert when outside),
+``forbidden`` (alert when inside) or ``zone`` (no violation: enter / exit and speed limit only,
+e.g. a roadworks corridor), optional ``speed_limit_kmh``, ``vehicles`` / ``fleets``
 (lists of ids it applies to; both absent = every vehicle), optional ``schedule`` (see
 schedule.py). Shapes are projected to metres around their own centre, so a circle is round
 and a corridor has its width in metres. Every error names the file and the feature.
@@ -24,7 +25,7 @@ from shapely.ops import transform
 from .geo import LocalProjection
 from .schedule import ScheduleError, WeeklySchedule, parse_schedule
 
-Kind = Literal["allowed", "forbidden"]
+Kind = Literal["allowed", "forbidden", "zone"]
 
 
 class GeofenceError(ValueError):
@@ -84,8 +85,8 @@ def _build(feature: Any) -> Geofence:
     if not isinstance(gid, str) or not gid:
         raise ValueError("property id must be a non-empty string")
     kind = props.get("kind")
-    if kind not in ("allowed", "forbidden"):
-        raise ValueError(f"property kind must be 'allowed' or 'forbidden' (got {kind!r})")
+    if kind not in ("allowed", "forbidden", "zone"):
+        raise ValueError(f"property kind must be 'allowed', 'forbidden' or 'zone' (got {kind!r})")
     try:
         geom = shapely.geometry.shape(feature.get("geometry") or {})
     except Exception as exc:  # shapely raises several types for bad GeoJSON

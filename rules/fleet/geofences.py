@@ -70,7 +70,7 @@ def step(
             out.append(A.make_alert(type=kind, severity="info", episode_ts=since, message=f"{vid} {verb} {fence.name}",
                                     details={"crossed_at_ts": since, "kind": fence.kind}, **common))
         active = fence.active_at(ts)
-        violating = active and track.inside is not None and (track.inside if fence.kind == "forbidden" else not track.inside)
+        violating = active and track.inside is not None and fence.kind != "zone" and (track.inside if fence.kind == "forbidden" else not track.inside)
         if violating and track.violation_since_ts is None:
             track = replace(track, violation_since_ts=ts)
             if fence.kind == "forbidden":
