@@ -3,7 +3,7 @@
 A fix waits until the vehicle's newest event time is ``allowed_lateness_s`` ahead of it (or it
 waited that long in processing time, see ``flush_due``), so a fix that arrives up to that
 late still takes its place. The fast path releases a fix at once when it follows the last
-released one within ``reorder_fast_gap_s`` (a 1 Hz device in coverage pays no latency).
+released one by less than ``reorder_fast_gap_s`` (a 1 Hz device in coverage pays no latency).
 
 Exact duplicates (same ``ts_ms``) are dropped and counted. A fix older than one already
 released is *late*: it is counted and passed on with ``flag="late"`` so it is stored, but
@@ -93,7 +93,7 @@ def _release(state: ReorderState, cutoff_ts: int, cfg: FleetSettings) -> tuple[R
     last = state.last_released_ts
     i = 0
     for ts, _arrival, fix in state.pending:
-        fast = fast_ms > 0 and last is not None and ts - last <= fast_ms
+        fast = fast_ms > 0 and last is not None and ts - last < fast_ms
         if ts > cutoff_ts and not fast:
             break
         out.append(OrderedFix(fix))

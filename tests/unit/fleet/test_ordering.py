@@ -1,0 +1,85 @@
+from rules.fleet import ordering as O
+
+from .helpers import T0, cfg, fix
+
+C = cfg(allowed_lateness_s=30, reorder_fast_gap_s=2)
+
+
+def push_all(items, c=C, state=None):
+    state = state or O.ReorderState()
+    out = []
+    for f, arrival in items:
+        state, rel = O.push(state, f, arrival, c)
+        out += rel
+    return state, out
+
+
+def ts_of(out):
+    return [(o.fix.ts_ms - T0) // 1000 for o in out]
+
+
+def test_in_order_1hz_passes_at_once_after_the_first_fix():
+    state, out = push_all([(fix(0), T0), (fix(1), T0 + 1000)])
+    assert ts_of(out) == []  # the very first fix of a vehicle waits: nothing to be contiguous with
+    state, out = push_all([(fix(31), T0 + 31000)], state=state)
+    assert ts_of(out) == [0, 1]  # 31 follows a 30 s gap: it waits, something may still fill the gap
+    state, out = push_all([(fix(t), T0 + t * 1000) for t in range(2, 31)], state=state)
+    assert ts_of(out) == list(range(2, 32))  # the gap filled in: all contiguous, released at once
+    state, out = push_all([(fix(32), T0 + 32000)], state=state)
+    assert ts_of(out) == [32]
+
+
+def test_out_of_order_within_lateness_is_put_back_in_order():
+    items = [(fix(t), T0 + 40_000) for t in (0, 1, 2)] + [(fix(3 + 2), T0 + 40_000), (fix(3), T0 + 40_000)]
+    state, out = push_all(items)
+    state, rest = O.flush_all(state, C)
+    assert ts_of(out + rest) == [0, 1, 2, 3, 5]
+    assert not any(o.late for o in out + rest)
+
+
+def test_gap_waits_for_lateness_then_reorders_backlog():
+    # device out of coverage: live fix at 100 arrives before its buffered fixes 90..99
+    state, out = push_all([(fix(t), T0) for t in range(0, 5)] + [(fix(40), T0)])
+    assert ts_of(out) == [0, 1, 2, 3, 4]  # 4..40 is a gap: 40 waits
+    state, out = push_all([(fix(t), T0) for t in range(5, 40)], state=state)
+    assert ts_of(out) == list(range(5, 41))
+    assert state.late == 0
+
+
+def test_exact_duplicates_are_dropped_and_counted():
+    state, out = push_all([(fix(0), T0), (fix(0), T0), (fix(40), T0), (fix(0), T0), (fix(40), T0)])
+    assert ts_of(out) == [0]
+    assert state.duplicates == 3
+
+
+def test_later_than_lateness_is_kept_flagged_and_counted():
+    state, out = push_all([(fix(0), T0), (fix(40), T0), (fix(41), T0), (fix(5), T0)])
+    assert ts_of(out) == [0, 5]  # 40 and 41 still wait; 5 is older than released 0? no: 5 > 0
+    state, out = push_all([(fix(100), T0), (fix(10), T0)], state=state)
+    assert [(ts, o.flag) for ts, o in zip(ts_of(out), out)] == [(40, None), (41, None), (10, "late")]
+    assert state.late == 1
+    state, out = push_all([(fix(10), T0)], state=state)
+    assert out == [] and state.duplicates == 1  # a re-sent late fix is still a duplicate
+
+
+def test_future_timestamp_does_not_move_the_watermark():
+    state, out = push_all([(fix(0), T0), (fix(3600), T0 + 1000)])
+    assert [o.flag for o in out] == ["future"]
+    state, out = push_all([(fix(1), T0 + 1000)], state=state)
+    assert state.future == 1 and state.late == 0 and state.max_ts == T0 + 1000
+
+
+def test_flush_due_releases_what_waited_the_lateness_in_processing_time():
+    state, _ = push_all([(fix(0), T0), (fix(10), T0 + 10_000)])
+    state, out = O.flush_due(state, T0 + 29_999, C)
+    assert out == []
+    state, out = O.flush_due(state, T0 + 30_000, C)
+    assert ts_of(out) == [0]
+    state, out = O.flush_due(state, T0 + 40_000, C)
+    assert ts_of(out) == [10] and not state.pending
+
+
+def test_fast_path_off_waits_for_lateness():
+    c = cfg(allowed_lateness_s=5, reorder_fast_gap_s=0)
+    state, out = push_all([(fix(t), T0) for t in range(0, 7)], c=c)
+    assert ts_of(out) == [0, 1]
