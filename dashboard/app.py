@@ -1,0 +1,35 @@
+"""Entry point: ``streamlit run dashboard/app.py``. Signs in, then routes to the pages of the role.
+
+A signed-out session gets only the sign-in page; ``st.navigation`` is always called, so the
+``pages/`` folder is never exposed by Streamlit's automatic page discovery.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import auth
+from dashboard.config import load_dashboard_settings
+from dashboard.nav import pages_for
+from dashboard.scope import scope_for
+
+
+def _sign_in() -> None:
+    auth.sign_in_form(load_dashboard_settings())
+
+
+st.set_page_config(page_title="ticktrack", page_icon=":material/local_shipping:", layout="wide")
+_settings = load_dashboard_settings()
+_user = auth.current_user(_settings)
+if _user is None:
+    _page = st.navigation([st.Page(_sign_in, title="Sign in", url_path="sign-in", default=True)], position="hidden")
+else:
+    with st.sidebar:
+        st.text(f"Signed in as {_user.name} ({_user.role})")
+        st.button("Sign out", on_click=auth.sign_out, key="sign_out")
+    _specs = pages_for(scope_for(_user))
+    if not _specs:
+        st.warning("Your account has no pages; ask an admin to assign fleets or vehicles.")
+        st.stop()
+    _page = st.navigation([st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path) for p in _specs])
+_page.run()

@@ -1,0 +1,93 @@
+"""Fleet admin (admins only): activate / deactivate vehicles, speed limits, geofences -> fleet.config."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import live_config, maps
+from dashboard.registry import VehicleInfo, parse_geofences
+from dashboard.session import require_page
+from dashboard.views import fleet_overview
+
+ctx = require_page("admin")
+s = ctx.settings
+st.title("Fleet admin")
+st.caption("Changes are published to the Kafka topic fleet.config, which the fleet flows read live.")
+
+overview, registry = fleet_overview(ctx)
+for problem in registry.problems:
+    st.warning(problem)
+
+# --- vehicles
+st.subheader("Vehicles")
+vehicles: dict[str, VehicleInfo] = dict(registry.vehicles)
+for vid, fleet in zip(overview["vehicle_id"], overview["fleet_id"], strict=True):
+    vehicles.setdefault(vid, VehicleInfo(id=vid, name=vid, fleet_id=None if pd.isna(fleet) else str(fleet)))
+table = pd.DataFrame([{"vehicle_id": v.id, "name": v.name, "fleet_id": v.fleet_id, "owner": v.owner, "active": v.active,
+                       "speed_limit_kmh": v.speed_limit_kmh, "in registry": v.id in registry.vehicles}
+                      for v in sorted(vehicles.values(), key=lambda v: v.id)],
+                     columns=["vehicle_id", "name", "fleet_id", "owner", "active", "speed_limit_kmh", "in registry"])
+st.dataframe(table, key="admin_vehicles", hide_index=True)
+
+if vehicles:
+    vid = st.selectbox("Vehicle to change", sorted(vehicles), key="admin_vehicle",
+                       format_func=lambda v: f"{vehicles[v].name} ({v})")
+    current = vehicles[vid]
+    with st.form("admin_vehicle_form"):
+        active = st.checkbox("Active", value=current.active, key=f"admin_active_{vid}")
+        limit = st.number_input("Speed limit km/h (0 = fleet default)", min_value=0.0, max_value=300.0, step=5.0,
+                                value=float(current.speed_limit_kmh or 0.0), key=f"admin_limit_{vid}")
+        if st.form_submit_button("Publish vehicle"):
+            changed = replace(current, active=bool(active), speed_limit_kmh=float(limit) or None)
+            try:
+                live_config.publish([(live_config.vehicle_key(vid), changed.to_json())])
+            except live_config.PublishError as exc:
+                st.error(f"Not published: {exc}")
+            else:
+                st.success(f"Published {live_config.vehicle_key(vid)}: active={changed.active}, "
+                           f"speed limit={changed.speed_limit_kmh or 'default'}")
+
+# --- geofences
+st.subheader("Geofences")
+gtable = pd.DataFrame([{"id": g.id, "name": g.name, "kind": g.kind, "shape": g.geometry.get("type"),
+                        "speed_limit_kmh": g.speed_limit_kmh, "vehicles": ", ".join(g.vehicles),
+                        "fleets": ", ".join(g.fleets), "schedule": json.dumps(g.schedule) if g.schedule else ""}
+                       for g in registry.geofences.values()],
+                      columns=["id", "name", "kind", "shape", "speed_limit_kmh", "vehicles", "fleets", "schedule"])
+st.dataframe(gtable, key="admin_geofences", hide_index=True)
+if registry.geofences:
+    st.plotly_chart(maps.fleet_map(overview, registry.geofences.values(), s.map_style, None), key="admin_map")
+
+upload = st.file_uploader("Upload GeoJSON (FeatureCollection)", type=["geojson", "json"], key="admin_upload")
+if upload is not None:
+    try:
+        doc = json.loads(upload.getvalue().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        st.error(f"Not JSON: {exc}")
+        doc = None
+    if doc is not None:
+        parsed, problems = parse_geofences(doc)
+        for problem in problems:
+            st.warning(problem)
+        st.text(f"{len(parsed)} valid geofence(s): {', '.join(sorted(parsed))}")
+        if parsed and st.button(f"Publish {len(parsed)} geofence(s)", key="admin_publish_geofences"):
+            try:
+                n = live_config.publish([(live_config.geofence_key(g.id), dict(g.feature)) for g in parsed.values()])
+            except live_config.PublishError as exc:
+                st.error(f"Not published: {exc}")
+            else:
+                st.success(f"Published {n} geofence(s) to fleet.config")
+
+if registry.geofences:
+    gid = st.selectbox("Geofence to delete", sorted(registry.geofences), key="admin_delete_geofence")
+    if st.button("Delete geofence", key="admin_delete"):
+        try:
+            live_config.publish([(live_config.geofence_key(gid), None)])
+        except live_config.PublishError as exc:
+            st.error(f"Not published: {exc}")
+        else:
+            st.success(f"Deleted {live_config.geofence_key(gid)}")

@@ -1,0 +1,42 @@
+"""Alerts: a live feed of the newest alerts and the history with filters and CSV export."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import streamlit as st
+
+from dashboard import data
+from dashboard.session import require_page
+from dashboard.views import fleet_overview, vehicle_choices
+from dashboard.widgets import csv_bytes, time_range
+
+ctx = require_page("fleet")
+s = ctx.settings
+st.title("Alerts")
+SHOWN = ["time", "vehicle_id", "fleet_id", "type", "severity", "message", "value", "threshold", "geofence_id"]
+
+
+@st.fragment(run_every=s.refresh_s)
+def live_feed() -> None:
+    st.subheader("Live (last hour)")
+    live = data.alerts(ctx.scope, timedelta(hours=1), None, 20)
+    st.dataframe(live[SHOWN], key="alerts_live", hide_index=True)
+
+
+live_feed()
+
+st.subheader("History")
+overview, registry = fleet_overview(ctx)
+choices = vehicle_choices(overview, registry)
+start, stop = time_range("alerts", "Last 24 hours")
+everything = data.alerts(ctx.scope, start, stop, s.max_rows)
+c1, c2, c3 = st.columns(3)
+types = c1.multiselect("Type", sorted({str(t) for t in everything["type"].dropna()}), key="alerts_types", placeholder="All types")
+severities = c2.multiselect("Severity", ["info", "warning", "critical"], key="alerts_severities", placeholder="All severities")
+vehicles = c3.multiselect("Vehicle", list(choices), key="alerts_vehicles", format_func=lambda v: choices[v],
+                          placeholder="All vehicles")
+history = data.alerts(ctx.scope, start, stop, s.max_rows, vehicles=vehicles, types=types, severities=severities)
+st.caption(f"{len(history)} alert(s)" + (f" (newest {s.max_rows} shown)" if len(history) >= s.max_rows else ""))
+st.dataframe(history[SHOWN], key="alerts_history", hide_index=True)
+st.download_button("Export CSV", csv_bytes(history[SHOWN]), file_name="alerts.csv", mime="text/csv", key="alerts_csv")

@@ -1,0 +1,41 @@
+"""Small input widgets shared by pages (time range), and CSV export that spreadsheets cannot execute."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.flux import TimeBound
+
+RANGES: dict[str, timedelta] = {
+    "Last 15 minutes": timedelta(minutes=15), "Last hour": timedelta(hours=1), "Last 6 hours": timedelta(hours=6),
+    "Last 24 hours": timedelta(hours=24), "Last 7 days": timedelta(days=7), "Last 30 days": timedelta(days=30),
+}
+CUSTOM = "Custom dates"
+
+
+def time_range(key: str, default: str = "Last 24 hours") -> tuple[TimeBound, datetime | None]:
+    """A relative range (a timedelta, cache-friendly) or custom UTC dates (start, stop)."""
+    options = [*RANGES, CUSTOM]
+    choice = st.selectbox("Time range", options, index=options.index(default), key=f"{key}_range")
+    if choice != CUSTOM:
+        return RANGES[choice], None
+    today = datetime.now(UTC).date()
+    picked = st.date_input("Dates (UTC)", value=(today - timedelta(days=1), today), key=f"{key}_dates")
+    first, last = (picked if isinstance(picked, tuple) and len(picked) == 2 else (today, today))
+    assert isinstance(first, date) and isinstance(last, date)
+    return (datetime.combine(first, time.min, UTC), datetime.combine(last + timedelta(days=1), time.min, UTC))
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """CSV of a table; text cells that a spreadsheet would run as a formula are prefixed with '."""
+    safe = df.copy()
+    for col in safe.columns:
+        if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
+            safe[col] = [f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v for v in safe[col]]
+    return safe.to_csv(index=False).encode("utf-8")
