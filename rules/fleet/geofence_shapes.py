@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import shapely
 import shapely.validation
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 from .geo import LocalProjection
 from .schedule import ScheduleError, WeeklySchedule, parse_schedule
@@ -97,7 +97,7 @@ def _build(feature: Any) -> Geofence:
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise ValueError("coordinates must be [lon, lat] in degrees")
     proj = LocalProjection(lat0=(miny + maxy) / 2, lon0=(minx + maxx) / 2)
-    local = transform(lambda x, y, z=None: proj.to_xy(x, y), geom)
+    local = shapely.transform(geom, lambda xy: np.column_stack(proj.to_xy(xy[:, 0], xy[:, 1])))
     if isinstance(geom, (Polygon, MultiPolygon)):
         if not geom.is_valid:
             raise ValueError(f"polygon is invalid: {shapely.validation.explain_validity(geom)}")
