@@ -103,13 +103,13 @@ class _MqttPartition(StatelessSourcePartition[MqttMessage]):
         self._subscription = subscription
         self._closing = threading.Event()
         self._idle = False
+        self._client_id = client_id
         self._client = make_client(conn, client_id, manual_ack=True)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         connect_client(self._client, conn, clean_start=False, session_expiry_s=session_expiry_s, receive_maximum=queue_size)
         self._client.loop_start()
-        self._client_id = client_id
 
     def _on_connect(self, client: mqtt.Client, _userdata, _flags, reason_code, _props) -> None:
         if reason_code.is_failure:
