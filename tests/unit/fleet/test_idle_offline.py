@@ -1,0 +1,64 @@
+from rules.fleet import alerts as A
+from rules.fleet import idle as I
+from rules.fleet import offline as OF
+
+from .helpers import T0, cfg, fix
+
+C = cfg(idle_min_s=300, idle_speed_kmh=2, idle_max_gap_s=120, offline_timeout_s=600)
+
+
+def run_idle(fixes):
+    state, out = I.IdleState(), []
+    for f in fixes:
+        state, a = I.step(state, f, None, C)
+        out += a
+    return out
+
+
+def test_idle_fires_once_at_min_duration():
+    out = run_idle([fix(t, 0, ignition=True) for t in range(0, 900, 30)])
+    assert [(a.type, a.ts) for a in out] == [(A.IDLE, T0 + 300_000)]
+    assert out[0].value == 300 and out[0].details["start_ts"] == T0
+
+
+def test_idle_needs_engine_on_and_no_movement():
+    assert run_idle([fix(t, 0, ignition=False) for t in range(0, 900, 30)]) == []
+    assert run_idle([fix(t, 20, ignition=True) for t in range(0, 900, 30)]) == []
+    assert run_idle([fix(t, 0) for t in range(0, 900, 30)]) == []  # engine state unknown
+    assert len(run_idle([fix(t, 0, rpm=800.0) for t in range(0, 900, 30)])) == 1  # rpm says it runs
+
+
+def test_moving_or_gap_restarts_the_count():
+    fixes = [fix(t, 0, ignition=True) for t in range(0, 240, 30)] + [fix(240, 30, ignition=True)]
+    fixes += [fix(t, 0, ignition=True) for t in range(270, 540, 30)]
+    assert run_idle(fixes) == []
+    gap = [fix(t, 0, ignition=True) for t in range(0, 200, 30)] + [fix(t, 0, ignition=True) for t in range(400, 650, 30)]
+    assert run_idle(gap) == []
+
+
+def test_two_episodes_two_alerts():
+    fixes = [fix(t, 0, ignition=True) for t in range(0, 330, 30)] + [fix(330, 40, ignition=True)]
+    fixes += [fix(t, 0, ignition=True) for t in range(360, 700, 30)]
+    assert len({a.alert_id for a in run_idle(fixes)}) == 2
+
+
+def test_offline_after_timeout_of_processing_time_then_online():
+    state, out = OF.on_fix(OF.OfflineState(), fix(0), None, arrival_ms=T0 + 500)
+    assert out == []
+    state, out = OF.tick(state, "v1", None, T0 + 500 + 599_999, C)
+    assert out == []
+    state, out = OF.tick(state, "v1", None, T0 + 500 + 600_000, C)
+    assert [(a.type, a.ts, a.details["last_seen_ts"]) for a in out] == [(A.DEVICE_OFFLINE, T0 + 600_500, T0)]
+    offline_id = out[0].alert_id
+    state, out = OF.tick(state, "v1", None, T0 + 2_000_000, C)
+    assert out == []  # once per silence
+    state, out = OF.on_fix(state, fix(1800), None, arrival_ms=T0 + 1_800_500)
+    assert [a.type for a in out] == [A.DEVICE_ONLINE]
+    # replaying the same data later gives the same offline id (from event time, not the clock)
+    s2, _ = OF.on_fix(OF.OfflineState(), fix(0), None, arrival_ms=T0 + 10**9)
+    _, again = OF.tick(s2, "v1", None, T0 + 10**9 + 700_000, C)
+    assert again[0].alert_id == offline_id
+
+
+def test_never_seen_vehicle_is_not_offline():
+    assert OF.tick(OF.OfflineState(), "v1", None, T0 + 10**9, C)[1] == []

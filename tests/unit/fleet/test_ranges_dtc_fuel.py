@@ -1,0 +1,108 @@
+from rules.fleet import alerts as A
+from rules.fleet import dtc as D
+from rules.fleet import fuel as F
+from rules.fleet import ranges as R
+from rules.fleet.dtc_codes import COMMON, describe, is_severe
+
+from .helpers import T0, cfg, fix, north
+
+C = cfg(range_min_samples=2)
+
+
+def run(mod, fixes, c=C, state=None):
+    state = state if state is not None else {R: R.RangeState(), D: D.DtcState(), F: F.FuelState()}[mod]
+    out = []
+    for f in fixes:
+        state, a = mod.step(state, f, None, c)
+        out += a
+    return state, out
+
+
+def test_coolant_needs_two_samples_and_escalates_once():
+    _, out = run(R, [fix(0, coolant_temp_c=115.0)])
+    assert out == []
+    temps = [90, 115, 116, 118, 125, 126, 100, 112, 113]
+    _, out = run(R, [fix(i, coolant_temp_c=float(t)) for i, t in enumerate(temps)])
+    assert [(a.type, a.severity, a.ts - T0) for a in out] == [
+        (A.COOLANT_HIGH, "warning", 2000), (A.COOLANT_HIGH, "critical", 4000), (A.COOLANT_HIGH, "warning", 8000)]
+
+
+def test_battery_depends_on_engine_state():
+    off = [fix(i, battery_v=12.1, ignition=False) for i in range(2)]
+    running = [fix(i, battery_v=12.6, rpm=900.0) for i in range(2)]
+    healthy_running = [fix(i, battery_v=14.1, rpm=900.0) for i in range(2)]
+    healthy_off = [fix(i, battery_v=12.5, ignition=False) for i in range(2)]
+    assert [a.type for a in run(R, off)[1]] == [A.BATTERY_LOW]
+    assert [a.type for a in run(R, running)[1]] == [A.CHARGING_FAULT]
+    assert run(R, healthy_running)[1] == [] and run(R, healthy_off)[1] == []
+    # ignition on but engine not turning: not charging is expected, judge as engine off
+    assert run(R, [fix(i, battery_v=12.5, ignition=True, rpm=0.0) for i in range(2)])[1] == []
+    assert [a.severity for a in run(R, [fix(i, battery_v=11.5) for i in range(2)])[1]] == ["critical"]
+
+
+def test_tires_per_wheel_and_oil_and_rpm():
+    tires = {"fl": 230.0, "fr": 180.0, "rl": 140.0, "rr": 340.0}
+    _, out = run(R, [fix(i, tire_pressure_kpa=tires, oil_life_pct=4.0, rpm=6000.0) for i in range(2)])
+    got = sorted((a.type, a.severity, a.details["key"]) for a in out)
+    assert got == sorted([
+        (A.TIRE_PRESSURE_LOW, "warning", "tire_fr"), (A.TIRE_PRESSURE_LOW, "critical", "tire_rl"),
+        (A.TIRE_PRESSURE_HIGH, "warning", "tire_rr"), (A.OIL_LIFE_LOW, "critical", "oil_life"), (A.RPM_HIGH, "warning", "rpm")])
+    assert "front right tire pressure" in next(a.message for a in out if a.details["key"] == "tire_fr")
+
+
+def test_missing_value_keeps_the_episode():
+    fixes = [fix(0, coolant_temp_c=115.0), fix(1), fix(2, coolant_temp_c=115.0), fix(3, coolant_temp_c=115.0)]
+    assert len(run(R, fixes)[1]) == 1
+
+
+def test_dtc_new_code_alerts_once_with_description():
+    fixes = [fix(0, dtc=["P0301"]), fix(1, dtc=["P0301"]), fix(2), fix(3, dtc=["P0301", "P0420"])]
+    _, out = run(D, fixes)
+    assert [(a.details["code"], a.severity) for a in out] == [("P0301", "critical"), ("P0420", "warning")]
+    assert "Cylinder 1 misfire" in out[0].message and "Catalyst" in out[1].message
+
+
+def test_dtc_realerts_after_long_absence():
+    c = cfg(dtc_realert_after_s=3600)
+    _, out = run(D, [fix(0, dtc=["P0171"]), fix(3599, dtc=["P0171"]), fix(3599 + 3600, dtc=["P0171"])], c=c)
+    assert len(out) == 2
+
+
+def test_dtc_descriptions():
+    assert len(COMMON) >= 40
+    assert describe("p0304") == "Cylinder 4 misfire detected"
+    assert "manufacturer-specific" in describe("P1234") and describe("B0001").startswith("Body fault")
+    assert is_severe("P0217") and not is_severe("P0420")
+
+
+FC = cfg(fuel_window_s=900, fuel_drop_parked_pct=5, fuel_drop_moving_pct=10, refuel_rise_pct=10)
+
+
+def test_siphoning_while_parked_overnight_across_a_data_gap():
+    evening = [fix(t, 0, ignition=False, fuel_level_pct=60.0) for t in range(0, 90, 30)]
+    morning = [fix(36000 + t, 0, ignition=False, fuel_level_pct=48.0) for t in range(0, 90, 30)]
+    _, out = run(F, evening + morning, c=FC)
+    assert [(a.type, a.value, a.ts - T0) for a in out] == [(A.FUEL_DROP, 12.0, 36030_000)]
+    assert "siphoning" in out[0].message
+
+
+def test_normal_consumption_is_not_a_drop():
+    # 60 % -> 57 % over 15 minutes of driving north at 50 km/h
+    fixes = [fix(t, 50, lat=north(t * 50 / 3.6), fuel_level_pct=60 - 3 * t / 900) for t in range(0, 1800, 10)]
+    assert run(F, fixes, c=FC)[1] == []
+
+
+def test_fast_drop_while_driving_is_a_leak_and_one_spike_is_ignored():
+    fixes = [fix(t, 50, lat=north(t * 14), fuel_level_pct=70.0) for t in range(0, 60, 10)]
+    fixes.append(fix(60, 50, lat=north(840), fuel_level_pct=20.0))  # one sloshing reading
+    fixes += [fix(t, 50, lat=north(t * 14), fuel_level_pct=70.0) for t in range(70, 120, 10)]
+    assert run(F, fixes, c=FC)[1] == []
+    fixes += [fix(t, 50, lat=north(t * 14), fuel_level_pct=58.0) for t in range(120, 160, 10)]
+    _, out = run(F, fixes, c=FC)
+    assert [(a.type, a.value) for a in out] == [(A.FUEL_DROP, 12.0)]
+
+
+def test_refuel():
+    fixes = [fix(t, 0, fuel_level_pct=20.0) for t in range(0, 60, 10)] + [fix(t, 0, fuel_level_pct=80.0) for t in range(60, 120, 10)]
+    _, out = run(F, fixes, c=FC)
+    assert [(a.type, a.value) for a in out] == [(A.REFUEL, 60.0)]
