@@ -108,6 +108,7 @@ class _MqttPartition(StatelessSourcePartition[MqttMessage]):
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
         connect_client(self._client, conn, clean_start=False, session_expiry_s=session_expiry_s, receive_maximum=queue_size)
         self._client.loop_start()
 
@@ -117,6 +118,13 @@ class _MqttPartition(StatelessSourcePartition[MqttMessage]):
             return
         log.info("mqtt_connected", client_id=self._client_id, subscription=self._subscription)
         client.subscribe(self._subscription, qos=1)
+
+    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _props) -> None:
+        failed = [str(rc) for rc in reason_codes if rc.is_failure]
+        if failed:
+            log.error("mqtt_subscribe_refused", client_id=self._client_id, subscription=self._subscription, reasons=failed)
+        else:
+            log.info("mqtt_subscribed", client_id=self._client_id, subscription=self._subscription)
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _props) -> None:
         if not self._closing.is_set():

@@ -84,8 +84,8 @@ def test_valid_to_kafka_and_influx_malformed_to_deadletter() -> None:
            "INGEST_MQTT_GROUP": run, "INGEST_MQTT_CLIENT_ID_PREFIX": run,
            "STORE_TELEMETRY_TOPIC": telemetry_topic}
     with kafka_topics(s, telemetry_topic, deadletter_topic):
-        with running_flow("dataflows.fleet_ingest:build_flow()", env, workers=2):
-            time.sleep(3)  # both workers subscribed
+        with running_flow("dataflows.fleet_ingest:build_flow()", env, workers=2) as ingest:
+            ingest.wait_for_log('"event": "mqtt_subscribed"', count=2)
             mixed = valid[:150] + [(t, p) for t, p, _ in bad] + valid[150:]
             publish(s.mqtt_url, mixed)
             records = consume(s, telemetry_topic, lambda m: len(m) >= 300)

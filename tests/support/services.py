@@ -96,8 +96,27 @@ def influx_query(s: StackSettings, flux: str, params: dict | None = None) -> lis
         return [r.values for t in c.query_api().query(flux, params=params) for r in t.records]
 
 
+class FlowProcess:
+    """A dataflow running as a real process, with its log file."""
+
+    def __init__(self, proc: subprocess.Popen, log_path: Path) -> None:
+        self.proc = proc
+        self.log_path = log_path
+
+    def wait_for_log(self, text: str, count: int = 1, timeout_s: float = 30.0) -> None:
+        """Block until ``text`` appears ``count`` times in the log (e.g. every worker subscribed)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.log_path.read_text(errors="replace").count(text) >= count:
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} x{count} not in flow log within {timeout_s}s: {self.log_path}")
+
+
 @contextmanager
-def running_flow(flow: str, env: dict[str, str], workers: int = 1, recovery_dir: Path | None = None) -> Iterator[subprocess.Popen]:
+def running_flow(flow: str, env: dict[str, str], workers: int = 1, recovery_dir: Path | None = None) -> Iterator[FlowProcess]:
     """Run ``python -m bytewax.run <flow>`` as a real process; stop it (SIGINT) afterwards."""
     cmd = [sys.executable, "-m", "bytewax.run", flow, "-w", str(workers)]
     if recovery_dir is not None:
@@ -107,7 +126,7 @@ def running_flow(flow: str, env: dict[str, str], workers: int = 1, recovery_dir:
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
         try:
-            yield proc
+            yield FlowProcess(proc, log_path)
             if proc.poll() is not None:
                 raise AssertionError(f"flow {flow} exited early with {proc.returncode}; log: {log_path}")
         finally:
