@@ -137,3 +137,14 @@ def texts(at: AppTest) -> list[str]:
 def plotly_specs(at: AppTest) -> list[dict]:
     """Figures of every plotly chart on the page."""
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def values(array: object) -> list:
+    """A plotly figure array as a list (plotly ships numeric arrays as base64 typed arrays)."""
+    if isinstance(array, dict) and "bdata" in array:
+        import base64
+
+        import numpy as np
+
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"])).tolist()
+    return list(array or [])
