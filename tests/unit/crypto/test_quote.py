@@ -76,3 +76,20 @@ def test_quote_is_immutable() -> None:
     with pytest.raises(AttributeError):
         quote.bid = 1.0  # type: ignore[misc]
     assert isinstance(quote, Quote)
+
+
+def test_avro_schema_matches_the_record() -> None:
+    import io
+    import json
+    from dataclasses import fields
+    from pathlib import Path
+
+    import fastavro
+
+    schema = fastavro.parse_schema(json.loads((Path(__file__).resolve().parents[3] / "schemas" / "quote.avsc").read_text()))
+    assert [f["name"] for f in schema["fields"]] == [f.name for f in fields(Quote)]
+    quote = validate_quote({**GOOD, "exchange_ts_ms": None, "last": None})
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, schema, quote.to_dict())
+    buffer.seek(0)
+    assert fastavro.schemaless_reader(buffer, schema) == quote.to_dict()
