@@ -1,0 +1,81 @@
+"""Fleet admin: changes reach the real Kafka topic fleet.config; test keys are deleted afterwards."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from dashboard import live_config
+from settings.stack import load_stack_settings
+from tests.dashboard.conftest import World, open_page, sign_in
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def cleanup_keys() -> Iterator[list[str]]:
+    """Keys a test published; tombstoned afterwards so the flows forget the test vehicles."""
+    keys: list[str] = []
+    yield keys
+    if keys:
+        live_config.publish([(k, None) for k in keys])
+
+
+def latest(key: str):
+    return live_config.read_latest(load_stack_settings().kafka_config()).get(key, "missing")
+
+
+def test_admin_deactivates_a_vehicle_and_sets_its_speed_limit(world: World, cleanup_keys: list[str]) -> None:
+    at = open_page(sign_in(world, "admin"), "pages/admin.py")
+    table = at.dataframe[0].value.set_index("vehicle_id")
+    assert {world.v1, world.v2, world.v3} <= set(table.index)
+    assert table.loc[world.v2, "speed_limit_kmh"] == 90
+    at.selectbox(key="admin_vehicle").set_value(world.v2).run()
+    at.checkbox(key=f"admin_active_{world.v2}").uncheck()
+    at.number_input(key=f"admin_limit_{world.v2}").set_value(70.0)
+    cleanup_keys.append(live_config.vehicle_key(world.v2))
+    next(b for b in at.button if b.label == "Publish vehicle").click().run()
+    assert not at.exception and [s.value for s in at.success] == [
+        f"Published vehicle:{world.v2}: active=False, speed limit=70.0"]
+    assert latest(f"vehicle:{world.v2}") == {"id": world.v2, "name": "Van 2", "fleet_id": world.fleet_a,
+                                               "owner": "driver-x", "active": False, "speed_limit_kmh": 70.0}
+    # the page now shows the live value (fleet.config overlays the file)
+    at.run()
+    table = at.dataframe[0].value.set_index("vehicle_id")
+    assert not bool(table.loc[world.v2, "active"]) and table.loc[world.v2, "speed_limit_kmh"] == 70.0
+
+
+def test_admin_uploads_geojson_and_publishes_valid_features(world: World, cleanup_keys: list[str]) -> None:
+    gid = f"gU-{world.run}"
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[13.0, 52.0], [13.1, 52.0], [13.1, 52.1], [13.0, 52.0]]]},
+         "properties": {"id": gid, "name": "Uploaded <i>zone</i>", "kind": "forbidden", "fleets": [world.fleet_a]}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [13.0, 52.0]},
+         "properties": {"id": "no-radius", "name": "bad circle", "kind": "allowed"}},
+    ]}
+    at = open_page(sign_in(world, "admin"), "pages/admin.py")
+    at.file_uploader(key="admin_upload").upload("zones.geojson", json.dumps(doc).encode(), "application/geo+json")
+    at.run()
+    assert [w.value for w in at.warning if "no-radius" in w.value or "radius_m" in w.value]
+    assert f"1 valid geofence(s): {gid}" in [t.value for t in at.text]
+    cleanup_keys.append(live_config.geofence_key(gid))
+    at.button(key="admin_publish_geofences").click().run()
+    assert [s.value for s in at.success] == ["Published 1 geofence(s) to fleet.config"]
+    value = latest(f"geofence:{gid}")
+    assert value["properties"]["name"] == "Uploaded <i>zone</i>" and value["geometry"]["type"] == "Polygon"
+    assert latest("geofence:no-radius") == "missing"
+
+
+def test_manager_sees_published_geofence_of_their_fleet_on_the_map(world: World, cleanup_keys: list[str]) -> None:
+    gid = f"gL-{world.run}"
+    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [13.41, 52.51]},
+               "properties": {"id": gid, "name": "Live zone", "kind": "allowed", "radius_m": 200, "vehicles": [world.v2]}}
+    cleanup_keys.append(live_config.geofence_key(gid))
+    live_config.publish([(live_config.geofence_key(gid), feature)])
+    at = open_page(sign_in(world, "manager"), "pages/fleet_map.py")
+    from tests.dashboard.test_fleet_map import geofence_ids
+    assert gid in geofence_ids(at)
+    at = open_page(sign_in(world, "parent"), "pages/fleet_map.py")  # v2 is not the parent's car
+    assert gid not in geofence_ids(at)
