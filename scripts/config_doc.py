@@ -18,6 +18,7 @@ SETTINGS_CLASSES = [
     ("settings.stack", "StackSettings"),
     ("settings.flows", "IngestSettings"),
     ("settings.flows", "StoreSettings"),
+    ("notifier.config", "NotifierSettings"),
 ]
 
 
