@@ -34,3 +34,20 @@ class StoreSettings(BaseSettings):
     from_beginning: bool = Field(True, description="without recovery, start at the earliest offset (else the latest)")
     tail: bool = Field(True, description="keep waiting for new records at the end of the topic")
     max_outage_s: float = Field(3600.0, description="how long to wait out an InfluxDB outage before failing, seconds")
+
+
+class AnalyticsSettings(BaseSettings):
+    """Fleet rules, trips, health and 1-minute stats (dataflows/fleet_analytics.py). Env prefix ``ANALYTICS_``."""
+
+    model_config = SettingsConfigDict(env_prefix="ANALYTICS_", extra="ignore")
+
+    telemetry_topic: str = Field(topics.FLEET_TELEMETRY, description="Kafka topic to read (Avro telemetry)")
+    config_topic: str = Field(topics.FLEET_CONFIG, description="compacted topic of live registry changes")
+    alerts_topic: str = Field(topics.FLEET_ALERTS, description="Kafka topic of alerts (JSON)")
+    trips_topic: str = Field(topics.FLEET_TRIPS, description="Kafka topic of finished trips (JSON)")
+    deadletter_topic: str = Field(topics.FLEET_DEADLETTER, description="telemetry of unknown / deactivated vehicles goes here")
+    vehicles_file: str = Field("config/vehicles.json", description="fleets, vehicles and maintenance rules loaded at start")
+    geofences_file: str = Field("config/geofences.geojson", description="GeoJSON geofences loaded at start")
+    from_beginning: bool = Field(False, description="without recovery, start at the earliest offset (else only new data)")
+    tick_interval_s: float = Field(5.0, gt=0, description="seconds between wall-clock ticks (offline, quiet trips, lateness flush)")
+    state_ttl_days: float = Field(7.0, gt=0, description="days without data after which a vehicle's state is dropped")

@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import structlog
 
 from settings.logs import configure_logging
 from settings.stack import load_stack_settings
-from simulators.vehicles import fleet
+from simulators.vehicles import fleet, fleet_of_ids
 from sources.mqtt import MqttConnection, connect_client, make_client
 
 log = structlog.get_logger(__name__)
@@ -31,6 +32,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--speedup", type=float, default=1.0, help="simulated seconds per wall second; 0 = as fast as possible [1]")
     ap.add_argument("--seed", type=int, default=1, help="random seed; same seed, same drives [1]")
     ap.add_argument("--prefix", default="veh", help="vehicle id prefix [veh]")
+    ap.add_argument("--registry", default=None,
+                    help="drive every vehicle of this registry file (e.g. config/vehicles.json) instead of --vehicles/--prefix")
     ap.add_argument("--client-id", default="ticktrack-sim", help="MQTT client id [ticktrack-sim]")
     return ap.parse_args(argv)
 
@@ -43,7 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     client.max_queued_messages_set(10_000)
     connect_client(client, conn, clean_start=True)
     client.loop_start()
-    sims = fleet(args.vehicles, args.seed, args.prefix)
+    if args.registry:
+        ids = [v["id"] for v in json.loads(Path(args.registry).read_text())["vehicles"]]
+        sims = fleet_of_ids(ids, args.seed)
+    else:
+        sims = fleet(args.vehicles, args.seed, args.prefix)
     sim_ms = int(time.time() * 1000)
     started, sent, last_report = time.monotonic(), 0, time.monotonic()
     try:

@@ -120,4 +120,9 @@ class VehicleSim:
 
 def fleet(n: int, seed: int = 1, prefix: str = "veh") -> list[VehicleSim]:
     """``n`` vehicles with ids ``<prefix>-0001`` ... and independent seeded drives."""
-    return [VehicleSim.create(f"{prefix}-{i:04d}", seed * 100_003 + i) for i in range(1, n + 1)]
+    return fleet_of_ids([f"{prefix}-{i:04d}" for i in range(1, n + 1)], seed)
+
+
+def fleet_of_ids(ids: list[str], seed: int = 1) -> list[VehicleSim]:
+    """One simulated vehicle per id (e.g. every vehicle of the registry file)."""
+    return [VehicleSim.create(vid, seed * 100_003 + i) for i, vid in enumerate(ids, start=1)]

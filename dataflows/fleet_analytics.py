@@ -1,0 +1,121 @@
+"""Fleet analytics: ``fleet.telemetry`` -> alerts, trips, health, daily scores, 1-minute stats.
+
+Run: ``python -m bytewax.run "dataflows.fleet_analytics:build_flow()" -w 2 -r var/recovery/analytics``
+(with recovery a restart resumes from the last snapshot; alert ids are deterministic, so
+what is replayed gets the same ids and the notifier and InfluxDB deduplicate). Wiring only:
+the per-vehicle logic is ``rules.fleet.engine``; the registry is a live view of ``fleet.config``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date, datetime, timedelta, timezone
+
+import bytewax.operators as op
+from bytewax.connectors.kafka import KafkaSource, KafkaSourceMessage
+from bytewax.dataflow import Dataflow
+from bytewax.operators.windowing import EventClock, TumblingWindower, fold_window
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END
+from influxdb_client import Point
+
+from contracts.avro import decode
+from contracts.deadletter import DeadLetter
+from contracts.fleet_analytics_points import alert_point, day_point, health_point, late_point, stats_point, trip_point
+from contracts.telemetry import Telemetry, from_avro_record
+from dataflows.vehicle_logic import VehicleLogic
+from rules.fleet import engine
+from rules.fleet.config import FleetSettings
+from rules.fleet.registry import Registry, Rejected, apply_change, load_registry
+from rules.fleet.stats import MinuteStats, fold_minute, merge
+from settings.errors import load_settings
+from settings.flows import AnalyticsSettings
+from settings.logs import configure_logging
+from settings.stack import StackSettings, load_stack_settings
+from sinks.influxdb import InfluxSink
+from sinks.kafka import KafkaProducerSink, KafkaRecord
+from sources.kafka_table import CompactedTopicTable
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+MINUTE = timedelta(minutes=1)
+
+
+def decode_fix(msg: KafkaSourceMessage) -> tuple[Telemetry, int]:
+    """Avro record -> (fix, arrival time in ms) - arrival drives the offline rule."""
+    return from_avro_record(decode("telemetry", msg.value)), int(time.time() * 1000)
+
+
+def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings | None = None,
+               rules: FleetSettings | None = None) -> Dataflow:
+    configure_logging()
+    analytics = analytics or load_settings(AnalyticsSettings)
+    stack = stack or load_stack_settings()
+    cfg = rules or load_settings(FleetSettings)
+    kafka = stack.kafka_config()
+    registry = CompactedTopicTable(kafka, analytics.config_topic,
+                                   load_registry(analytics.vehicles_file, analytics.geofences_file), apply_change).start()
+    if not registry.wait_caught_up(60):
+        raise SystemExit(f"registry topic {analytics.config_topic} not read to its end within 60 s")
+
+    def fleet_of(vehicle_id: str) -> str | None:
+        v = registry.current.vehicles.get(vehicle_id)
+        return v.fleet_id if v else None
+
+    def checked(item: tuple[Telemetry, int]) -> tuple[Telemetry, int] | DeadLetter:
+        fix, arrival_ms = item
+        found = registry.current.lookup(fix.vehicle_id)
+        if isinstance(found, Rejected):
+            return DeadLetter(f"{found.reason}: {fix.vehicle_id}", analytics.telemetry_topic,
+                              fix.model_dump_json().encode(), arrival_ms)
+        return item
+
+    flow = Dataflow("fleet_analytics")
+    brokers = [kafka["bootstrap.servers"]]
+    source = KafkaSource(brokers, [analytics.telemetry_topic], starting_offset=OFFSET_BEGINNING if analytics.from_beginning else OFFSET_END,
+                         add_config=kafka)
+    fixes = op.map("check_registry", op.map("decode", op.input("kafka_in", flow, source), decode_fix), checked)
+    split = op.branch("known_vehicle", fixes, lambda x: not isinstance(x, DeadLetter))
+    op.output("unknown_out", op.map("deadletter", split.falses, lambda d: KafkaRecord(d.source_topic.encode(), d.to_json())),
+              KafkaProducerSink(kafka, analytics.deadletter_topic))
+
+    keyed = op.key_on("by_vehicle", split.trues, lambda item: item[0].vehicle_id)
+    tick = timedelta(seconds=analytics.tick_interval_s)
+    outputs = op.stateful("vehicle_rules", keyed,
+                          lambda resume: VehicleLogic(resume, lambda: registry.current, cfg, tick, analytics.state_ttl_days * 86400))
+    outs = op.map("unkey", outputs, lambda kv: kv[1])
+
+    alerts = op.flat_map("alerts", outs, lambda o: o.alerts)
+    trips = op.flat_map("trips", outs, lambda o: o.trips)
+    op.output("alerts_out", op.map("alert_record", alerts, lambda a: KafkaRecord(a.vehicle_id.encode(), a.to_json().encode())),
+              KafkaProducerSink(kafka, analytics.alerts_topic))
+    op.output("trips_out", op.map("trip_record", trips, lambda t: KafkaRecord(t.vehicle_id.encode(), json.dumps(t.to_dict()).encode())),
+              KafkaProducerSink(kafka, analytics.trips_topic))
+
+    processed = op.flat_map("fixes", outs, lambda o: o.fixes)
+    in_order = op.branch("in_order", processed, lambda pf: pf.flag is None)
+    windows = fold_window(
+        "stats_1m", op.key_on("window_key", in_order.trues, lambda pf: pf.fix.vehicle_id),
+        EventClock(lambda pf: datetime.fromtimestamp(pf.fix.ts_ms / 1000, tz=timezone.utc), timedelta(seconds=5)),
+        TumblingWindower(MINUTE, EPOCH), MinuteStats, lambda acc, pf: fold_minute(acc, pf.fix, pf.segment_m), merge)
+
+    def stats_to_point(kv: tuple[str, tuple[int, MinuteStats]]) -> Point:
+        vid, (window_id, acc) = kv
+        end_ms = (window_id + 1) * 60_000
+        return stats_point(acc, fleet_of(vid), end_ms, cfg.trip_start_speed_kmh)
+
+    def day_to_point(d) -> Point:
+        start = datetime.combine(date.fromisoformat(d.day), datetime.min.time(), tzinfo=timezone.utc)
+        return day_point(d, fleet_of(d.vehicle_id), int(start.timestamp() * 1000))
+
+    points = op.merge(
+        "points",
+        op.map("alert_point", alerts, alert_point),
+        op.map("trip_point", trips, trip_point),
+        op.map("health_point", op.flat_map("health", outs, lambda o: o.health), lambda h: health_point(h, fleet_of(h.vehicle_id))),
+        op.map("day_point", op.flat_map("days", outs, lambda o: o.days), day_to_point),
+        op.map("stats_point", windows.down, stats_to_point),
+        op.map("late_rules", in_order.falses, lambda pf: late_point(pf.fix.vehicle_id, pf.fix.ts_ms, "rules", pf.flag)),
+        op.map("late_window", windows.late, lambda kv: late_point(kv[0], kv[1][1].fix.ts_ms, "window", "late")),
+    )
+    op.output("influx_out", points, InfluxSink(stack.influx_url, stack.writer_token(), stack.influx_org, stack.influx_bucket_fleet))
+    return flow

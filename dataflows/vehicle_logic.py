@@ -1,0 +1,55 @@
+"""The Bytewax stateful step of one vehicle: ``rules.fleet.engine`` driven by fixes and a timer.
+
+Fixes go to ``engine.on_fix``; every ``tick_interval`` of wall-clock time Bytewax calls
+``on_notify`` (even when no data arrives at all), which runs ``engine.on_tick``: offline
+detection, trips that end because the vehicle went quiet, fixes that waited out the allowed
+lateness. The state snapshot is ``(vehicle_id, VehicleState)``; it is dropped after
+``ttl_s`` without data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+from bytewax.operators import StatefulLogic
+
+from contracts.telemetry import Telemetry
+from rules.fleet import engine
+from rules.fleet.config import FleetSettings
+from rules.fleet.registry import Registry
+
+Snapshot = tuple[str | None, engine.VehicleState]
+
+
+class VehicleLogic(StatefulLogic[tuple[Telemetry, int], engine.Output, Snapshot]):
+    def __init__(self, resume: Snapshot | None, registry: Callable[[], Registry], cfg: FleetSettings,
+                 tick: timedelta, ttl_s: float) -> None:
+        self._vehicle_id, self._state = resume or (None, engine.VehicleState())
+        self._registry = registry
+        self._cfg = cfg
+        self._tick = tick
+        self._ttl_s = ttl_s
+        self._next = datetime.now(timezone.utc) + tick
+
+    def on_item(self, value: tuple[Telemetry, int]) -> tuple[list[engine.Output], bool]:
+        fix, arrival_ms = value
+        self._vehicle_id = fix.vehicle_id
+        self._state, out = engine.on_fix(self._state, fix, arrival_ms, self._registry(), self._cfg)
+        return [out], StatefulLogic.RETAIN
+
+    def on_notify(self) -> tuple[list[engine.Output], bool]:
+        now_ms = int(time.time() * 1000)
+        self._next = datetime.now(timezone.utc) + self._tick
+        if self._vehicle_id is None:
+            return [], StatefulLogic.DISCARD
+        self._state, out = engine.on_tick(self._state, self._vehicle_id, now_ms, self._registry(), self._cfg)
+        done = engine.expired(self._state, now_ms, self._ttl_s)
+        return [out], StatefulLogic.DISCARD if done else StatefulLogic.RETAIN
+
+    def notify_at(self) -> datetime:
+        return self._next
+
+    def snapshot(self) -> Snapshot:
+        return self._vehicle_id, self._state
