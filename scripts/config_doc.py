@@ -18,6 +18,9 @@ SETTINGS_CLASSES = [
     ("settings.stack", "StackSettings"),
     ("settings.flows", "IngestSettings"),
     ("settings.flows", "StoreSettings"),
+    ("settings.flows", "AnalyticsSettings"),
+    ("rules.fleet.config", "FleetSettings"),
+    ("rules.crypto.config", "CryptoSettings"),
     ("notifier.config", "NotifierSettings"),
 ]
 
