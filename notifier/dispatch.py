@@ -9,6 +9,7 @@ only then may its offset be committed. Touches the delivery log from the caller'
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import itertools
 import time
@@ -17,12 +18,13 @@ from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 
 from notifier.channels import Channel
 from notifier.dedupe import EXPIRED, FAILED, SENT, DeliveryKey, DeliveryLog, delivery_id
-from notifier.recipients import Delivery
+from notifier.recipients import WEBHOOK, Delivery
 from notifier.retry import AttemptResult, Outcome, RetryPolicy
 
 log = structlog.get_logger(__name__)
@@ -35,6 +37,17 @@ class _Job:
     alert: Mapping[str, Any]
     attempts: int
     ref: Hashable
+
+
+def shown_target(channel: str, target: str) -> str:
+    """A target as it may appear in logs: webhook URLs often carry a secret (Slack, Teams), so
+    only scheme, host and a short hash of the full URL are shown; addresses are shown as is."""
+    if channel != WEBHOOK:
+        return target
+    parts = urlsplit(target)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}/…#{hashlib.sha256(target.encode()).hexdigest()[:8]}"
 
 
 def _attempt(channel: Channel, job: _Job) -> AttemptResult:
@@ -74,19 +87,19 @@ class Dispatcher:
                 # The same alert replayed while its first copy is still being delivered: that copy
                 # carries it, and its own offset holds the commit until it is settled.
                 self.stats["duplicate"] += 1
-                log.info("duplicate alert in flight, not sent again", alert_id=alert_id, channel=d.channel, target=d.target)
+                log.info("duplicate alert in flight, not sent again", alert_id=alert_id, channel=d.channel, target=shown_target(d.channel, d.target))
                 continue
             state = self._log.claim(key, vehicle_id=str(alert.get("vehicle_id")), alert_type=str(alert.get("type")),
                                     recipients=",".join(d.recipients))
             if state.final:
                 self.stats["duplicate"] += 1
-                log.info("already delivered, not sent again", alert_id=alert_id, channel=d.channel, target=d.target,
+                log.info("already delivered, not sent again", alert_id=alert_id, channel=d.channel, target=shown_target(d.channel, d.target),
                          status=state.status)
                 continue
             if d.channel not in self._channels:
                 self._log.finish(key, FAILED, f"channel {d.channel} not configured")
                 self.stats["failed"] += 1
-                log.error("dead letter: channel not configured", alert_id=alert_id, channel=d.channel, target=d.target)
+                log.error("dead letter: channel not configured", alert_id=alert_id, channel=d.channel, target=shown_target(d.channel, d.target))
                 continue
             if state.attempts >= self._policy.max_attempts:  # attempts used up before a restart
                 self._dead_letter(_Job(key, d, alert, state.attempts, ref), state.last_error or "attempts exhausted")
@@ -163,7 +176,7 @@ class Dispatcher:
     def _finish(self, job: _Job, result: AttemptResult, retry: bool = True) -> None:
         job.attempts += 1
         self._log.record_attempt(job.key, job.attempts, result.outcome.value, result.detail)
-        ctx = {"alert_id": job.key.alert_id, "channel": job.key.channel, "target": job.key.target,
+        ctx = {"alert_id": job.key.alert_id, "channel": job.key.channel, "target": shown_target(job.key.channel, job.key.target),
                "attempt": job.attempts, "detail": result.detail}
         if result.outcome is Outcome.SENT:
             self._log.finish(job.key, SENT)
@@ -186,7 +199,7 @@ class Dispatcher:
         self._log.finish(job.key, FAILED, detail)
         self.stats["failed"] += 1
         log.error("dead letter: delivery failed for good", alert_id=job.key.alert_id, channel=job.key.channel,
-                  target=job.key.target, attempts=job.attempts, detail=detail,
+                  target=shown_target(job.key.channel, job.key.target), attempts=job.attempts, detail=detail,
                   vehicle_id=job.alert.get("vehicle_id"), type=job.alert.get("type"))
 
     def _done(self, job: _Job) -> None:

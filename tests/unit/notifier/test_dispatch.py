@@ -189,3 +189,12 @@ def test_close_leaves_waiting_retries_pending(log: DeliveryLog) -> None:
         d.poll(0.05)
     assert d.close(grace_s=1.0) == []
     assert log.get(DeliveryKey("a1", WEBHOOK, "down")).status == PENDING
+
+
+def test_webhook_secrets_stay_out_of_logs() -> None:
+    from notifier.dispatch import shown_target
+
+    shown = shown_target(WEBHOOK, "https://user:pw@hooks.example.com:8443/services/T000/B000/SECRET?token=x")
+    assert shown.startswith("https://hooks.example.com:8443/…#")
+    assert "SECRET" not in shown and "pw" not in shown and "token" not in shown
+    assert shown_target("email", "a@b.c") == "a@b.c"
