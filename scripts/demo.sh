@@ -36,5 +36,7 @@ trap stop_all EXIT INT TERM
 start ingest $PY -m bytewax.run "dataflows.fleet_ingest:build_flow()" -w 2
 start store $PY -m bytewax.run "dataflows.fleet_store:build_flow()"
 start vehicles $PY -m simulators.publish_vehicles --vehicles "$DEMO_VEHICLES"
+start collector $PY -m collectors.ccxt_collector --simulated yes --out kafka
+start crypto $PY -m bytewax.run "dataflows.crypto_prices:build_flow()"
 echo "[demo] running; Ctrl-C to stop"
 wait
