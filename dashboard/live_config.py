@@ -79,9 +79,34 @@ def cached_latest() -> dict[str, Any]:
     return read_latest(load_stack_settings().kafka_config())
 
 
+def refusals(records: Iterable[tuple[str, dict[str, Any] | None]]) -> list[str]:
+    """Why the fleet flows would refuse each record, checked with their own parser.
+
+    ``rules.fleet.registry.apply_change`` is what the flows run on every record of the topic;
+    a record it refuses would be logged and ignored there, so the dashboard refuses it first.
+    """
+    try:
+        from rules.fleet.registry import Registry, RegistryError, apply_change
+    except ImportError:  # the flows' registry is not installed here: nothing to check against
+        return []
+    problems = []
+    for key, value in records:
+        if value is None:
+            continue
+        try:
+            apply_change(Registry(), key, json.dumps(value))
+        except RegistryError as exc:
+            problems.append(str(exc))
+    return problems
+
+
 def publish(records: Iterable[tuple[str, dict[str, Any] | None]], topic: str = FLEET_CONFIG,
             kafka_conf: dict[str, str] | None = None, timeout_s: float = 10.0) -> int:
-    """Send ``(key, value)`` records (None = delete) and wait for every acknowledgement."""
+    """Check, send ``(key, value)`` records (None = delete) and wait for every acknowledgement."""
+    records = list(records)
+    refused = refusals(records)
+    if refused:
+        raise PublishError("refused, nothing published: " + "; ".join(refused))
     conf = kafka_conf if kafka_conf is not None else load_stack_settings().kafka_config()
     producer = Producer({**conf, "acks": "all", "enable.idempotence": True})
     errors: list[str] = []

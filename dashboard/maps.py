@@ -18,7 +18,8 @@ import plotly.graph_objects as go
 from dashboard.registry import Geofence
 from dashboard.status import STATUS_COLORS, STATUSES
 
-GEOFENCE_COLORS = {"allowed": "rgba(44,160,44,0.15)", "forbidden": "rgba(214,39,40,0.18)"}
+GEOFENCE_COLORS = {"allowed": "rgba(44,160,44,0.15)", "forbidden": "rgba(214,39,40,0.18)", "zone": "rgba(255,127,14,0.15)"}
+GEOFENCE_LINES = {"allowed": "#2ca02c", "forbidden": "#d62728", "zone": "#ff7f0e"}
 _EARTH_M = 6_371_008.8
 
 
@@ -61,7 +62,7 @@ def _geofence_traces(geofences: Iterable[Geofence]) -> list[go.Scattermap]:
             traces.append(go.Scattermap(
                 lon=[p[0] for p in ring], lat=[p[1] for p in ring], mode="lines",
                 fill="toself" if closed else "none", fillcolor=GEOFENCE_COLORS.get(g.kind),
-                line={"width": 2, "color": "#2ca02c" if g.kind == "allowed" else "#d62728"},
+                line={"width": 2, "color": GEOFENCE_LINES.get(g.kind, "#7f7f7f")},
                 name=f"geofence {plain(g.name)}", hoverinfo="text", text=plain(f"{g.name} ({g.kind})"),
                 showlegend=False, meta={"geofence_id": g.id}))
     return traces

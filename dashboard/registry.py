@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-GEOFENCE_KINDS = ("allowed", "forbidden")
+GEOFENCE_KINDS = ("allowed", "forbidden", "zone")  # zone: only a speed limit, no enter/exit rule
 _GEOMETRIES = ("Polygon", "MultiPolygon", "Point", "LineString")
 
 
@@ -29,10 +29,16 @@ class VehicleInfo:
     owner: str | None = None
     active: bool = True
     speed_limit_kmh: float | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        """The value published on ``fleet.config`` under ``vehicle:<id>``."""
-        return asdict(self)
+        """The value published on ``fleet.config`` under ``vehicle:<id>``.
+
+        Fields the dashboard does not show (e.g. ``last_service``) are kept from the source
+        record, so a change of the speed limit does not erase the maintenance history.
+        """
+        shown = {k: v for k, v in asdict(self).items() if k != "raw"}
+        return {**dict(self.raw), **shown}
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,7 @@ def vehicle_from_json(data: Any, default_id: str | None = None) -> VehicleInfo:
     owner = data.get("owner")
     return VehicleInfo(id=vid, name=str(data.get("name") or vid), fleet_id=None if fleet is None else str(fleet),
                        owner=None if owner is None else str(owner), active=bool(data.get("active", True)),
-                       speed_limit_kmh=_opt_float(data.get("speed_limit_kmh")))
+                       speed_limit_kmh=_opt_float(data.get("speed_limit_kmh")), raw=dict(data))
 
 
 def parse_vehicles(doc: Any) -> tuple[dict[str, VehicleInfo], list[str]]:
@@ -116,11 +122,13 @@ def geofence_from_feature(feature: Any) -> Geofence:
         raise ValueError("feature without properties.id")
     kind = str(props.get("kind", "")).lower()
     if kind not in GEOFENCE_KINDS:
-        raise ValueError(f"geofence {gid}: kind must be allowed or forbidden, not {props.get('kind')!r}")
+        raise ValueError(f"geofence {gid}: kind must be one of {', '.join(GEOFENCE_KINDS)}, not {props.get('kind')!r}")
     if geometry.get("type") not in _GEOMETRIES or not isinstance(geometry.get("coordinates"), list):
         raise ValueError(f"geofence {gid}: geometry must be one of {', '.join(_GEOMETRIES)} with coordinates")
     if geometry["type"] == "Point" and _opt_float(props.get("radius_m")) is None:
         raise ValueError(f"geofence {gid}: a Point (circle) needs properties.radius_m > 0")
+    if geometry["type"] == "LineString" and _opt_float(props.get("width_m")) is None:
+        raise ValueError(f"geofence {gid}: a LineString (corridor) needs properties.width_m > 0")
     return Geofence(id=gid, name=str(props.get("name") or gid), kind=kind, geometry=geometry,
                     speed_limit_kmh=_opt_float(props.get("speed_limit_kmh")), vehicles=_as_tuple(props.get("vehicles")),
                     fleets=_as_tuple(props.get("fleets")), schedule=props.get("schedule"), feature=feature)

@@ -71,6 +71,11 @@ if upload is not None:
         doc = None
     if doc is not None:
         parsed, problems = parse_geofences(doc)
+        for gid, g in list(parsed.items()):  # what the fleet flows' own parser would refuse
+            refused = live_config.refusals([(live_config.geofence_key(gid), dict(g.feature))])
+            if refused:
+                problems.extend(refused)
+                del parsed[gid]
         for problem in problems:
             st.warning(problem)
         st.text(f"{len(parsed)} valid geofence(s): {', '.join(sorted(parsed))}")

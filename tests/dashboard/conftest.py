@@ -52,7 +52,9 @@ def _registry_files(tmp: Path, w: World) -> tuple[Path, Path]:
     vehicles.write_text(json.dumps({"vehicles": [
         {"id": w.v1, "name": HTML_NAME, "fleet_id": w.fleet_a, "owner": "parent", "active": True},
         {"id": w.v2, "name": "Van 2", "fleet_id": w.fleet_a, "owner": "driver-x", "active": True, "speed_limit_kmh": 90},
-        {"id": w.v3, "name": "Truck 3", "fleet_id": w.fleet_b, "active": True},
+        # the admin tests change (and finally tombstone) v3 in fleet.config; no other test reads v3's registry entry
+        {"id": w.v3, "name": "Truck 3", "fleet_id": w.fleet_b, "active": True, "speed_limit_kmh": 80,
+         "last_service": {"oil": {"date": "2025-06-02", "odometer_km": 84000}}},
         {"name": "entry without id is reported, not fatal"},
     ]}))
     square = [[13.39, 52.49], [13.43, 52.49], [13.43, 52.53], [13.39, 52.53], [13.39, 52.49]]

@@ -31,41 +31,55 @@ def test_admin_deactivates_a_vehicle_and_sets_its_speed_limit(world: World, clea
     at = open_page(sign_in(world, "admin"), "pages/admin.py")
     table = at.dataframe[0].value.set_index("vehicle_id")
     assert {world.v1, world.v2, world.v3} <= set(table.index)
-    assert table.loc[world.v2, "speed_limit_kmh"] == 90
-    at.selectbox(key="admin_vehicle").set_value(world.v2).run()
-    at.checkbox(key=f"admin_active_{world.v2}").uncheck()
-    at.number_input(key=f"admin_limit_{world.v2}").set_value(70.0)
-    cleanup_keys.append(live_config.vehicle_key(world.v2))
+    assert table.loc[world.v3, "speed_limit_kmh"] == 80
+    at.selectbox(key="admin_vehicle").set_value(world.v3).run()
+    at.checkbox(key=f"admin_active_{world.v3}").uncheck()
+    at.number_input(key=f"admin_limit_{world.v3}").set_value(70.0)
+    cleanup_keys.append(live_config.vehicle_key(world.v3))
     next(b for b in at.button if b.label == "Publish vehicle").click().run()
     assert not at.exception and [s.value for s in at.success] == [
-        f"Published vehicle:{world.v2}: active=False, speed limit=70.0"]
-    assert latest(f"vehicle:{world.v2}") == {"id": world.v2, "name": "Van 2", "fleet_id": world.fleet_a,
-                                               "owner": "driver-x", "active": False, "speed_limit_kmh": 70.0}
+        f"Published vehicle:{world.v3}: active=False, speed limit=70.0"]
+    assert latest(f"vehicle:{world.v3}") == {"id": world.v3, "name": "Truck 3", "fleet_id": world.fleet_b,
+                                               "owner": None, "active": False, "speed_limit_kmh": 70.0,
+                                               "last_service": {"oil": {"date": "2025-06-02", "odometer_km": 84000}}}
     # the page now shows the live value (fleet.config overlays the file)
     at.run()
     table = at.dataframe[0].value.set_index("vehicle_id")
-    assert not bool(table.loc[world.v2, "active"]) and table.loc[world.v2, "speed_limit_kmh"] == 70.0
+    assert not bool(table.loc[world.v3, "active"]) and table.loc[world.v3, "speed_limit_kmh"] == 70.0
 
 
 def test_admin_uploads_geojson_and_publishes_valid_features(world: World, cleanup_keys: list[str]) -> None:
-    gid = f"gU-{world.run}"
+    gid, zid = f"gU-{world.run}", f"gZ-{world.run}"
     doc = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[13.0, 52.0], [13.1, 52.0], [13.1, 52.1], [13.0, 52.0]]]},
          "properties": {"id": gid, "name": "Uploaded <i>zone</i>", "kind": "forbidden", "fleets": [world.fleet_a]}},
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [13.0, 52.0]},
          "properties": {"id": "no-radius", "name": "bad circle", "kind": "allowed"}},
+        {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[13.0, 52.0], [13.1, 52.1]]},
+         "properties": {"id": zid, "name": "Roadworks", "kind": "zone", "width_m": 60, "speed_limit_kmh": 60}},
+        {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[13.0, 52.0], [13.1, 52.1], [13.1, 52.0], [13.0, 52.1], [13.0, 52.0]]]},
+         "properties": {"id": "bow-tie", "name": "self-intersecting", "kind": "allowed"}},
     ]}
     at = open_page(sign_in(world, "admin"), "pages/admin.py")
     at.file_uploader(key="admin_upload").upload("zones.geojson", json.dumps(doc).encode(), "application/geo+json")
     at.run()
-    assert [w.value for w in at.warning if "no-radius" in w.value or "radius_m" in w.value]
-    assert f"1 valid geofence(s): {gid}" in [t.value for t in at.text]
-    cleanup_keys.append(live_config.geofence_key(gid))
+    warnings = [w.value for w in at.warning]
+    assert any("radius_m" in w for w in warnings)  # refused by the dashboard's reader
+    assert any("bow-tie" in w and "invalid" in w for w in warnings)  # refused by the flows' own parser
+    assert f"2 valid geofence(s): {', '.join(sorted([gid, zid]))}" in [t.value for t in at.text]
+    cleanup_keys.extend([live_config.geofence_key(gid), live_config.geofence_key(zid)])
     at.button(key="admin_publish_geofences").click().run()
-    assert [s.value for s in at.success] == ["Published 1 geofence(s) to fleet.config"]
+    assert [s.value for s in at.success] == ["Published 2 geofence(s) to fleet.config"]
     value = latest(f"geofence:{gid}")
     assert value["properties"]["name"] == "Uploaded <i>zone</i>" and value["geometry"]["type"] == "Polygon"
-    assert latest("geofence:no-radius") == "missing"
+    assert latest(f"geofence:{zid}")["properties"]["kind"] == "zone"
+    assert latest("geofence:no-radius") == "missing" and latest("geofence:bow-tie") == "missing"
+
+
+def test_publish_refuses_what_the_flows_would_refuse(world: World) -> None:
+    with pytest.raises(live_config.PublishError, match="nothing published"):
+        live_config.publish([(f"vehicle:{world.v1}", {"id": world.v1, "name": "x", "colour": "red"})])
+    assert latest(f"vehicle:{world.v1}") == "missing"
 
 
 def test_manager_sees_published_geofence_of_their_fleet_on_the_map(world: World, cleanup_keys: list[str]) -> None:
