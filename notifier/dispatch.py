@@ -36,7 +36,7 @@ class _Job:
     delivery: Delivery
     alert: Mapping[str, Any]
     attempts: int
-    ref: Hashable
+    refs: list[Hashable]  # messages waiting for this delivery (a replay read while it runs joins)
 
 
 def shown_target(channel: str, target: str) -> str:
@@ -84,10 +84,14 @@ class Dispatcher:
         for d in deliveries:
             key = DeliveryKey(alert_id, d.channel, d.target)
             if key in self._jobs:
-                # The same alert replayed while its first copy is still being delivered: that copy
-                # carries it, and its own offset holds the commit until it is settled.
+                # The same alert read again while its first copy is being delivered (a replay, or
+                # a re-read after a rebalance): not sent again, but this message settles only with
+                # that delivery, so its offset cannot be committed past an unfinished send.
+                self._jobs[key].refs.append(ref)
+                pending += 1
                 self.stats["duplicate"] += 1
-                log.info("duplicate alert in flight, not sent again", alert_id=alert_id, channel=d.channel, target=shown_target(d.channel, d.target))
+                log.info("duplicate alert in flight, not sent again", alert_id=alert_id, channel=d.channel,
+                         target=shown_target(d.channel, d.target))
                 continue
             state = self._log.claim(key, vehicle_id=str(alert.get("vehicle_id")), alert_type=str(alert.get("type")),
                                     recipients=",".join(d.recipients))
@@ -102,9 +106,9 @@ class Dispatcher:
                 log.error("dead letter: channel not configured", alert_id=alert_id, channel=d.channel, target=shown_target(d.channel, d.target))
                 continue
             if state.attempts >= self._policy.max_attempts:  # attempts used up before a restart
-                self._dead_letter(_Job(key, d, alert, state.attempts, ref), state.last_error or "attempts exhausted")
+                self._dead_letter(_Job(key, d, alert, state.attempts, [ref]), state.last_error or "attempts exhausted")
                 continue
-            job = _Job(key, d, alert, state.attempts, ref)
+            job = _Job(key, d, alert, state.attempts, [ref])
             self._jobs[key] = job
             self._start(job)
             pending += 1
@@ -204,9 +208,10 @@ class Dispatcher:
 
     def _done(self, job: _Job) -> None:
         self._jobs.pop(job.key, None)
-        self._remaining[job.ref] -= 1
-        if self._remaining[job.ref] == 0:
-            self._settle_ref(job.ref)
+        for ref in job.refs:
+            self._remaining[ref] -= 1
+            if self._remaining[ref] == 0:
+                self._settle_ref(ref)
 
     def _settle_ref(self, ref: Hashable) -> None:
         self._remaining.pop(ref, None)

@@ -7,6 +7,7 @@ reaches each target once, across replays, restarts and rebalances of a single co
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -65,6 +66,7 @@ class NotifierService:
             "log_level": "3",
         })
         self._paused = False
+        self._reads = itertools.count()  # a message re-read after a rebalance is a new ref
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set, then settle what can be settled and commit it."""
@@ -115,6 +117,7 @@ class NotifierService:
         tp: Partition = (msg.topic(), msg.partition())
         offset = msg.offset()
         self._tracker.add(tp, offset)
+        ref = (tp, offset, next(self._reads))
         try:
             alert = parse_alert(msg.value())
         except InvalidAlert as exc:
@@ -128,12 +131,12 @@ class NotifierService:
             return
         if is_stale(alert, self._s.max_alert_age_s, self._wall_clock() * 1000):
             log.warning("alert too old, recorded as expired, not sent", alert_id=alert["alert_id"], ts=alert.get("ts"))
-            self._dispatcher.expire((tp, offset), alert, deliveries, f"older than {self._s.max_alert_age_s} s")
+            self._dispatcher.expire(ref, alert, deliveries, f"older than {self._s.max_alert_age_s} s")
             return
-        self._dispatcher.add((tp, offset), alert, deliveries)
+        self._dispatcher.add(ref, alert, deliveries)
 
     def _mark_settled(self, refs: list[Any]) -> None:
-        for tp, offset in refs:
+        for tp, offset, _ in refs:
             self._tracker.done(tp, offset)
 
     # --- offsets and flow control -----------------------------------------------------------

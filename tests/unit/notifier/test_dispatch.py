@@ -132,6 +132,7 @@ def test_duplicate_while_first_copy_in_flight_is_not_sent(log: DeliveryLog) -> N
     d = make(ch, log, initial_s=0.2)
     d.add("m1", alert(), [hook("slow")])
     d.add("m2", alert(), [hook("slow")])
+    assert d.poll(0.1) == [], "the copy waits for the first one's delivery, so its offset is not committed early"
     assert run_until(d, {"m1", "m2"}) == {"m1", "m2"}
     assert ch.calls["slow"] == 2, "one failed attempt + one success, for both copies together"
 
