@@ -26,6 +26,7 @@ from collectors.outputs import Outputs, jsonl_outputs, produce_outputs
 from collectors.poller import ExchangePoller, wall_clock_ms
 from collectors.runner import run_collector
 from rules.crypto.config import CryptoSettings, load_crypto_settings
+from settings import topics
 from settings.logs import configure_logging
 from simulators.market import MarketConfig, SimulatedMarket
 from simulators.market_exchange import simulated_clients
@@ -44,6 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-websocket", action="store_true", help="poll REST only, never ccxt.pro watch_*")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = until Ctrl-C)")
     parser.add_argument("--out", choices=("kafka", "stdout"), default="kafka", help="Kafka topics or JSON lines on stdout")
+    parser.add_argument("--tickers-topic", default=topics.CRYPTO_TICKERS, help="Kafka topic of valid quotes (default %(default)s)")
+    parser.add_argument("--deadletter-topic", default=topics.CRYPTO_DEADLETTER, help="Kafka topic of invalid quotes (default %(default)s)")
     parser.add_argument("--progress-every", type=float, default=10.0, help="seconds between progress log lines")
     return parser.parse_args(argv)
 
@@ -122,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from_args(args)
     mode = "yes" if settings.simulated and args.simulated == "auto" else args.simulated
     producer = KafkaProduce.from_stack() if args.out == "kafka" else None
-    outputs = produce_outputs(producer) if producer is not None else jsonl_outputs()
+    outputs = produce_outputs(producer, args.tickers_topic, args.deadletter_topic) if producer is not None else jsonl_outputs()
     try:
         asyncio.run(collect(settings, mode, outputs, args.duration, args.progress_every))
     finally:

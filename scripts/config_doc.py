@@ -21,6 +21,7 @@ SETTINGS_CLASSES = [
     ("settings.flows", "AnalyticsSettings"),
     ("rules.fleet.config", "FleetSettings"),
     ("rules.crypto.config", "CryptoSettings"),
+    ("settings.crypto_flows", "CryptoFlowSettings"),
     ("notifier.config", "NotifierSettings"),
 ]
 

@@ -1,0 +1,26 @@
+"""Settings of the crypto prices dataflow (dataflows/crypto_prices.py), from the environment.
+
+The rules themselves (stale, outliers, fees, thresholds) are ``CRYPTO_*`` (rules/crypto/config.py);
+these are only where the flow reads and writes and how it waits.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from settings import topics
+
+
+class CryptoFlowSettings(BaseSettings):
+    """Kafka -> spreads, alerts, InfluxDB crypto bucket (dataflows/crypto_prices.py). Env prefix ``CRYPTO_FLOW_``."""
+
+    model_config = SettingsConfigDict(env_prefix="CRYPTO_FLOW_", extra="ignore")
+
+    tickers_topic: str = Field(topics.CRYPTO_TICKERS, description="Kafka topic of normalized quotes (JSON) to read")
+    spreads_topic: str = Field(topics.CRYPTO_SPREADS, description="Kafka topic of spread records (JSON)")
+    alerts_topic: str = Field(topics.CRYPTO_ALERTS, description="Kafka topic of arbitrage alerts (JSON)")
+    deadletter_topic: str = Field(topics.CRYPTO_DEADLETTER, description="Kafka topic of quotes the flow rejects (JSON, with reason)")
+    from_beginning: bool = Field(False, description="without recovery, start at the earliest offset (else only new quotes)")
+    ohlc_wait_s: float = Field(10.0, ge=0, description="event-time lateness an OHLC window waits for before closing, seconds")
+    max_outage_s: float = Field(3600.0, gt=0, description="how long to wait out an InfluxDB outage before failing, seconds")
