@@ -68,7 +68,7 @@ up_mosquitto() {
   install_mosquitto
   if running mosquitto; then say "mosquitto already running (pid $(cat "$(pidfile mosquitto)"))"; else
     mkdir -p "$VAR/mosquitto/data"
-    sed -e "s#@VAR@#$VAR#g; s#@PORT@#$MQTT_PORT#g; s#@HOST@#$HOST#g" "$here/mosquitto/mosquitto.conf.tmpl" > "$VAR/mosquitto/mosquitto.conf"
+    sed -e "s#@VAR@#$VAR#g; s#@PORT@#$MQTT_PORT#g; s#@HOST@#$HOST#g; s#@USER@#$(id -un)#g" "$here/mosquitto/mosquitto.conf.tmpl" > "$VAR/mosquitto/mosquitto.conf"
     local bin; bin="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
     spawn mosquitto "$bin" -c "$VAR/mosquitto/mosquitto.conf"
     say "mosquitto started (pid $(cat "$(pidfile mosquitto)"))"
@@ -145,9 +145,12 @@ write_env() {
 cmd_up() {
   need_python
   mkdir -p "$VAR/logs" "$VAR/run"
+  local s
   for s in "$@"; do "up_$s"; done
   write_env
-  "$PY" "$here/check_ready.py" topics "$HOST:$KAFKA_PORT" 2>/dev/null || true
+  for s in "$@"; do
+    [ "$s" = kafka ] && { "$PY" "$here/check_ready.py" topics "$HOST:$KAFKA_PORT" || die "creating the project's topics failed"; }
+  done
   say "up: $*"
 }
 
