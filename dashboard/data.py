@@ -75,9 +75,17 @@ def _wide(long: pd.DataFrame, index: list[str]) -> pd.DataFrame:
     """``_time/_field/_value`` rows -> one column per field (values keep their own type)."""
     if long.empty:
         return pd.DataFrame(columns=index)
-    wide = long.pivot_table(index=index, columns="_field", values="_value", aggfunc="last")
+    long = long.copy()
+    for col in index:  # a tag missing on every row of a result (e.g. no fleet_id) is absent from the frame
+        if col not in long.columns:
+            long[col] = None
+    wide = long.groupby([*index, "_field"], dropna=False, sort=False)["_value"].last().unstack("_field")
     wide.columns.name = None
-    return wide.reset_index()
+    wide = wide.reset_index()
+    for col in index:
+        if wide[col].isna().any():
+            wide[col] = wide[col].astype(object).where(wide[col].notna(), None)
+    return wide
 
 
 def _span(start: TimeBound, stop: datetime | None) -> timedelta:

@@ -68,3 +68,31 @@ def test_device_names_are_text_never_html(world: World) -> None:
     labels = [t for spec in plotly_specs(at) for tr in spec["data"] for t in (tr.get("text") or []) if isinstance(t, str)]
     assert any("&lt;b&gt;Family car&lt;/b&gt;" in t for t in labels)
     assert not any("<b>" in t or "<script>" in t for t in labels)
+
+
+def test_vehicle_without_fleet_tag_is_shown_to_admin_only(world: World) -> None:
+    """A fix without ``fleet_id`` (vehicle in no fleet) must not break the map nor leak to managers."""
+    from datetime import UTC, datetime
+
+    from influxdb_client import Point, WritePrecision
+
+    from settings.stack import load_stack_settings
+    from tests.dashboard.seed import delete_where, operator_client, write
+
+    s = load_stack_settings()
+    client = operator_client(s)
+    vid = f"tv0-{world.run}"
+    write(client, s.influx_bucket_fleet, s.influx_org, [Point("telemetry").tag("vehicle_id", vid).field("lat", 52.4)
+                                                        .field("lon", 13.3).field("speed_kmh", 10.0)
+                                                        .time(datetime.now(UTC), WritePrecision.MS)])
+    try:
+        import streamlit as st
+
+        st.cache_data.clear()  # positions are cached for a couple of seconds across sessions
+        at = open_page(sign_in(world, "admin"), "pages/fleet_map.py")
+        df = next(d.value for d in at.dataframe).set_index("vehicle_id")
+        assert df.loc[vid, "status"] == "moving" and not isinstance(df.loc[vid, "fleet_id"], str)
+        at = open_page(sign_in(world, "manager"), "pages/fleet_map.py")
+        assert vid not in fleet_rows(at)
+    finally:
+        delete_where(client, s.influx_bucket_fleet, s.influx_org, f'vehicle_id="{vid}"')
