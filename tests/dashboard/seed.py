@@ -119,9 +119,12 @@ def fleet_points(vehicles: Iterable[SeedVehicle], now: datetime, history_minutes
                    .time(t, WritePrecision.MS))
 
 
-def crypto_points(symbol: str, exchanges: Iterable[str], now: datetime, minutes: int = 60,
+def crypto_points(symbol: str, exchanges: Iterable[str], now: datetime, minutes: int = 50,
                   stale: str | None = None) -> Iterable[Point]:
-    """Quotes per exchange (``stale`` one 10 min old), spreads each 10 s, ohlc_1m per exchange."""
+    """Quotes per exchange (``stale`` one 10 min old), spreads each 10 s, ohlc_1m per exchange.
+
+    50 minutes, so that a "last hour" view still holds all of it minutes after the seeding.
+    """
     exchanges = list(exchanges)
     for j, ex in enumerate(exchanges):
         t = now - timedelta(minutes=10 if ex == stale else 0, seconds=2)

@@ -105,6 +105,6 @@ def test_prices_for_trader(world: World) -> None:
     assert ex.loc["exb", "bid"] == 101.0 and ex.loc["exb", "ask"] == 101.5
     specs = plotly_specs(at)
     best = next(s for s in specs if any(t.get("name") == "best bid" for t in s["data"]))
-    assert len(values(best["data"][0]["x"])) == 6 * 60  # one spread each 10 s over the last hour
+    assert len(values(best["data"][0]["x"])) == 6 * 50  # one spread each 10 s over the 50 seeded minutes
     candles = [s for s in specs if any(t.get("type") == "candlestick" for t in s["data"])]
-    assert len(candles) == 3 and all(len(values(c["data"][0]["open"])) == 60 for c in candles)
+    assert len(candles) == 3 and all(len(values(c["data"][0]["open"])) == 50 for c in candles)
