@@ -158,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("list", help="list users (no hashes)")
     demo = sub.add_parser("demo", help="create the demo users (admin, manager, parent, trader) "
                           "with the password in DASHBOARD_DEMO_PASSWORD")
-    demo.add_argument("--fleet", default="demo-fleet", help="fleet of the demo manager")
-    demo.add_argument("--vehicle", default="demo-car-1", help="vehicle of the demo parent")
+    demo.add_argument("--fleet", default="logistics", help="fleet of the demo manager")
+    demo.add_argument("--vehicle", default="family-car", help="vehicle of the demo parent")
     args = parser.parse_args(argv)
 
     settings = load_dashboard_settings()
