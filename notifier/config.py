@@ -35,6 +35,7 @@ class NotifierSettings(BaseSettings):
     group_id: str = Field("ticktrack-notifier", description="Kafka consumer group; offsets are committed only after delivery")
     start_from: Literal["earliest", "latest"] = Field("earliest", description="where a new consumer group starts (old alerts are then cut by max_alert_age_s)")
     max_alert_age_s: float = Field(86400.0, ge=0, description="alerts older than this (event time) are recorded as expired, not sent, seconds; 0 = no limit")
+    session_timeout_s: float = Field(45.0, ge=6, le=300, description="Kafka group session timeout: how soon partitions of a killed notifier move to another, seconds")
     max_attempts: int = Field(5, ge=1, description="attempts per delivery before it is dead-lettered (status failed)")
     backoff_initial_s: float = Field(1.0, ge=0, description="wait before the 2nd attempt, seconds")
     backoff_multiplier: float = Field(2.0, ge=1, description="each further wait is this many times longer")

@@ -63,6 +63,7 @@ class NotifierService:
             "enable.auto.commit": "false",
             "enable.auto.offset.store": "false",
             "auto.offset.reset": settings.start_from,
+            "session.timeout.ms": str(int(settings.session_timeout_s * 1000)),
             "log_level": "3",
         })
         self._paused = False

@@ -43,6 +43,7 @@ class Webhooks:
     def __init__(self) -> None:
         self.received: list[tuple[str, dict, dict[str, str]]] = []  # accepted (path, body, headers)
         self.requests: Counter[str] = Counter()  # every request, accepted or not
+        self.down: set[str] = set()  # paths answering 503 for now
         self.lock = threading.Lock()
         outer = self
 
@@ -52,7 +53,7 @@ class Webhooks:
                 with outer.lock:
                     outer.requests[self.path] += 1
                     n = outer.requests[self.path]
-                    status = 503 if self.path == "/flaky" and n <= 2 else 410 if self.path == "/gone" else 200
+                    status = 503 if self.path in outer.down or (self.path == "/flaky" and n <= 2) else 410 if self.path == "/gone" else 200
                     if status == 200:
                         outer.received.append((self.path, json.loads(body), dict(self.headers)))
                 self.send_response(status)
@@ -108,6 +109,8 @@ def notifier(env: dict[str, str]) -> Iterator[subprocess.Popen]:
                                 stdout=log, stderr=subprocess.STDOUT)
         try:
             yield proc
+            if proc.returncode == -signal.SIGKILL:  # the test killed it on purpose
+                return
             assert proc.poll() is None, f"notifier exited early with {proc.returncode}; log: {log_path}"
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=30) == 0, f"notifier did not stop cleanly; log: {log_path}"
@@ -271,3 +274,35 @@ def test_each_alert_reaches_each_recipient_once(tmp_path: Path) -> None:
             assert (Counter(hooks.requests), len(mailbox.messages)) == snapshot, "a replay sends nothing"
     finally:
         smtp.stop()
+
+
+def test_killed_mid_retry_resumes_without_duplicates(tmp_path: Path) -> None:
+    """SIGKILL while a webhook is down: nothing settled is lost or repeated after the restart."""
+    s = require_stack()
+    run = unique("notif-kill")
+    topic = f"{run}.alerts"
+    alerts = [{"alert_id": f"{run}-{n}", "vehicle_id": f"{run}-v{n}", "fleet_id": None, "type": "idle", "severity": "info",
+               "ts": int(time.time() * 1000), "message": f"alert {n}"} for n in range(6)]
+    with Webhooks() as hooks, kafka_topics(s, topic, partitions=PARTITIONS):
+        path = tmp_path / "recipients.json"
+        path.write_text(json.dumps({"recipients": {"ok": {"webhooks": [f"{hooks.url}/ok"]},
+                                                   "later": {"webhooks": [f"{hooks.url}/later"]}},
+                                    "all": ["ok", "later"]}))
+        env = {"NOTIFIER_TOPIC": topic, "NOTIFIER_GROUP_ID": run, "NOTIFIER_RECIPIENTS_FILE": str(path),
+               "NOTIFIER_DELIVERIES_DB": str(tmp_path / "d.sqlite"), "NOTIFIER_BACKOFF_INITIAL_S": "0.3",
+               "NOTIFIER_BACKOFF_MULTIPLIER": "1", "NOTIFIER_MAX_ATTEMPTS": "50", "NOTIFIER_COMMIT_INTERVAL_S": "0.2",
+               "NOTIFIER_SESSION_TIMEOUT_S": "6"}  # the killed member's partitions come back soon
+        hooks.down.add("/later")
+        produce(s, topic, [(a["vehicle_id"], json.dumps(a).encode()) for a in alerts])
+        with notifier(env) as proc:
+            wait_for(lambda: len(hooks.ids("/ok")) == 6 and hooks.requests["/later"] >= 12, "ok sent, later retrying")
+            proc.kill()
+            proc.wait()
+        assert not all_committed(s, run, topic), "unsettled alerts are not committed"
+        hooks.down.clear()
+        with notifier(env):
+            wait_for(lambda: len(hooks.ids("/later")) == 6, "later delivered after the restart")
+            wait_for(lambda: all_committed(s, run, topic), "offsets committed")
+            time.sleep(2)
+        assert sorted(hooks.ids("/ok")) == sorted(a["alert_id"] for a in alerts), "nothing sent twice to the healthy hook"
+        assert sorted(hooks.ids("/later")) == sorted(a["alert_id"] for a in alerts)
