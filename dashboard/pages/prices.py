@@ -34,8 +34,8 @@ def live_quotes() -> None:
     c = st.columns(4)
     if not latest.empty:
         r = latest.iloc[0]
-        c[0].metric("Best bid", f"{float(r['best_bid']):,.6g}", str(r.get("best_bid_exchange", "")), delta_color="off")
-        c[1].metric("Best ask", f"{float(r['best_ask']):,.6g}", str(r.get("best_ask_exchange", "")), delta_color="off")
+        c[0].metric("Best bid", f"{float(r['best_bid']):,.6g}", f"on {r.get('best_bid_exchange', '?')}", delta_color="off", delta_arrow="off")
+        c[1].metric("Best ask", f"{float(r['best_ask']):,.6g}", f"on {r.get('best_ask_exchange', '?')}", delta_color="off", delta_arrow="off")
         c[2].metric("Spread %", f"{float(r['spread_pct']):.4f}")
         c[3].metric("Arbitrage after fees %", f"{float(r['arbitrage_pct_after_fees']):.4f}")
     else:

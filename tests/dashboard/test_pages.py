@@ -98,6 +98,7 @@ def test_prices_for_trader(world: World) -> None:
     at.selectbox(key="prices_symbol").set_value(world.symbol).run()
     metrics = {m.label: m for m in at.metric}
     assert metrics["Best bid"].value == "101" and metrics["Best ask"].value == "100.5"
+    assert metrics["Best bid"].delta == "on exc" and metrics["Best ask"].delta == "on exa"  # exchange of each side
     assert metrics["Arbitrage after fees %"].value == "0.3000"
     ex = frame(at, "prices_exchanges").set_index("exchange")
     assert list(ex.index) == ["exa", "exb", "exc"]
