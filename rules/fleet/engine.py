@@ -143,10 +143,21 @@ def on_tick(st: VehicleState, vehicle_id: str, now_ms: int, reg: Registry, cfg: 
         reorder, released = O.flush_due(st.reorder, now_ms, cfg)
         st = _release(replace(st, reorder=reorder), released, v, reg, cfg, out)
     off, alerts = offline.tick(st.offline, vehicle_id, fid, now_ms, cfg)
-    tst, finished = trips.tick(st.trips, vehicle_id, fid, now_ms, cfg)
+    tst, finished = trips.tick(st.trips, vehicle_id, fid, event_now(st.offline, now_ms), cfg)
     out.alerts += alerts
     out.trips += finished
     return replace(st, offline=off, trips=tst), out
+
+
+def event_now(off: offline.OfflineState, now_ms: int) -> int:
+    """The vehicle's event-time "now": its newest fix plus the processing time since it arrived.
+
+    ``trips.tick`` compares this with fix times. Wall-clock now would close a moving vehicle's
+    trip on every tick while a backlog or a replay (event times hours old) is being read.
+    """
+    if off.last_arrival_ms is None:
+        return now_ms
+    return off.last_event_ts + max(0, now_ms - off.last_arrival_ms)
 
 
 def expired(st: VehicleState, now_ms: int, ttl_s: float = 7 * 86400) -> bool:

@@ -92,3 +92,24 @@ def test_first_fix_emits_health_and_expiry():
     state, out = E.on_tick(state, "v1", T0 + 30_000, REG, C)
     assert [p.fix.ts_ms for p in out.fixes] == [T0] and [h.status for h in out.health] == ["ok"]
     assert E.expired(state, T0 + 8 * 86_400_000)
+
+
+def test_replayed_backlog_is_not_split_by_wall_clock_ticks():
+    """A trip replayed hours after it happened (backlog, from_beginning) stays one trip:
+    ticks between its fixes must measure silence in processing time, not wall clock minus
+    event time."""
+    fixes = [fix(t, 40 if t < 400 else 0, lat=north(min(t, 400) * 11.1), ignition=t < 400) for t in range(0, 760)]
+    hours_later = T0 + 3 * 3_600_000
+    state, trips = E.VehicleState(), []
+    for i, f in enumerate(fixes):
+        arrival = hours_later + i * 20  # read back at 50 fixes/s
+        state, out = E.on_fix(state, f, arrival, REG, C)
+        trips += out.trips
+        if i % 50 == 0:  # the flow's 1 s timer fires between fixes
+            state, out = E.on_tick(state, "v1", arrival, REG, C)
+            trips += out.trips
+    state, out = E.on_tick(state, "v1", hours_later + 760 * 20 + 3_600_000, REG, C)
+    trips += out.trips
+    assert len(trips) == 1
+    assert trips[0].start_ts == T0 and trips[0].duration_s == 400
+    assert abs(trips[0].distance_km - 400 * 11.1 / 1000) < 0.01
