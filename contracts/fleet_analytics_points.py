@@ -12,7 +12,7 @@ from rules.fleet.stats import MinuteStats
 from rules.fleet.trips import Trip
 
 HARSH_KEYS = ("harsh_braking", "harsh_acceleration", "harsh_cornering")
-INT_FIELDS = frozenset({"samples", "trips"})
+INT_FIELDS = frozenset({"samples", "trips", "harsh_events", "overspeed_events", "start_ms", "end_ms"})
 
 
 def _tags(p: Point, vehicle_id: str, fleet_id: str | None) -> Point:
@@ -44,8 +44,8 @@ def trip_point(t: Trip) -> Point:
     p = _tags(Point("trips"), t.vehicle_id, t.fleet_id)
     return _fields(p, trip_id=t.trip_id, start_ms=t.start_ts, end_ms=t.end_ts, distance_km=t.distance_km,
                    duration_s=t.duration_s, max_speed_kmh=t.max_speed_kmh, mean_speed_kmh=t.mean_speed_kmh,
-                   idle_s=t.idle_s, harsh_events=float(sum(t.events.get(k, 0) for k in HARSH_KEYS)),
-                   overspeed_events=float(t.events.get("overspeed", 0)), score=t.safety_score,
+                   idle_s=t.idle_s, harsh_events=sum(t.events.get(k, 0) for k in HARSH_KEYS),
+                   overspeed_events=t.events.get("overspeed", 0), score=t.safety_score,
                    start_lat=t.start_lat, start_lon=t.start_lon, end_lat=t.end_lat, end_lon=t.end_lon,
                    ).time(t.end_ts, WritePrecision.MS)
 

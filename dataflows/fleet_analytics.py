@@ -26,9 +26,10 @@ from contracts.telemetry import Telemetry, from_avro_record
 from dataflows.vehicle_logic import VehicleLogic
 from rules.fleet import engine
 from rules.fleet.config import FleetSettings
-from rules.fleet.registry import Registry, Rejected, apply_change, load_registry
+from rules.fleet.geofence_shapes import GeofenceError
+from rules.fleet.registry import RegistryError, Rejected, apply_change, load_registry
 from rules.fleet.stats import MinuteStats, fold_minute, merge
-from settings.errors import load_settings
+from settings.errors import ConfigError, load_settings
 from settings.flows import AnalyticsSettings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
@@ -52,8 +53,11 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
     stack = stack or load_stack_settings()
     cfg = rules or load_settings(FleetSettings)
     kafka = stack.kafka_config()
-    registry = CompactedTopicTable(kafka, analytics.config_topic,
-                                   load_registry(analytics.vehicles_file, analytics.geofences_file), apply_change).start()
+    try:
+        initial = load_registry(analytics.vehicles_file, analytics.geofences_file or None)
+    except (RegistryError, GeofenceError) as exc:
+        raise ConfigError(f"configuration error (ANALYTICS_VEHICLES_FILE / ANALYTICS_GEOFENCES_FILE): {exc}") from None
+    registry = CompactedTopicTable(kafka, analytics.config_topic, initial, apply_change).start()
     if not registry.wait_caught_up(60):
         raise SystemExit(f"registry topic {analytics.config_topic} not read to its end within 60 s")
 

@@ -102,6 +102,13 @@ class FlowProcess:
     def __init__(self, proc: subprocess.Popen, log_path: Path) -> None:
         self.proc = proc
         self.log_path = log_path
+        self.killed = False
+
+    def kill9(self) -> None:
+        """Crash the flow (SIGKILL): no shutdown code runs, as on a power loss."""
+        self.killed = True
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
 
     def wait_for_log(self, text: str, count: int = 1, timeout_s: float = 30.0) -> None:
         """Block until ``text`` appears ``count`` times in the log (e.g. every worker subscribed)."""
@@ -126,8 +133,9 @@ def running_flow(flow: str, env: dict[str, str], workers: int = 1, recovery_dir:
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
         try:
-            yield FlowProcess(proc, log_path)
-            if proc.poll() is not None:
+            flow_process = FlowProcess(proc, log_path)
+            yield flow_process
+            if proc.poll() is not None and not flow_process.killed:
                 raise AssertionError(f"flow {flow} exited early with {proc.returncode}; log: {log_path}")
         finally:
             if proc.poll() is None:
