@@ -1,6 +1,8 @@
 """Publish simulated vehicle telemetry over MQTT (QoS 1), in real time or as fast as possible.
 
     python -m simulators.publish_vehicles --vehicles 20 --interval 1 --duration 600
+    python -m simulators.publish_vehicles --scenario overspeed,harsh_braking   # scripted alerts
+    python -m simulators.publish_vehicles --list-scenarios
 
 Progress goes to the log every few seconds; settings come from the environment and
 var/stack.env (MQTT_URL). ``--help`` lists every option.
@@ -17,6 +19,7 @@ import structlog
 
 from settings.logs import configure_logging
 from settings.stack import load_stack_settings
+from simulators import scenario_cli
 from simulators.vehicles import fleet, fleet_of_ids
 from sources.mqtt import MqttConnection, connect_client, make_client
 
@@ -35,12 +38,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--registry", default=None,
                     help="drive every vehicle of this registry file (e.g. config/vehicles.json) instead of --vehicles/--prefix")
     ap.add_argument("--client-id", default="ticktrack-sim", help="MQTT client id [ticktrack-sim]")
+    ap.add_argument("--scenario", default=None, metavar="NAME[,NAME]",
+                    help="publish scripted scenarios instead of random drives: names, 'all', NAME@VEHICLE to pick the vehicle")
+    ap.add_argument("--list-scenarios", action="store_true", help="list the scenarios and the alerts each must raise, then exit")
+    ap.add_argument("--geofences", default="config/geofences.geojson", help="geofences of the scenarios [config/geofences.geojson]")
+    ap.add_argument("--vehicle-prefix", default="", help="prepended to the scenarios' default vehicle ids (a test registry) ['']")
     return ap.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.list_scenarios:
+        print(scenario_cli.listing())
+        return 0
     configure_logging()
+    if args.scenario:
+        return scenario_cli.publish(args)
     conn = MqttConnection.from_url(load_stack_settings().mqtt_url)
     client = make_client(conn, args.client_id)
     client.max_queued_messages_set(10_000)

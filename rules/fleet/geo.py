@@ -30,3 +30,8 @@ class LocalProjection:
     def to_xy(self, lon: float, lat: float) -> tuple[float, float]:
         k = math.pi / 180 * EARTH_RADIUS_M
         return (lon - self.lon0) * k * math.cos(math.radians(self.lat0)), (lat - self.lat0) * k
+
+    def to_lonlat(self, x: float, y: float) -> tuple[float, float]:
+        """Inverse of ``to_xy``: metres east/north -> (lon, lat)."""
+        k = math.pi / 180 * EARTH_RADIUS_M
+        return self.lon0 + x / (k * math.cos(math.radians(self.lat0))), self.lat0 + y / k
