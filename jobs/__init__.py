@@ -1,0 +1,1 @@
+"""Operator commands run by hand or by cron: retention, daily backup, restore."""
