@@ -13,7 +13,7 @@ Commands:
   status   show each service: pid, port, answering or not
   help     this text
 
-Services (default: all): mosquitto kafka influxdb
+Services (default: mosquitto kafka influxdb): mosquitto kafka influxdb kafka-cluster
 
 Environment (defaults in brackets):
   TICKTRACK_VAR            data, logs, pids, stack.env                  [<repo>/var]
@@ -21,6 +21,7 @@ Environment (defaults in brackets):
   TICKTRACK_PYTHON         Python with the project installed             [<repo>/.venv/bin/python]
   MQTT_PORT [1883]  KAFKA_PORT [9092]  KAFKA_CONTROLLER_PORT [9093]  INFLUX_PORT [8086]
   KAFKA_VERSION [4.1.1]  INFLUXDB_VERSION [v2.9.1]
+  KAFKA_NODES [3]          nodes of the kafka-cluster service (fault tests; not started by default)
   FLEET_RETENTION_DAYS [90]  CRYPTO_RETENTION_DAYS [30]   bucket retention, applied on every up
 USAGE
 }
@@ -36,6 +37,7 @@ KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 INFLUX_PORT="${INFLUX_PORT:-8086}"
 KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
+KAFKA_NODES="${KAFKA_NODES:-3}"
 export INFLUXDB_VERSION="${INFLUXDB_VERSION:-v2.9.1}"
 export FLEET_RETENTION_DAYS="${FLEET_RETENTION_DAYS:-90}" CRYPTO_RETENTION_DAYS="${CRYPTO_RETENTION_DAYS:-30}"
 
@@ -88,16 +90,51 @@ install_kafka() {
   touch "$libs/.complete"
 }
 
+kafka_jvm() {  # sets JVM to the java command line of a Kafka tool or node; $1 = logs folder
+  JVM=(java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true
+       "-Dlog4j2.configurationFile=$here/kafka/log4j2.properties" "-Dkafka.logs.dir=$1" -cp "$CACHE/kafka-$KAFKA_VERSION/libs/*")
+}
+
+# A multi-node KRaft cluster on loopback (fault tests): node i listens on KAFKA_PORT+i-1,
+# its controller on KAFKA_CONTROLLER_PORT+i-1; pids in var/run/kafka-<i>.pid.
+up_kafka-cluster() {
+  install_kafka
+  local n i voters="" cid
+  for i in $(seq 1 "$KAFKA_NODES"); do voters+="${voters:+,}$i@$HOST:$((KAFKA_CONTROLLER_PORT + i - 1))"; done
+  for i in $(seq 1 "$KAFKA_NODES"); do
+    local dir="$VAR/kafka-$i"
+    mkdir -p "$dir/data" "$VAR/logs/kafka-$i"
+    sed -e "s#@VAR@#$VAR#g; s#@NODE_ID@#$i#g; s#@NODES@#$KAFKA_NODES#g; s#@VOTERS@#$voters#g; s#@HOST@#$HOST#g;
+            s#@PORT@#$((KAFKA_PORT + i - 1))#g; s#@CONTROLLER_PORT@#$((KAFKA_CONTROLLER_PORT + i - 1))#g" \
+      "$here/kafka/cluster-node.properties.tmpl" > "$dir/server.properties"
+  done
+  if [ ! -f "$VAR/kafka-1/data/meta.properties" ]; then
+    say "formatting $KAFKA_NODES Kafka nodes (KRaft, static voters)"
+    kafka_jvm "$VAR/logs"
+    cid="$("${JVM[@]}" kafka.tools.StorageTool random-uuid 2>>"$VAR/logs/kafka-format.log")"
+    for i in $(seq 1 "$KAFKA_NODES"); do
+      "${JVM[@]}" kafka.tools.StorageTool format -t "$cid" -c "$VAR/kafka-$i/server.properties" \
+        >> "$VAR/logs/kafka-format.log" 2>&1 || die "formatting Kafka node $i failed - see $VAR/logs/kafka-format.log"
+    done
+  fi
+  for i in $(seq 1 "$KAFKA_NODES"); do
+    if running "kafka-$i"; then continue; fi
+    kafka_jvm "$VAR/logs/kafka-$i"
+    spawn "kafka-$i" "${JVM[@]}" kafka.Kafka "$VAR/kafka-$i/server.properties"
+    say "kafka node $i started (pid $(cat "$(pidfile "kafka-$i")"))"
+  done
+  "$PY" "$here/check_ready.py" kafka "$HOST:$KAFKA_PORT" || die "kafka cluster does not answer - see $VAR/logs/kafka-*/"
+}
+
 up_kafka() {
   install_kafka
-  local libs="$CACHE/kafka-$KAFKA_VERSION/libs" dir="$VAR/kafka"
+  local dir="$VAR/kafka"
   if running kafka; then say "kafka already running (pid $(cat "$(pidfile kafka)"))"; else
     mkdir -p "$dir/data"
     sed -e "s#@VAR@#$VAR#g; s#@PORT@#$KAFKA_PORT#g; s#@CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g; s#@HOST@#$HOST#g" \
       "$here/kafka/server.properties.tmpl" > "$dir/server.properties"
-    local jvm=(java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true
-               "-Dlog4j2.configurationFile=$here/kafka/log4j2.properties" "-Dkafka.logs.dir=$VAR/logs"
-               -cp "$libs/*")
+    kafka_jvm "$VAR/logs"
+    local jvm=("${JVM[@]}")
     if [ ! -f "$dir/data/meta.properties" ]; then
       say "formatting Kafka storage (KRaft, standalone controller)"
       local cid; cid="$("${jvm[@]}" kafka.tools.StorageTool random-uuid 2>>"$VAR/logs/kafka-format.log")"
@@ -149,14 +186,19 @@ cmd_up() {
   for s in "$@"; do "up_$s"; done
   write_env
   for s in "$@"; do
-    [ "$s" = kafka ] && { "$PY" "$here/check_ready.py" topics "$HOST:$KAFKA_PORT" || die "creating the project's topics failed"; }
+    if [ "$s" = kafka ]; then "$PY" "$here/check_ready.py" topics "$HOST:$KAFKA_PORT" || die "creating the project's topics failed"; fi
   done
   say "up: $*"
 }
 
+cluster_nodes() { local i; for i in $(seq 1 "$KAFKA_NODES"); do echo "kafka-$i"; done; }
+
 cmd_down() {
-  local s f pid
+  local s f pid names=()
   for s in "$@"; do
+    if [ "$s" = kafka-cluster ]; then mapfile -t -O "${#names[@]}" names < <(cluster_nodes); else names+=("$s"); fi
+  done
+  for s in "${names[@]}"; do
     f="$(pidfile "$s")"
     if ! running "$s"; then say "$s not running"; rm -f "$f"; continue; fi
     pid="$(cat "$f")"
@@ -169,9 +211,12 @@ cmd_down() {
 }
 
 cmd_status() {
-  local s port
+  local s port n
   for s in "$@"; do
-    case "$s" in mosquitto) port=$MQTT_PORT;; kafka) port=$KAFKA_PORT;; influxdb) port=$INFLUX_PORT;; esac
+    case "$s" in mosquitto) port=$MQTT_PORT;; kafka) port=$KAFKA_PORT;; influxdb) port=$INFLUX_PORT;;
+      kafka-cluster) for n in $(cluster_nodes); do
+                       if running "$n"; then echo "$n: running, pid $(cat "$(pidfile "$n")")"; else echo "$n: stopped"; fi
+                     done; continue;; esac
     if running "$s"; then echo "$s: running, pid $(cat "$(pidfile "$s")"), port $port"; else echo "$s: stopped"; fi
   done
 }
@@ -181,7 +226,7 @@ main() {
   local services=("$@")
   [ ${#services[@]} -gt 0 ] || services=(mosquitto kafka influxdb)
   for s in "${services[@]}"; do
-    case "$s" in mosquitto|kafka|influxdb) ;; *) die "unknown service '$s' (mosquitto, kafka, influxdb)";; esac
+    case "$s" in mosquitto|kafka|influxdb|kafka-cluster) ;; *) die "unknown service '$s' (mosquitto, kafka, influxdb, kafka-cluster)";; esac
   done
   case "$cmd" in
     up) cmd_up "${services[@]}";;

@@ -23,6 +23,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_port_block(n: int) -> int:
+    """A first port such that it and the n-1 after it are free (a Kafka cluster's nodes)."""
+    for _ in range(50):
+        base = free_port()
+        try:
+            socks = []
+            for p in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError(f"no block of {n} free ports")
+
+
 @dataclass
 class PrivateStack:
     """One private set of services in ``var_dir``; ports chosen free at creation."""
@@ -32,15 +51,16 @@ class PrivateStack:
     kafka_port: int
     kafka_controller_port: int
     influx_port: int
+    kafka_nodes: int = 1
 
     @classmethod
-    def create(cls, var_dir: Path) -> "PrivateStack":
-        return cls(var_dir, free_port(), free_port(), free_port(), free_port())
+    def create(cls, var_dir: Path, kafka_nodes: int = 1) -> "PrivateStack":
+        return cls(var_dir, free_port(), free_port_block(kafka_nodes), free_port_block(kafka_nodes), free_port(), kafka_nodes)
 
     def _env(self) -> dict[str, str]:
         return {**os.environ, "TICKTRACK_VAR": str(self.var_dir), "MQTT_PORT": str(self.mqtt_port),
                 "KAFKA_PORT": str(self.kafka_port), "KAFKA_CONTROLLER_PORT": str(self.kafka_controller_port),
-                "INFLUX_PORT": str(self.influx_port)}
+                "INFLUX_PORT": str(self.influx_port), "KAFKA_NODES": str(self.kafka_nodes)}
 
     def run(self, command: str, *services: str) -> None:
         result = subprocess.run([str(STACK), command, *services], env=self._env(), capture_output=True, text=True, timeout=180)
@@ -70,6 +90,10 @@ class PrivateStack:
     @property
     def mqtt_url(self) -> str:
         return f"mqtt://127.0.0.1:{self.mqtt_port}"
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return ",".join(f"127.0.0.1:{self.kafka_port + i}" for i in range(self.kafka_nodes))
 
     @property
     def influx_url(self) -> str:

@@ -52,10 +52,11 @@ def unique(prefix: str) -> str:
 
 
 @contextmanager
-def kafka_topics(s: StackSettings, *names: str, partitions: int = 3) -> Iterator[tuple[str, ...]]:
+def kafka_topics(s: StackSettings, *names: str, partitions: int = 3, replication: int = 1,
+                 config: dict[str, str] | None = None) -> Iterator[tuple[str, ...]]:
     """Create uniquely named topics for one test and delete them afterwards."""
     admin = AdminClient({**s.kafka_config(), "log_level": 2})
-    for fut in admin.create_topics([NewTopic(n, partitions, 1) for n in names]).values():
+    for fut in admin.create_topics([NewTopic(n, partitions, replication, config=config or {}) for n in names]).values():
         fut.result(timeout=30)
     try:
         yield names
