@@ -48,14 +48,24 @@ def check_mqtt(url: str) -> None:
 
     def probe() -> bool:
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-        rc = client.connect(parsed.hostname or "127.0.0.1", parsed.port or 1883, keepalive=5)
+        if parsed.username:
+            client.username_pw_set(parsed.username, parsed.password)
+        result: list = []
+        client.on_connect = lambda _c, _u, _f, reason, _p: result.append(reason)
+        client.connect(parsed.hostname or "127.0.0.1", parsed.port or 1883, keepalive=5)
+        client.loop_start()
+        deadline = time.monotonic() + 5
+        while not result and time.monotonic() < deadline:
+            time.sleep(0.05)
         client.disconnect()
-        if rc != 0:
-            raise RuntimeError(f"connect returned {rc}")
+        client.loop_stop()
+        if not result or result[0].is_failure:
+            raise RuntimeError(f"CONNACK: {result[0] if result else 'none'}")
         return True
 
-    wait_for(f"MQTT broker at {url}", probe)
-    print(f"[check_ready] mqtt ok: {url}", file=sys.stderr)
+    safe = url.replace(f":{parsed.password}@", ":***@") if parsed.password else url
+    wait_for(f"MQTT broker at {safe}", probe)
+    print(f"[check_ready] mqtt ok: {safe}", file=sys.stderr)
 
 
 def check_kafka(bootstrap: str) -> None:

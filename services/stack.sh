@@ -23,6 +23,8 @@ Environment (defaults in brackets):
   KAFKA_VERSION [4.1.1]  INFLUXDB_VERSION [v2.9.1]
   KAFKA_NODES [3]          nodes of the kafka-cluster service (fault tests; not started by default)
   FLEET_RETENTION_DAYS [90]  CRYPTO_RETENTION_DAYS [30]   bucket retention, applied on every up
+  MQTT_AUTH [off]          on = passwords + ACL (devices publish only to fleet/<own id>/telemetry);
+                           add devices with services/mqtt_device.sh add <vehicle_id>
 USAGE
 }
 
@@ -33,6 +35,7 @@ CACHE="${TICKTRACK_CACHE:-$HOME/.cache/ticktrack}"
 PY="${TICKTRACK_PYTHON:-$repo/.venv/bin/python}"
 HOST=127.0.0.1
 MQTT_PORT="${MQTT_PORT:-1883}"
+MQTT_AUTH="${MQTT_AUTH:-off}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 INFLUX_PORT="${INFLUX_PORT:-8086}"
@@ -66,16 +69,31 @@ install_mosquitto() {
     > "$VAR/logs/apt-mosquitto.log" 2>&1 || die "apt-get install mosquitto failed - see $VAR/logs/apt-mosquitto.log"
 }
 
+# MQTT_AUTH=on: no anonymous clients, a password per device (user = vehicle id), an ACL that
+# lets a device publish only to its own topic, and a service account for the ingest flow.
+mqtt_auth_config() {
+  local passwd="$VAR/mosquitto/passwd" secret="$VAR/mosquitto/ingest.secret"
+  if [ ! -f "$secret" ]; then
+    (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$secret")
+  fi
+  [ -f "$passwd" ] || (umask 077; : > "$passwd")
+  mosquitto_passwd -b "$passwd" ticktrack-ingest "$(cat "$secret")" 2>/dev/null || die "mosquitto_passwd failed"
+  printf 'allow_anonymous false\npassword_file %s\nacl_file %s\n' "$passwd" "$here/mosquitto/acl.conf"
+}
+
 up_mosquitto() {
   install_mosquitto
   if running mosquitto; then say "mosquitto already running (pid $(cat "$(pidfile mosquitto)"))"; else
     mkdir -p "$VAR/mosquitto/data"
     sed -e "s#@VAR@#$VAR#g; s#@PORT@#$MQTT_PORT#g; s#@HOST@#$HOST#g; s#@USER@#$(id -un)#g" "$here/mosquitto/mosquitto.conf.tmpl" > "$VAR/mosquitto/mosquitto.conf"
+    [ "$MQTT_AUTH" = on ] && mqtt_auth_config >> "$VAR/mosquitto/mosquitto.conf"
     local bin; bin="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
     spawn mosquitto "$bin" -c "$VAR/mosquitto/mosquitto.conf"
     say "mosquitto started (pid $(cat "$(pidfile mosquitto)"))"
   fi
-  "$PY" "$here/check_ready.py" mqtt "mqtt://$HOST:$MQTT_PORT" || die "mosquitto does not answer - see $VAR/logs/mosquitto.log"
+  local probe="mqtt://$HOST:$MQTT_PORT"
+  [ "$MQTT_AUTH" = on ] && probe="mqtt://ticktrack-ingest:$(cat "$VAR/mosquitto/ingest.secret")@$HOST:$MQTT_PORT"
+  "$PY" "$here/check_ready.py" mqtt "$probe" || die "mosquitto does not answer - see $VAR/logs/mosquitto.log"
 }
 
 # ---------------------------------------------------------------- kafka
@@ -169,7 +187,11 @@ up_influxdb() {
 write_env() {
   {
     echo "# written by services/stack.sh up - connection settings of the local stack"
-    echo "MQTT_URL=mqtt://$HOST:$MQTT_PORT"
+    if [ "$MQTT_AUTH" = on ]; then
+      echo "MQTT_URL=mqtt://ticktrack-ingest:$(cat "$VAR/mosquitto/ingest.secret")@$HOST:$MQTT_PORT"
+    else
+      echo "MQTT_URL=mqtt://$HOST:$MQTT_PORT"
+    fi
     echo "KAFKA_BOOTSTRAP=$HOST:$KAFKA_PORT"
     echo "INFLUX_URL=http://$HOST:$INFLUX_PORT"
     [ -f "$VAR/influxdb/credentials.env" ] && cat "$VAR/influxdb/credentials.env"

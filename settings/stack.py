@@ -35,13 +35,13 @@ class StackSettings(BaseSettings):
     kafka_security_protocol: str = Field("PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
     kafka_sasl_mechanism: str | None = Field(None, description="e.g. PLAIN or SCRAM-SHA-256, with SASL_*")
     kafka_sasl_username: str | None = None
-    kafka_sasl_password: str | None = None
+    kafka_sasl_password: str | None = Field(None, repr=False)
     kafka_ssl_ca_location: str | None = None
     influx_url: str = Field("http://127.0.0.1:8086", description="InfluxDB 2.x base URL")
     influx_org: str = Field("ticktrack", description="InfluxDB organization")
-    influx_token: str = Field("", description="InfluxDB operator token (setup, backups, tests)")
-    influx_write_token: str = Field("", description="InfluxDB token of the writers (flows); falls back to influx_token")
-    influx_read_token: str = Field("", description="read-only InfluxDB token of the dashboard; falls back to influx_token")
+    influx_token: str = Field("", repr=False, description="InfluxDB operator token (setup, backups, tests)")
+    influx_write_token: str = Field("", repr=False, description="InfluxDB token of the writers (flows); falls back to influx_token")
+    influx_read_token: str = Field("", repr=False, description="read-only InfluxDB token of the dashboard; falls back to influx_token")
     influx_bucket_fleet: str = Field("fleet", description="bucket of fleet time series")
     influx_bucket_crypto: str = Field("crypto", description="bucket of crypto time series")
 

@@ -52,6 +52,7 @@ class PrivateStack:
     kafka_controller_port: int
     influx_port: int
     kafka_nodes: int = 1
+    extra_env: dict[str, str] | None = None
 
     @classmethod
     def create(cls, var_dir: Path, kafka_nodes: int = 1) -> "PrivateStack":
@@ -60,12 +61,14 @@ class PrivateStack:
     def _env(self) -> dict[str, str]:
         return {**os.environ, "TICKTRACK_VAR": str(self.var_dir), "MQTT_PORT": str(self.mqtt_port),
                 "KAFKA_PORT": str(self.kafka_port), "KAFKA_CONTROLLER_PORT": str(self.kafka_controller_port),
-                "INFLUX_PORT": str(self.influx_port), "KAFKA_NODES": str(self.kafka_nodes)}
+                "INFLUX_PORT": str(self.influx_port), "KAFKA_NODES": str(self.kafka_nodes), **(self.extra_env or {})}
 
-    def run(self, command: str, *services: str) -> None:
-        result = subprocess.run([str(STACK), command, *services], env=self._env(), capture_output=True, text=True, timeout=180)
+    def run(self, command: str, *services: str, script: Path = STACK) -> str:
+        """Run services/stack.sh (or another script of services/) against this private stack."""
+        result = subprocess.run([str(script), command, *services], env=self._env(), capture_output=True, text=True, timeout=180)
         if result.returncode != 0:
-            raise AssertionError(f"stack.sh {command} {' '.join(services)} failed:\n{result.stderr[-2000:]}")
+            raise AssertionError(f"{script.name} {command} {' '.join(services)} failed:\n{result.stderr[-2000:]}")
+        return result.stdout
 
     def up(self, *services: str) -> None:
         self.run("up", *services)
@@ -98,6 +101,10 @@ class PrivateStack:
     @property
     def influx_url(self) -> str:
         return f"http://127.0.0.1:{self.influx_port}"
+
+    def stack_env(self) -> dict[str, str]:
+        path = self.var_dir / "stack.env"
+        return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#"))
 
     def credentials(self) -> dict[str, str]:
         path = self.var_dir / "influxdb" / "credentials.env"
