@@ -49,5 +49,5 @@ class AnalyticsSettings(BaseSettings):
     vehicles_file: str = Field("config/vehicles.json", description="fleets, vehicles and maintenance rules loaded at start")
     geofences_file: str = Field("config/geofences.geojson", description="GeoJSON geofences loaded at start")
     from_beginning: bool = Field(False, description="without recovery, start at the earliest offset (else only new data)")
-    tick_interval_s: float = Field(5.0, gt=0, description="seconds between wall-clock ticks (offline, quiet trips, lateness flush)")
+    tick_interval_s: float = Field(1.0, gt=0, description="seconds between wall-clock ticks (offline, quiet trips, lateness flush)")
     state_ttl_days: float = Field(7.0, gt=0, description="days without data after which a vehicle's state is dropped")

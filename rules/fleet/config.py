@@ -17,6 +17,7 @@ class FleetSettings(BaseSettings):
 
     # ordering
     allowed_lateness_s: float = Field(30.0, ge=0, description="s; how far behind the newest fix a fix may arrive and still be put in order")
+    reorder_hold_s: float = Field(2.0, ge=0, description="s of processing time a fix that cannot take the fast path (first fix, fix after a gap) waits for older fixes before it is released")
     reorder_fast_gap_s: float = Field(2.0, ge=0, description="s; an in-order fix less than this after the last released one is released at once (0 = always wait the lateness)")
     dedup_horizon_s: float = Field(600.0, ge=0, description="s; how far back released timestamps are remembered to drop duplicates")
     # overspeed

@@ -69,14 +69,26 @@ def test_future_timestamp_does_not_move_the_watermark():
     assert state.future == 1 and state.late == 0 and state.max_ts == T0 + 1000
 
 
-def test_flush_due_releases_what_waited_the_lateness_in_processing_time():
+def test_flush_due_releases_what_waited_the_hold_in_processing_time():
+    """The first fix and a fix after a gap wait reorder_hold_s (2 s), not the 30 s lateness."""
     state, _ = push_all([(fix(0), T0), (fix(10), T0 + 10_000)])
-    state, out = O.flush_due(state, T0 + 29_999, C)
+    state, out = O.flush_due(state, T0 + 1_999, C)
     assert out == []
-    state, out = O.flush_due(state, T0 + 30_000, C)
+    state, out = O.flush_due(state, T0 + 2_000, C)
     assert ts_of(out) == [0]
-    state, out = O.flush_due(state, T0 + 40_000, C)
+    state, out = O.flush_due(state, T0 + 11_999, C)
+    assert out == []
+    state, out = O.flush_due(state, T0 + 12_000, C)
     assert ts_of(out) == [10] and not state.pending
+
+
+def test_older_fix_arriving_within_the_hold_takes_its_place():
+    state, out = push_all([(fix(0), T0)])
+    state, out = O.flush_due(state, T0 + 2_000, C)
+    state, out = push_all([(fix(20), T0 + 20_000), (fix(15), T0 + 21_000)], state=state)
+    assert out == []
+    state, out = O.flush_due(state, T0 + 22_000, C)
+    assert ts_of(out) == [15, 20] and state.late == 0
 
 
 def test_fast_path_off_waits_for_lateness():

@@ -1,0 +1,252 @@
+"""End-to-end fleet benchmark: simulated vehicles -> MQTT -> ingest -> Kafka -> analytics and
+store -> Kafka alerts and InfluxDB, on the real local stack.
+
+    .venv/bin/python -m bench.fleet_end_to_end [--rates 250,500,1000,2000] [--seconds 20]
+
+For each rate (messages/s over all vehicles, each vehicle sending one fix per --interval s,
+stamped with the wall-clock time it is published) it reports:
+  sustained   the publish rate reached and whether the pipeline kept up (drained within
+              --drain-limit-s after publishing stopped, nothing lost);
+  loss        published - points in InfluxDB (must be 0 at QoS 1), and dead letters;
+  alert lag   p50 / p99 of (alert read from fleet.alerts) - (event time of the fix that
+              confirmed it), over harsh-driving and overspeed alerts;
+  store lag   p50 / p99 of the freshness of InfluxDB, sampled every --sample-s: sample time
+              minus the publish time of the newest point present;
+  cost        CPU cores used by the three flow processes and their peak memory.
+The highest rate that is sustained is the machine's figure. Throwaway topics and bucket,
+deleted at the end; JSON in var/bench/fleet_end_to_end-<time>.json. Numbers, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+from influxdb_client import InfluxDBClient
+
+from bench.common import REPO, percentile, proc_cost, write_result
+from settings.stack import StackSettings, load_stack_settings
+from simulators.vehicles import fleet_of_ids
+from sources.mqtt import MqttConnection, connect_client, make_client
+
+ALERT_TYPES = {"harsh_braking", "harsh_acceleration", "harsh_cornering", "overspeed"}
+
+
+def publish(mqtt_url: str, ids: list[str], rate: float, seconds: float, interval: float, out: "mp.Queue") -> None:
+    """Child process: publish ``rate`` fixes/s for ``seconds``, paced evenly, ts = publish time."""
+    conn = MqttConnection.from_url(mqtt_url)
+    client = make_client(conn, f"bench-pub-{uuid.uuid4().hex[:6]}")
+    client.max_inflight_messages_set(1000)
+    client.max_queued_messages_set(0)
+    connect_client(client, conn, clean_start=True)
+    client.loop_start()
+    sims = fleet_of_ids(ids, seed=42)
+    total = int(rate * seconds)
+    t0 = time.time()
+    last = None
+    for k in range(total):
+        target = t0 + k / rate
+        delay = target - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        v = sims[k % len(sims)]
+        now_ms = int(time.time() * 1000)
+        last = client.publish(f"fleet/{v.vehicle_id}/telemetry", json.dumps(v.step(interval, now_ms)), qos=1)
+    if last is not None:
+        last.wait_for_publish(timeout=60)
+    elapsed = time.time() - t0
+    client.disconnect()
+    client.loop_stop()
+    out.put({"published": total, "t0": t0, "elapsed_s": elapsed})
+
+
+class AlertLags(threading.Thread):
+    """Reads the alerts topic and records read time - alert event time for live alert types."""
+
+    def __init__(self, s: StackSettings, topic: str) -> None:
+        super().__init__(daemon=True)
+        self.lags_ms: list[float] = []
+        self.stop_flag = threading.Event()
+        self.consumer = Consumer({**s.kafka_config(), "group.id": f"bench-{uuid.uuid4().hex[:6]}",
+                                  "auto.offset.reset": "latest", "log_level": 3})
+        self.consumer.subscribe([topic])
+
+    def run(self) -> None:
+        while not self.stop_flag.is_set():
+            for m in self.consumer.consume(500, 0.2):
+                if m.error() is None:
+                    alert = json.loads(m.value())
+                    if alert["type"] in ALERT_TYPES:
+                        self.lags_ms.append(time.time() * 1000 - alert["ts"])
+        self.consumer.close()
+
+
+def influx_count(client: InfluxDBClient, bucket: str) -> int:
+    tables = client.query_api().query(f'''from(bucket: "{bucket}") |> range(start: -2h)
+        |> filter(fn: (r) => r._measurement == "telemetry" and r._field == "speed_kmh") |> group() |> count()''')
+    return sum(r.get_value() for t in tables for r in t.records)
+
+
+def topic_size(s: StackSettings, topic: str) -> int:
+    """Records in a topic: the sum over partitions of high - low watermark."""
+    c = Consumer({**s.kafka_config(), "group.id": "bench-size", "log_level": 3})
+    parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+    total = 0
+    for p in parts:
+        low, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+        total += high - low
+    c.close()
+    return total
+
+
+def start_flow(name: str, env: dict[str, str], workers: int, logs: Path) -> subprocess.Popen:
+    log = open(logs / f"{name}.log", "wb")
+    return subprocess.Popen([sys.executable, "-m", "bytewax.run", f"dataflows.{name}:build_flow()", "-w", str(workers)],
+                            cwd=REPO, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_log(path: Path, text: str, count: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text(errors="replace").count(text) >= count:
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"bench: {text!r} not seen in {path} within {timeout_s}s")
+
+
+def run_step(s, influx, bucket, topics, flows, rate, args, ids, base_count) -> dict[str, Any]:
+    lags = AlertLags(s, topics["alerts"])
+    lags.start()
+    time.sleep(1.0)
+    costs_before = {n: proc_cost(p.pid) for n, p in flows.items()}
+    out: mp.Queue = mp.Queue()
+    pub = mp.Process(target=publish, args=(s.mqtt_url, ids, rate, args.seconds, args.interval, out))
+    pub.start()
+    samples: list[tuple[float, int]] = []
+    while pub.is_alive():
+        time.sleep(args.sample_s)
+        samples.append((time.time(), influx_count(influx, bucket) - base_count))
+    done = out.get(timeout=30)
+    pub.join()
+    total, t0 = done["published"], done["t0"]
+    drain_start, count = time.time(), samples[-1][1] if samples else 0
+    while count < total and time.time() - drain_start < args.drain_timeout_s:
+        time.sleep(args.sample_s)
+        count = influx_count(influx, bucket) - base_count
+        samples.append((time.time(), count))
+    drained_s = time.time() - drain_start
+    time.sleep(2)
+    lags.stop_flag.set()
+    lags.join()
+    costs_after = {n: proc_cost(p.pid) for n, p in flows.items()}
+    wall = args.seconds + drained_s
+    store_lags = [(ts - (t0 + (c - 1) / rate)) * 1000 for ts, c in samples if 0 < c <= total]
+    cores = sum(costs_after[n]["cpu_s"] - costs_before[n]["cpu_s"] for n in flows) / wall
+    return {
+        "rate_target": rate, "published": total, "publish_rate": round(total / done["elapsed_s"], 1),
+        "in_influx": count, "lost": total - count, "drain_s": round(drained_s, 1),
+        "sustained": count == total and drained_s <= args.drain_limit_s,
+        "alerts_measured": len(lags.lags_ms),
+        "alert_lag_ms_p50": percentile(lags.lags_ms, 50), "alert_lag_ms_p99": percentile(lags.lags_ms, 99),
+        "store_lag_ms_p50": percentile(store_lags, 50), "store_lag_ms_p99": percentile(store_lags, 99),
+        "flow_cores": round(cores, 2), "flow_peak_rss_mb": {n: c["peak_rss_mb"] for n, c in costs_after.items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.fleet_end_to_end", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rates", default="250,500,1000,2000", help="messages/s to try, comma separated [250,500,1000,2000]")
+    ap.add_argument("--seconds", type=float, default=20, help="publishing time per rate [20]")
+    ap.add_argument("--interval", type=float, default=1.0, help="seconds between two fixes of one vehicle [1.0]")
+    ap.add_argument("--ingest-workers", type=int, default=2, help="Bytewax workers of the ingest flow [2]")
+    ap.add_argument("--sample-s", type=float, default=1.0, help="InfluxDB freshness sampling period [1.0]")
+    ap.add_argument("--drain-limit-s", type=float, default=5.0, help="kept up = drained within this after publishing [5]")
+    ap.add_argument("--drain-timeout-s", type=float, default=60.0, help="stop waiting for the backlog after [60]")
+    args = ap.parse_args(argv)
+    rates = [float(r) for r in args.rates.split(",")]
+    s = load_stack_settings()
+    run = f"bench-{uuid.uuid4().hex[:8]}"
+    logs = REPO / "var" / "bench" / run
+    logs.mkdir(parents=True, exist_ok=True)
+    n_vehicles = int(max(rates) * args.interval)
+    ids = [f"{run}-{i:05d}" for i in range(n_vehicles)]
+    registry = logs / "vehicles.json"
+    registry.write_text(json.dumps({"fleets": [{"id": run, "name": "bench", "speed_limit_kmh": 100}],
+                                    "vehicles": [{"id": v, "name": v, "fleet_id": run} for v in ids]}))
+    topics = {k: f"{run}.{k}" for k in ("telemetry", "deadletter", "alerts", "trips", "config")}
+    admin = AdminClient({**s.kafka_config(), "log_level": 2})
+    specs = [NewTopic(topics["telemetry"], 6, 1), NewTopic(topics["deadletter"], 1, 1), NewTopic(topics["alerts"], 3, 1),
+             NewTopic(topics["trips"], 3, 1), NewTopic(topics["config"], 1, 1, config={"cleanup.policy": "compact"})]
+    for f in admin.create_topics(specs).values():
+        f.result(30)
+    influx = InfluxDBClient(url=s.influx_url, token=s.influx_token, org=s.influx_org, timeout=60_000)
+    org_id = influx.organizations_api().find_organizations(org=s.influx_org)[0].id
+    bucket = influx.buckets_api().create_bucket(bucket_name=run, org_id=org_id)
+    env = {"INFLUX_BUCKET_FLEET": run, "INFLUX_WRITE_TOKEN": s.influx_token, "TICKTRACK_LOG_LEVEL": "WARNING",
+           "INGEST_TELEMETRY_TOPIC": topics["telemetry"], "INGEST_DEADLETTER_TOPIC": topics["deadletter"],
+           "INGEST_MQTT_GROUP": run, "INGEST_MQTT_CLIENT_ID_PREFIX": run, "STORE_TELEMETRY_TOPIC": topics["telemetry"],
+           "ANALYTICS_TELEMETRY_TOPIC": topics["telemetry"], "ANALYTICS_ALERTS_TOPIC": topics["alerts"],
+           "ANALYTICS_TRIPS_TOPIC": topics["trips"], "ANALYTICS_DEADLETTER_TOPIC": topics["deadletter"],
+           "ANALYTICS_CONFIG_TOPIC": topics["config"], "ANALYTICS_VEHICLES_FILE": str(registry),
+           "ANALYTICS_GEOFENCES_FILE": "", "ANALYTICS_FROM_BEGINNING": "true"}
+    flows = {"fleet_ingest": start_flow("fleet_ingest", {**env, "TICKTRACK_LOG_LEVEL": "INFO"}, args.ingest_workers, logs),
+             "fleet_analytics": start_flow("fleet_analytics", env, 1, logs),
+             "fleet_store": start_flow("fleet_store", env, 1, logs)}
+    steps: list[dict[str, Any]] = []
+    dead = 0
+    try:
+        wait_log(logs / "fleet_ingest.log", '"event": "mqtt_subscribed"', args.ingest_workers)
+        time.sleep(3)
+        for rate in rates:
+            base = influx_count(influx, run)
+            print(f"[bench] {rate:.0f} msg/s for {args.seconds:.0f} s ...", file=sys.stderr, flush=True)
+            step = run_step(s, influx, run, topics, flows, rate, args, ids[: int(rate * args.interval)], base)
+            steps.append(step)
+            print(f"[bench]   -> {json.dumps(step)}", file=sys.stderr, flush=True)
+            if not step["sustained"]:
+                break
+        dead = topic_size(s, topics["deadletter"])
+    finally:
+        for p in flows.values():
+            p.send_signal(signal.SIGINT)
+        for p in flows.values():
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        admin.delete_topics(list(topics.values()))
+        influx.buckets_api().delete_bucket(bucket)
+        influx.close()
+    best = max((st["publish_rate"] for st in steps if st["sustained"]), default=None)
+    path = write_result("fleet_end_to_end", {"steps": steps, "highest_sustained_msgs_per_s": best, "dead_letters": dead})
+    print_table(steps, best, path)
+    return 0
+
+
+def print_table(steps: list[dict[str, Any]], best: float | None, path: Path) -> None:
+    def ms(v: float | None) -> str:
+        return "-" if v is None else f"{v:,.0f}"
+    print("\n| target msg/s | published msg/s | kept up | lost | drain s | alert lag p50 / p99 ms | store lag p50 / p99 ms | flow cores | alerts |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for st in steps:
+        print(f"| {st['rate_target']:,.0f} | {st['publish_rate']:,.0f} | {'yes' if st['sustained'] else 'no'} | {st['lost']} | "
+              f"{st['drain_s']} | {ms(st['alert_lag_ms_p50'])} / {ms(st['alert_lag_ms_p99'])} | "
+              f"{ms(st['store_lag_ms_p50'])} / {ms(st['store_lag_ms_p99'])} | {st['flow_cores']} | {st['alerts_measured']} |")
+    print(f"\nhighest sustained rate: {best} msg/s; JSON: {path}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
