@@ -97,9 +97,12 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
 
     processed = op.flat_map("fixes", outs, lambda o: o.fixes)
     in_order = op.branch("in_order", processed, lambda pf: pf.flag is None)
+    # The window clock advances with system time; a fix held by the reorder buffer reaches it up to
+    # reorder_hold_s + one tick after a newer fix did, so waiting less closes windows without it.
+    window_wait = timedelta(seconds=cfg.reorder_hold_s + analytics.tick_interval_s + 2.0)
     windows = fold_window(
         "stats_1m", op.key_on("window_key", in_order.trues, lambda pf: pf.fix.vehicle_id),
-        EventClock(lambda pf: datetime.fromtimestamp(pf.fix.ts_ms / 1000, tz=timezone.utc), timedelta(seconds=5)),
+        EventClock(lambda pf: datetime.fromtimestamp(pf.fix.ts_ms / 1000, tz=timezone.utc), window_wait),
         TumblingWindower(MINUTE, EPOCH), MinuteStats, lambda acc, pf: fold_minute(acc, pf.fix, pf.segment_m), merge)
 
     def stats_to_point(kv: tuple[str, tuple[int, MinuteStats]]) -> Point:
