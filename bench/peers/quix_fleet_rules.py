@@ -1,0 +1,152 @@
+"""The Quix Streams peer of the processing benchmark: ticktrack's fleet rules written as a Quix app.
+
+Same work as ``dataflows/fleet_analytics.py`` so the throughput ratio means something: Avro
+decode, registry check (live ``CompactedTopicTable``, unknown vehicles to the dead-letter
+topic), ``rules.fleet.engine.on_fix`` per vehicle with the state in Quix's State store
+(RocksDB, keyed by the message key = vehicle id, pickled like Bytewax snapshots), alerts and
+trips to Kafka, 1-minute stats in a Quix tumbling window (event time = fix time, 5 s grace)
+and the alert / trip / health / day / stats / late points to InfluxDB through a batching sink.
+Not equal: Quix has no per-key wall-clock timer, so ``engine.on_tick`` (offline, quiet trips,
+reorder flush by processing time) does not run; the bench disables the offline rule.
+
+Runs in its own venv (quixstreams pins older confluent-kafka / pydantic than the project):
+
+    PYTHONPATH=. .venv-bench-quix/bin/python bench/peers/quix_fleet_rules.py
+Settings: the flow's ANALYTICS_*, FLEET_*, stack settings, plus BENCH_QUIX_GROUP,
+BENCH_QUIX_STATE_DIR, BENCH_QUIX_CHANGELOG (1 = changelog topics, Quix's recovery),
+BENCH_QUIX_COMMIT_S (checkpoint interval; the sink writes to InfluxDB at each checkpoint).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import sys
+import time
+from datetime import date, datetime, timedelta
+from datetime import timezone as tz
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from influxdb_client import InfluxDBClient, Point, WritePrecision  # noqa: E402
+from influxdb_client.client.write_api import SYNCHRONOUS  # noqa: E402
+from quixstreams import Application, State  # noqa: E402
+from quixstreams.kafka.configuration import ConnectionConfig  # noqa: E402
+from quixstreams.sinks import BatchingSink, SinkBatch  # noqa: E402
+from quixstreams.state.rocksdb import RocksDBOptions  # noqa: E402
+
+from contracts.avro import decode  # noqa: E402
+from contracts.deadletter import DeadLetter  # noqa: E402
+from contracts.fleet_analytics_points import alert_point, day_point, health_point, late_point, stats_point, trip_point  # noqa: E402
+from contracts.telemetry import Telemetry, from_avro_record  # noqa: E402
+from rules.fleet import engine  # noqa: E402
+from rules.fleet.config import FleetSettings  # noqa: E402
+from rules.fleet.registry import Rejected, apply_change, load_registry  # noqa: E402
+from rules.fleet.stats import MinuteStats, fold_minute  # noqa: E402
+from settings.errors import load_settings  # noqa: E402
+from settings.flows import AnalyticsSettings  # noqa: E402
+from settings.logs import configure_logging  # noqa: E402
+from settings.stack import load_stack_settings  # noqa: E402
+from sources.kafka_table import CompactedTopicTable  # noqa: E402
+
+# the analytics flow's producer settings (sinks/kafka.py DEFAULT_PRODUCER_CONFIG)
+PRODUCER = {"acks": "all", "enable.idempotence": "true", "linger.ms": "5", "compression.type": "lz4"}
+
+
+class InfluxPoints(BatchingSink):
+    """Write ``influxdb_client.Point`` values at each checkpoint, synchronously, ms precision."""
+
+    def __init__(self, url: str, token: str, org: str, bucket: str, chunk_size: int = 5000) -> None:
+        super().__init__()
+        self._url, self._token, self._org, self._bucket, self._chunk = url, token, org, bucket, chunk_size
+
+    def setup(self) -> None:
+        self._client = InfluxDBClient(url=self._url, token=self._token, org=self._org, timeout=30_000)
+        self._writer = self._client.write_api(write_options=SYNCHRONOUS)
+
+    def write(self, batch: SinkBatch) -> None:
+        for chunk in batch.iter_chunks(self._chunk):
+            self._writer.write(self._bucket, self._org, [item.value for item in chunk], write_precision=WritePrecision.MS)
+
+
+def main() -> None:
+    configure_logging()
+    analytics = load_settings(AnalyticsSettings)
+    stack = load_stack_settings()
+    cfg = load_settings(FleetSettings)
+    kafka = stack.kafka_config()
+    initial = load_registry(analytics.vehicles_file, analytics.geofences_file or None)
+    registry = CompactedTopicTable(kafka, analytics.config_topic, initial, apply_change).start()
+    if not registry.wait_caught_up(60):
+        raise SystemExit(f"registry topic {analytics.config_topic} not read to its end within 60 s")
+
+    def fleet_of(vehicle_id: str) -> str | None:
+        v = registry.current.vehicles.get(vehicle_id)
+        return v.fleet_id if v else None
+
+    app = Application(
+        broker_address=ConnectionConfig.from_librdkafka_dict(kafka), consumer_group=os.environ["BENCH_QUIX_GROUP"],
+        auto_offset_reset="earliest", commit_interval=float(os.environ.get("BENCH_QUIX_COMMIT_S", "1")),
+        state_dir=os.environ["BENCH_QUIX_STATE_DIR"], use_changelog_topics=os.environ.get("BENCH_QUIX_CHANGELOG") == "1",
+        rocksdb_options=RocksDBOptions(dumps=pickle.dumps, loads=pickle.loads),
+        producer_extra_config=PRODUCER, loglevel="WARNING")
+    telemetry = app.topic(analytics.telemetry_topic, key_deserializer="str", value_deserializer="bytes")
+    alerts_topic, trips_topic, dead_topic = (app.topic(t, key_serializer="str", value_serializer="bytes") for t in (
+        analytics.alerts_topic, analytics.trips_topic, analytics.deadletter_topic))
+    influx = InfluxPoints(stack.influx_url, stack.writer_token(), stack.influx_org, stack.influx_bucket_fleet)
+
+    def decode_fix(value: bytes) -> tuple[Telemetry, int]:
+        return from_avro_record(decode("telemetry", value)), int(time.time() * 1000)
+
+    def known(item: tuple[Telemetry, int]) -> bool:
+        return not isinstance(registry.current.lookup(item[0].vehicle_id), Rejected)
+
+    def dead_letter(item: tuple[Telemetry, int]) -> bytes:
+        fix, arrival_ms = item
+        found = registry.current.lookup(fix.vehicle_id)
+        return DeadLetter(f"{found.reason}: {fix.vehicle_id}", analytics.telemetry_topic,
+                          fix.model_dump_json().encode(), arrival_ms).to_json()
+
+    def vehicle_rules(item: tuple[Telemetry, int], state: State) -> engine.Output:
+        fix, arrival_ms = item
+        new, out = engine.on_fix(state.get("vehicle", None) or engine.VehicleState(), fix, arrival_ms, registry.current, cfg)
+        state.set("vehicle", new)
+        return out
+
+    def day_to_point(d) -> Point:  # noqa: ANN001 - rules.fleet.scoring.DayScore
+        start = datetime.combine(date.fromisoformat(d.day), datetime.min.time(), tzinfo=tz.utc)
+        return day_point(d, fleet_of(d.vehicle_id), int(start.timestamp() * 1000))
+
+    def stats_to_point(window: dict, key: str, _ts: int, _headers: object) -> Point:
+        return stats_point(window["value"], fleet_of(key), window["end"], cfg.trip_start_speed_kmh)
+
+    fixes = app.dataframe(telemetry).apply(decode_fix)
+    fixes.filter(lambda item: not known(item)).apply(dead_letter).to_topic(dead_topic)
+    outs = fixes.filter(known).apply(vehicle_rules, stateful=True)
+
+    alerts = outs.apply(lambda o: o.alerts, expand=True)
+    alerts.apply(lambda a: a.to_json().encode()).to_topic(alerts_topic)
+    trips = outs.apply(lambda o: o.trips, expand=True)
+    trips.apply(lambda t: json.dumps(t.to_dict()).encode()).to_topic(trips_topic)
+    processed = outs.apply(lambda o: o.fixes, expand=True)
+    in_order = processed.filter(lambda pf: pf.flag is None)
+    stats = (in_order.set_timestamp(lambda pf, _k, _ts, _h: pf.fix.ts_ms)
+             .tumbling_window(timedelta(minutes=1), grace_ms=timedelta(seconds=5))
+             .reduce(lambda acc, pf: fold_minute(acc, pf.fix, pf.segment_m),
+                     lambda pf: fold_minute(MinuteStats(), pf.fix, pf.segment_m)).final())
+
+    points = (alerts.apply(alert_point)
+              .concat(trips.apply(trip_point))
+              .concat(outs.apply(lambda o: [health_point(h, fleet_of(h.vehicle_id)) for h in o.health], expand=True))
+              .concat(outs.apply(lambda o: [day_to_point(d) for d in o.days], expand=True))
+              .concat(stats.apply(stats_to_point, metadata=True))
+              .concat(processed.filter(lambda pf: pf.flag is not None)
+                      .apply(lambda pf: late_point(pf.fix.vehicle_id, pf.fix.ts_ms, "rules", pf.flag))))
+    points.sink(influx)
+    app.run()
+
+
+if __name__ == "__main__":
+    main()
