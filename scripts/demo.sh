@@ -5,7 +5,6 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 PY=.venv/bin/python
-DEMO_VEHICLES="${DEMO_VEHICLES:-20}"
 DASHBOARD_PORT="${DASHBOARD_PORT:-8501}"
 
 if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
@@ -13,30 +12,51 @@ if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
 Usage: scripts/demo.sh     (or: make demo)
 Starts the fleet and crypto dataflows, the vehicle and market simulators and the dashboard
 (http://127.0.0.1:$DASHBOARD_PORT). Logs: var/logs/demo-*.log. Ctrl-C stops all of them.
-Environment: DEMO_VEHICLES [20], DASHBOARD_PORT [8501], plus every setting in docs/configuration.md.
+Environment: DASHBOARD_PORT [8501], DASHBOARD_DEMO_PASSWORD [random, printed], plus every
+setting in docs/configuration.md.
 USAGE
   exit 0
 fi
 
 mkdir -p var/logs var/recovery
 pids=()
-start() {  # start <name> <command...>
+start() {  # start <name> <command...>: own process group, so stopping it stops its children too
   local name="$1"; shift
-  "$@" >> "var/logs/demo-$name.log" 2>&1 &
+  setsid "$@" >> "var/logs/demo-$name.log" 2>&1 &
   pids+=($!)
   echo "[demo] $name started (pid $!, log var/logs/demo-$name.log)"
 }
 stop_all() {
   echo "[demo] stopping..."
-  for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill -INT -- "-$p" 2>/dev/null || true; done
   wait || true
 }
 trap stop_all EXIT INT TERM
 
+# Dashboard users of the demo: hashes in var/ (never in the repo), one password for all four.
+export DASHBOARD_USERS_FILE="$repo/var/dashboard-users.json"
+DASHBOARD_DEMO_PASSWORD="${DASHBOARD_DEMO_PASSWORD:-$(head -c 9 /dev/urandom | base64 | tr -d '/+=')}"
+DASHBOARD_DEMO_PASSWORD="$DASHBOARD_DEMO_PASSWORD" $PY -m dashboard.users demo > /dev/null
+# The analytics flow keeps its state in a recovery store: a restart resumes, alert ids stay the same.
+[ -d var/recovery/analytics ] || { mkdir -p var/recovery/analytics; $PY -m bytewax.recovery var/recovery/analytics 1; }
+
 start ingest $PY -m bytewax.run "dataflows.fleet_ingest:build_flow()" -w 2
 start store $PY -m bytewax.run "dataflows.fleet_store:build_flow()"
-start vehicles $PY -m simulators.publish_vehicles --vehicles "$DEMO_VEHICLES"
+start analytics $PY -m bytewax.run "dataflows.fleet_analytics:build_flow()" -r var/recovery/analytics -s 5 -b 0
+# Alert e-mails go to a local SMTP server that prints them (var/logs/demo-mailbox.log).
+start mailbox $PY -u -m aiosmtpd -n -l 127.0.0.1:8025
+sleep 1
+NOTIFIER_RECIPIENTS_FILE=config/recipients.demo.json NOTIFIER_SMTP_HOST=127.0.0.1 NOTIFIER_SMTP_PORT=8025 \
+  NOTIFIER_SMTP_TLS=none NOTIFIER_DELIVERIES_DB=var/notifier/demo-deliveries.sqlite NOTIFIER_GROUP_ID=ticktrack-notifier-demo \
+  start notifier $PY -m notifier
+# Every registry vehicle drives a scripted scenario, so every alert type shows up; repeated.
+start vehicles bash -c "while true; do $PY -m simulators.publish_vehicles --scenario all; sleep 5; done"
 start collector $PY -m collectors.ccxt_collector --simulated yes --out kafka
 start crypto $PY -m bytewax.run "dataflows.crypto_prices:build_flow()"
-echo "[demo] running; Ctrl-C to stop"
+start dashboard .venv/bin/streamlit run dashboard/app.py --server.port "$DASHBOARD_PORT" --server.headless true \
+  --browser.gatherUsageStats false
+cat <<INFO
+[demo] running; Ctrl-C to stop.
+[demo] dashboard: http://127.0.0.1:$DASHBOARD_PORT - users admin, manager, parent, trader; password: $DASHBOARD_DEMO_PASSWORD
+INFO
 wait
