@@ -9,8 +9,7 @@ import random
 import pytest
 
 from contracts.telemetry import InvalidTelemetry, parse_telemetry
-from tests.integration.test_ingest_slice import publish
-from tests.support.services import consume, kafka_topics, require_stack, running_flow, unique
+from tests.support.services import consume, kafka_topics, publish, require_stack, running_flow, unique
 
 pytestmark = pytest.mark.faults
 N = 400

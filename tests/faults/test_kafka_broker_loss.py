@@ -12,9 +12,8 @@ import pytest
 from contracts.avro import decode
 from settings.stack import StackSettings, load_stack_settings
 from simulators.vehicles import fleet
-from tests.integration.test_ingest_slice import publish
 from tests.support.private_stack import PrivateStack
-from tests.support.services import consume, influx_query, kafka_topics, require_stack, running_flow, unique
+from tests.support.services import consume, influx_query, kafka_topics, publish, require_stack, running_flow, unique
 
 pytestmark = pytest.mark.faults
 VEHICLES, FIXES = 10, 150  # 1,500 fixes published over about 15 s

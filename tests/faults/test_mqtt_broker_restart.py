@@ -10,9 +10,8 @@ import pytest
 
 from contracts.avro import decode
 from simulators.vehicles import fleet
-from tests.integration.test_ingest_slice import publish
 from tests.support.private_stack import PrivateStack
-from tests.support.services import consume, kafka_topics, require_stack, running_flow, unique
+from tests.support.services import consume, kafka_topics, publish, require_stack, running_flow, unique
 
 pytestmark = pytest.mark.faults
 

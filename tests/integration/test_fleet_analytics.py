@@ -30,8 +30,7 @@ from settings.stack import REPO_ROOT, StackSettings
 from simulators.scenario_device import Device, Message
 from simulators.scenario_plan import parse_selection, plan
 from simulators.scenario_replay import Replay, replay
-from tests.integration.test_ingest_slice import publish
-from tests.support.services import consume, influx_query, kafka_topics, require_stack, running_flow, unique
+from tests.support.services import consume, influx_query, kafka_topics, publish, require_stack, running_flow, unique
 
 pytestmark = pytest.mark.integration
 

@@ -16,8 +16,7 @@ import pytest
 from contracts.avro import decode
 from contracts.telemetry import parse_timestamp_ms
 from simulators.vehicles import fleet
-from sources.mqtt import MqttConnection, connect_client, make_client
-from tests.support.services import consume, influx_query, kafka_topics, require_stack, running_flow, unique
+from tests.support.services import consume, influx_query, kafka_topics, publish, require_stack, running_flow, unique
 
 pytestmark = pytest.mark.integration
 
@@ -53,19 +52,6 @@ def malformed(run: str) -> list[tuple[str, bytes, str]]:
         lambda i: (topic(i), doc(i, note="x" * 70_000), "exceeds"),
     ]
     return [cases[i % len(cases)](i) for i in range(3 * len(cases))]
-
-
-def publish(url: str, messages: list[tuple[str, bytes]]) -> None:
-    conn = MqttConnection.from_url(url)
-    client = make_client(conn, unique("test-pub"))
-    connect_client(client, conn, clean_start=True)
-    client.loop_start()
-    infos = [client.publish(t, p, qos=1) for t, p in messages]
-    for info in infos:
-        info.wait_for_publish(timeout=30)
-    client.disconnect()
-    client.loop_stop()
-    assert all(info.is_published() for info in infos)
 
 
 def test_valid_to_kafka_and_influx_malformed_to_deadletter() -> None:

@@ -22,6 +22,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from influxdb_client import InfluxDBClient
 
 from settings.stack import REPO_ROOT, StackSettings, load_stack_settings
+from sources.mqtt import MqttConnection, connect_client, make_client
 
 
 def require_stack() -> StackSettings:
@@ -146,3 +147,17 @@ def running_flow(flow: str, env: dict[str, str], workers: int = 1, recovery_dir:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+
+
+def publish(url: str, messages: list[tuple[str, bytes]]) -> None:
+    """Publish (topic, payload) pairs at QoS 1 and wait until the broker acknowledged each."""
+    conn = MqttConnection.from_url(url)
+    client = make_client(conn, unique("test-pub"))
+    connect_client(client, conn, clean_start=True)
+    client.loop_start()
+    infos = [client.publish(t, p, qos=1) for t, p in messages]
+    for info in infos:
+        info.wait_for_publish(timeout=30)
+    client.disconnect()
+    client.loop_stop()
+    assert all(info.is_published() for info in infos)
