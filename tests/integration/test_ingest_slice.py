@@ -114,3 +114,33 @@ def test_valid_to_kafka_and_influx_malformed_to_deadletter() -> None:
         points = {(r["vehicle_id"], int(r["_time"].timestamp() * 1000)) for r in rows}
         assert len(rows) == 300
         assert points == expected
+
+
+def test_two_process_cluster_splits_the_stream_without_duplicates() -> None:
+    """Scaling out: the ingest as a 2-process Bytewax cluster (2 workers each) shares one MQTT
+    shared subscription; every fix reaches Kafka exactly once."""
+    from tests.support.private_stack import free_port
+
+    s = require_stack()
+    run = unique("cl")
+    topic = f"{run}.telemetry"
+    sims = fleet(8, seed=9, prefix=run)
+    start_ms = int(time.time() * 1000) - 100_000
+    messages = [(f"fleet/{v.vehicle_id}/telemetry", json.dumps(v.step(1.0, start_ms + k * 1000)).encode())
+                for k in range(50) for v in sims]
+    addresses = f"127.0.0.1:{free_port()};127.0.0.1:{free_port()}"
+    env = {"INGEST_TELEMETRY_TOPIC": topic, "INGEST_DEADLETTER_TOPIC": f"{run}.dl",
+           "INGEST_MQTT_GROUP": run, "INGEST_MQTT_CLIENT_ID_PREFIX": run}
+    with kafka_topics(s, topic, f"{run}.dl", partitions=6):
+        with running_flow("dataflows.fleet_ingest:build_flow()", env, workers=2, cluster=(0, addresses)) as p0, \
+             running_flow("dataflows.fleet_ingest:build_flow()", env, workers=2, cluster=(1, addresses)) as p1:
+            p0.wait_for_log('"event": "mqtt_subscribed"', count=2)
+            p1.wait_for_log('"event": "mqtt_subscribed"', count=2)
+            publish(s.mqtt_url, messages)
+            records = [m for m in consume(s, topic, lambda m: len([x for x in m if run in x.key().decode()]) >= 400)
+                       if run in m.key().decode()]
+        keys = [(r["vehicle_id"], r["ts_ms"]) for r in (decode("telemetry", m.value()) for m in records)]
+        assert len(keys) == 400 and len(set(keys)) == 400
+        log0, log1 = p0.log_path.read_text(), p1.log_path.read_text()
+        clients = {c for c in (f"{run}-{i}" for i in range(4)) if c in log0 + log1}
+        assert clients == {f"{run}-0", f"{run}-1", f"{run}-2", f"{run}-3"}, "4 workers, 4 MQTT sessions"

@@ -125,9 +125,13 @@ class FlowProcess:
 
 
 @contextmanager
-def running_flow(flow: str, env: dict[str, str], workers: int = 1, recovery_dir: Path | None = None) -> Iterator[FlowProcess]:
-    """Run ``python -m bytewax.run <flow>`` as a real process; stop it (SIGINT) afterwards."""
+def running_flow(flow: str, env: dict[str, str], workers: int = 1, recovery_dir: Path | None = None,
+                 cluster: tuple[int, str] | None = None) -> Iterator[FlowProcess]:
+    """Run ``python -m bytewax.run <flow>`` as a real process; stop it (SIGINT) afterwards.
+    ``cluster=(process_id, "host:port;host:port")`` makes it one process of a Bytewax cluster."""
     cmd = [sys.executable, "-m", "bytewax.run", flow, "-w", str(workers)]
+    if cluster is not None:
+        cmd += ["-i", str(cluster[0]), "-a", cluster[1]]
     if recovery_dir is not None:
         cmd += ["-r", str(recovery_dir), "-s", "1", "-b", "0"]
     log_path = REPO_ROOT / "var" / "logs" / f"test-{unique('flow')}.log"
