@@ -103,6 +103,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     mp.setenv("DASHBOARD_USERS_FILE", str(tmp / "users.json"))
     mp.setenv("DASHBOARD_VEHICLES_FILE", str(vehicles))
     mp.setenv("DASHBOARD_GEOFENCES_FILE", str(geofences))
+    # Fresh quotes are seeded 2 s old, the stale exchange 10 min old: a 5-minute threshold keeps
+    # "fresh" fresh however long the suite runs on a loaded machine (30 s did not, in CI-like runs).
+    mp.setenv("DASHBOARD_QUOTE_STALE_AFTER_S", "300")
     try:
         yield w
     finally:
