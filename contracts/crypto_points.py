@@ -12,6 +12,7 @@ from typing import Any
 
 from influxdb_client import Point, WritePrecision
 
+from contracts.points import set_fields
 from contracts.quote import Quote
 from rules.crypto.extremes import Extremes
 from rules.crypto.spread import SpreadRecord
@@ -25,13 +26,7 @@ INT_FIELDS = frozenset({"recv_ts_ms", "exchanges_counted", "exchanges_excluded",
 
 
 def _fields(p: Point, **fields: Any) -> Point:
-    for name, value in fields.items():
-        if value is None:
-            continue
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = int(value) if name in INT_FIELDS else float(value)
-        p.field(name, value)
-    return p
+    return set_fields(p, INT_FIELDS, **fields)
 
 
 def quote_time_ms(q: Quote) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from influxdb_client import Point, WritePrecision
 
+from contracts.points import set_fields
 from rules.fleet.alerts import Alert
 from rules.fleet.health import HealthReport
 from rules.fleet.scoring import DayScore
@@ -23,15 +24,7 @@ def _tags(p: Point, vehicle_id: str, fleet_id: str | None) -> Point:
 
 
 def _fields(p: Point, **fields: object) -> Point:
-    """Set the fields that have a value (InfluxDB has no null). Numbers are floats, counts in
-    INT_FIELDS integers, so a field never changes type between points (InfluxDB refuses that)."""
-    for name, value in fields.items():
-        if value is None:
-            continue
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = int(value) if name in INT_FIELDS else float(value)
-        p.field(name, value)
-    return p
+    return set_fields(p, INT_FIELDS, **fields)
 
 
 def alert_point(a: Alert) -> Point:
