@@ -27,11 +27,20 @@ start() {  # start <name> <command...>: own process group, so stopping it stops 
   echo "[demo] $name started (pid $!, log var/logs/demo-$name.log)"
 }
 stop_all() {
+  # SIGTERM, not SIGINT: a non-interactive shell starts background jobs with SIGINT ignored.
   echo "[demo] stopping..."
-  for p in "${pids[@]}"; do kill -INT -- "-$p" 2>/dev/null || true; done
-  wait || true
+  for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
+  for _ in $(seq 1 20); do
+    alive=0
+    for p in "${pids[@]}"; do kill -0 -- "-$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.5
+  done
+  for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
 }
-trap stop_all EXIT INT TERM
+trap stop_all EXIT
+trap "exit 130" INT TERM
 
 # Dashboard users of the demo: hashes in var/ (never in the repo), one password for all four.
 export DASHBOARD_USERS_FILE="$repo/var/dashboard-users.json"
