@@ -145,10 +145,9 @@ def _in_and_out(ctx: ScenarioContext, kind: str) -> tuple[Device, tuple[float, f
     return _device(ctx), inside, outside
 
 
-def geofence_enter_exit(ctx: ScenarioContext) -> list[Message]:
-    """Drive from 150 m outside a plain zone (kind ``zone``) to 150 m inside it (or onto the
-    centre line of a corridor), stay 30 s, drive back out: enter and exit, nothing else."""
-    d, inside, outside = _in_and_out(ctx, "zone")
+def _visit(ctx: ScenarioContext, kind: str) -> list[Message]:
+    """From 150 m outside a zone of ``kind`` to inside, 30 s there, and back out."""
+    d, inside, outside = _in_and_out(ctx, kind)
     d.lat, d.lon = outside
     d.emit()
     d.wait(20, every_s=5)
@@ -157,19 +156,17 @@ def geofence_enter_exit(ctx: ScenarioContext) -> list[Message]:
     d.drive_to(*outside, 30)
     d.wait(20, every_s=5)
     return d.messages
+
+
+def geofence_enter_exit(ctx: ScenarioContext) -> list[Message]:
+    """Drive from 150 m outside a plain zone (kind ``zone``) to 150 m inside it (or onto the
+    centre line of a corridor), stay 30 s, drive back out: enter and exit, nothing else."""
+    return _visit(ctx, "zone")
 
 
 def geofence_inside_forbidden(ctx: ScenarioContext) -> list[Message]:
     """Drive 150 m into a forbidden zone, stay 30 s, leave: enter, inside_forbidden, exit."""
-    d, inside, outside = _in_and_out(ctx, "forbidden")
-    d.lat, d.lon = outside
-    d.emit()
-    d.wait(20, every_s=5)
-    d.drive_to(*inside, 30)
-    d.wait(30, every_s=5)
-    d.drive_to(*outside, 30)
-    d.wait(20, every_s=5)
-    return d.messages
+    return _visit(ctx, "forbidden")
 
 
 def geofence_outside_allowed(ctx: ScenarioContext) -> list[Message]:
