@@ -23,19 +23,17 @@ from contracts.avro import decode
 from contracts.deadletter import DeadLetter
 from contracts.fleet_analytics_points import alert_point, day_point, health_point, late_point, stats_point, trip_point
 from contracts.telemetry import Telemetry, from_avro_record
+from dataflows.live_registry import start_live_registry
 from dataflows.vehicle_logic import VehicleLogic
-from rules.fleet import engine
 from rules.fleet.config import FleetSettings
-from rules.fleet.geofence_shapes import GeofenceError
-from rules.fleet.registry import RegistryError, Rejected, apply_change, load_registry
+from rules.fleet.registry import Rejected
 from rules.fleet.stats import MinuteStats, fold_minute, merge
-from settings.errors import ConfigError, load_settings
+from settings.errors import load_settings
 from settings.flows import AnalyticsSettings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
 from sinks.influxdb import InfluxSink
 from sinks.kafka import KafkaProducerSink, KafkaRecord
-from sources.kafka_table import CompactedTopicTable
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MINUTE = timedelta(minutes=1)
@@ -53,13 +51,7 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
     stack = stack or load_stack_settings()
     cfg = rules or load_settings(FleetSettings)
     kafka = stack.kafka_config()
-    try:
-        initial = load_registry(analytics.vehicles_file, analytics.geofences_file or None)
-    except (RegistryError, GeofenceError) as exc:
-        raise ConfigError(f"configuration error (ANALYTICS_VEHICLES_FILE / ANALYTICS_GEOFENCES_FILE): {exc}") from None
-    registry = CompactedTopicTable(kafka, analytics.config_topic, initial, apply_change).start()
-    if not registry.wait_caught_up(60):
-        raise SystemExit(f"registry topic {analytics.config_topic} not read to its end within 60 s")
+    registry = start_live_registry(analytics, kafka)
 
     def fleet_of(vehicle_id: str) -> str | None:
         v = registry.current.vehicles.get(vehicle_id)

@@ -43,13 +43,13 @@ from contracts.fleet_analytics_points import alert_point, day_point, health_poin
 from contracts.telemetry import Telemetry, from_avro_record  # noqa: E402
 from rules.fleet import engine  # noqa: E402
 from rules.fleet.config import FleetSettings  # noqa: E402
-from rules.fleet.registry import Rejected, apply_change, load_registry  # noqa: E402
+from rules.fleet.registry import Rejected  # noqa: E402
 from rules.fleet.stats import MinuteStats, fold_minute  # noqa: E402
 from settings.errors import load_settings  # noqa: E402
 from settings.flows import AnalyticsSettings  # noqa: E402
 from settings.logs import configure_logging  # noqa: E402
 from settings.stack import load_stack_settings  # noqa: E402
-from sources.kafka_table import CompactedTopicTable  # noqa: E402
+from dataflows.live_registry import start_live_registry  # noqa: E402
 
 # the analytics flow's producer settings (sinks/kafka.py DEFAULT_PRODUCER_CONFIG)
 PRODUCER = {"acks": "all", "enable.idempotence": "true", "linger.ms": "5", "compression.type": "lz4"}
@@ -77,10 +77,7 @@ def main() -> None:
     stack = load_stack_settings()
     cfg = load_settings(FleetSettings)
     kafka = stack.kafka_config()
-    initial = load_registry(analytics.vehicles_file, analytics.geofences_file or None)
-    registry = CompactedTopicTable(kafka, analytics.config_topic, initial, apply_change).start()
-    if not registry.wait_caught_up(60):
-        raise SystemExit(f"registry topic {analytics.config_topic} not read to its end within 60 s")
+    registry = start_live_registry(analytics, kafka)
 
     def fleet_of(vehicle_id: str) -> str | None:
         v = registry.current.vehicles.get(vehicle_id)
