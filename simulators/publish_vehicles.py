@@ -18,10 +18,9 @@ from pathlib import Path
 import structlog
 
 from settings.logs import configure_logging
-from settings.stack import load_stack_settings
 from simulators import scenario_cli
+from simulators.mqtt_publisher import mqtt_publisher
 from simulators.vehicles import fleet, fleet_of_ids
-from sources.mqtt import MqttConnection, connect_client, make_client
 
 log = structlog.get_logger(__name__)
 
@@ -54,11 +53,6 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     if args.scenario:
         return scenario_cli.publish(args)
-    conn = MqttConnection.from_url(load_stack_settings().mqtt_url)
-    client = make_client(conn, args.client_id)
-    client.max_queued_messages_set(10_000)
-    connect_client(client, conn, clean_start=True)
-    client.loop_start()
     if args.registry:
         ids = [v["id"] for v in json.loads(Path(args.registry).read_text())["vehicles"]]
         sims = fleet_of_ids(ids, args.seed)
@@ -66,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         sims = fleet(args.vehicles, args.seed, args.prefix)
     sim_ms = int(time.time() * 1000)
     started, sent, last_report = time.monotonic(), 0, time.monotonic()
-    try:
+    with mqtt_publisher(args.client_id) as client:
         while args.duration <= 0 or (sent / max(1, len(sims))) * args.interval < args.duration:
             sim_ms += int(args.interval * 1000)
             infos = [client.publish(f"fleet/{s.vehicle_id}/telemetry", json.dumps(s.step(args.interval, sim_ms)), qos=1)
@@ -79,11 +73,6 @@ def main(argv: list[str] | None = None) -> int:
                 log.info("published", messages=sent, rate_per_s=round(sent / (last_report - started), 1))
         for info in infos:
             info.wait_for_publish(timeout=30)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        client.disconnect()
-        client.loop_stop()
     log.info("done", messages=sent, seconds=round(time.monotonic() - started, 1))
     return 0
 

@@ -18,10 +18,9 @@ import structlog
 from rules.fleet.config import FleetSettings
 from rules.fleet.registry import load_registry
 from settings.errors import load_settings
-from settings.stack import load_stack_settings
+from simulators.mqtt_publisher import mqtt_publisher
 from simulators.scenario_plan import Plan, parse_selection, plan
 from simulators.scenarios import SCENARIOS
-from sources.mqtt import MqttConnection, connect_client, make_client
 
 log = structlog.get_logger(__name__)
 
@@ -52,14 +51,9 @@ def publish(args: argparse.Namespace) -> int:
     for r in the_plan.runs:
         log.info("scenario", name=r.scenario.name, vehicle=r.vehicle_id, messages=len(r.messages),
                  expected=dict(r.scenario.expected), trips=r.scenario.trips)
-    conn = MqttConnection.from_url(load_stack_settings().mqtt_url)
-    client = make_client(conn, args.client_id)
-    client.max_queued_messages_set(10_000)
-    connect_client(client, conn, clean_start=True)
-    client.loop_start()
     started = time.monotonic()
     infos = []
-    try:
+    with mqtt_publisher(args.client_id) as client:
         for i, p in enumerate(the_plan.schedule):
             if args.speedup > 0:
                 time.sleep(max(0.0, started + p.offset_ms / 1000 / args.speedup - time.monotonic()))
@@ -69,10 +63,5 @@ def publish(args: argparse.Namespace) -> int:
                 log.info("published", messages=i + 1, of=len(the_plan.schedule))
         for info in infos:
             info.wait_for_publish(timeout=30)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        client.disconnect()
-        client.loop_stop()
     log.info("done", messages=len(infos), seconds=round(time.monotonic() - started, 1))
     return 0
