@@ -10,7 +10,6 @@ and a corridor has its width in metres. Every error names the file and the featu
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import shapely.validation
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from .files import read_json
 from .geo import LocalProjection
 from .schedule import ScheduleError, WeeklySchedule, parse_schedule
 
@@ -147,10 +147,4 @@ def parse_collection(doc: Any, source: str) -> dict[str, Geofence]:
 def load_geofences(path: str | Path) -> dict[str, Geofence]:
     """Read a GeoJSON file; raises GeofenceError naming the file and the bad feature."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise GeofenceError(f"{path}: cannot read: {exc.strerror}") from None
-    except ValueError as exc:
-        raise GeofenceError(f"{path}: not JSON: {exc}") from None
-    return parse_collection(doc, str(path))
+    return parse_collection(read_json(path, GeofenceError), str(path))

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .files import read_json
 from .geofence_shapes import Geofence, GeofenceError, load_geofences, parse_feature
 from .maintenance import MaintenanceRule, ServicePoint
 
@@ -104,12 +105,7 @@ def parse_registry(doc: Any, source: str, geofences: Mapping[str, Geofence] | No
 def load_registry(vehicles_path: str | Path, geofences_path: str | Path | None = None) -> Registry:
     """Read ``config/vehicles.json`` (and the GeoJSON of geofences) at start."""
     path = Path(vehicles_path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RegistryError(f"{path}: cannot read: {exc.strerror}") from None
-    except ValueError as exc:
-        raise RegistryError(f"{path}: not JSON: {exc}") from None
+    doc = read_json(path, RegistryError)
     fences = load_geofences(geofences_path) if geofences_path else {}
     return parse_registry(doc, str(path), fences)
 
