@@ -101,10 +101,20 @@ def test_kill9_and_recover_loses_and_duplicates_nothing(tmp_path, monkeypatch) -
             flow.kill9()
         assert len(partial) < len(expected), "killed mid-stream"
 
-        with running_flow("dataflows.fleet_analytics:build_flow()", env, recovery_dir=recovery):
+        with running_flow("dataflows.fleet_analytics:build_flow()", env, recovery_dir=recovery) as restarted:
             def complete(msgs) -> bool:
                 return expected.keys() <= {json.loads(m.value())["alert_id"] for m in msgs}
             records = consume(s, topics["alerts"], complete, timeout_s=240, settle_s=5)
+        if not complete(records):  # say what is missing before the assertions below fail
+            got = {json.loads(m.value())["alert_id"] for m in records}
+            missing = [json.loads(expected[k]) for k in expected.keys() - got]
+            by_type: dict[str, int] = {}
+            for a in missing:
+                by_type[a["type"]] = by_type.get(a["type"], 0) + 1
+            print(f"after restart: {len(records)} alert records read, {len(partial)} before the kill; "
+                  f"missing {len(missing)} of {len(expected)} by type {by_type}; "
+                  f"vehicles {sorted({a['vehicle_id'] for a in missing})}; earliest missing ts "
+                  f"{min(a['ts'] for a in missing) - start_ms} ms after start; flow log {restarted.log_path}")
 
         seen: dict[str, str] = {}
         for m in records:
