@@ -1,15 +1,15 @@
-"""Crypto prices: ``crypto.tickers`` -> quotes, spreads, extremes, 1-minute OHLC, arbitrage alerts.
+"""Crypto prices: ``crypto.tickers`` -> spreads, extremes, 1-minute OHLC, arbitrage alerts - all on Kafka.
 
-Run: ``python -m bytewax.run "dataflows.crypto_prices:build_flow()" -w 2`` (add ``-r <dir>`` for
-recovery: offsets and books then live in the recovery store; a restart resumes at-least-once and
-InfluxDB points are idempotent). Wiring only: every rule is ``rules.crypto``, every record's shape
-``contracts``. Topology (docs/crypto.md):
+Run: ``python -m bytewax.run "dataflows.crypto_prices:build_flow()" -r var/recovery/crypto`` (with
+recovery a restart resumes at the stored offsets with the books it had; at-least-once, and InfluxDB
+points are idempotent). Wiring only: every rule is ``rules.crypto``, every record's shape
+``contracts``. The flow never talks to InfluxDB: its points go to ``crypto.points`` as line
+protocol and ``dataflows/crypto_store.py`` writes them (with every quote). Topology (docs/crypto.md):
 
     tickers -> parse --invalid--> crypto.deadletter
-               |-> InfluxDB quotes
-               |-> by symbol -> SymbolRules -> spreads (Kafka + InfluxDB), extremes (InfluxDB)
+               |-> by symbol -> SymbolRules -> spreads (crypto.spreads + crypto.points), extremes (crypto.points)
                |                                 '-> ArbitrageRules -> crypto.alerts
-               '-> by exchange:symbol -> 1-minute event-time window -> InfluxDB ohlc_1m
+               '-> by exchange:symbol -> 1-minute event-time window -> crypto.points (ohlc_1m)
                                                         '-> late quotes: counted and logged
 """
 
@@ -27,7 +27,8 @@ from bytewax.operators.windowing import EventClock, TumblingWindower, fold_windo
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END
 from influxdb_client import Point
 
-from contracts.crypto_points import extremes_point, ohlc_point, quote_point, spread_point
+from contracts.crypto_points import extremes_point, ohlc_point, spread_point
+from contracts.line_protocol import encode_point
 from contracts.quote import InvalidQuote, Quote, dead_letter, from_json
 from rules.crypto.arbitrage import ArbitrageRules
 from rules.crypto.config import CryptoSettings
@@ -37,7 +38,6 @@ from settings.crypto_flows import CryptoFlowSettings
 from settings.errors import load_settings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
-from sinks.influxdb import InfluxSink
 from sinks.kafka import KafkaProducerSink, KafkaRecord
 
 log = structlog.get_logger(__name__)
@@ -82,8 +82,6 @@ def build_flow(flow_settings: CryptoFlowSettings | None = None, stack: StackSett
     symbol_rules = SymbolRules.from_settings(crypto)
     arbitrage = ArbitrageRules.from_settings(crypto)
     kafka = stack.kafka_config()
-    influx = InfluxSink(stack.influx_url, stack.writer_token(), stack.influx_org, stack.influx_bucket_crypto,
-                        max_outage_s=cfg.max_outage_s)
     window_ms = crypto.ohlc_window_s * 1000
 
     flow = Dataflow("crypto_prices")
@@ -115,13 +113,14 @@ def build_flow(flow_settings: CryptoFlowSettings | None = None, stack: StackSett
         start = EPOCH + timedelta(milliseconds=window_id * window_ms)
         return ohlc_point(ohlc_record(key, start, start + timedelta(milliseconds=window_ms), acc))
 
+    def point_record(key: str, p: Point) -> KafkaRecord:
+        return KafkaRecord(key.encode(), encode_point(p))
+
     points = op.merge(
         "points",
-        op.map("quote_point", quotes, quote_point),
-        op.map("spread_point", spreads, lambda kv: spread_point(kv[1])),
-        op.map("extremes_point", extremes, lambda kv: extremes_point(kv[1])),
-        op.map("ohlc_point", bars.down, bar_point),
+        op.map("spread_point", spreads, lambda kv: point_record(kv[0], spread_point(kv[1]))),
+        op.map("extremes_point", extremes, lambda kv: point_record(kv[0], extremes_point(kv[1]))),
+        op.map("ohlc_point", bars.down, lambda kv: point_record(kv[0], bar_point(kv))),
     )
-    op.output("influx_out", points, influx)
+    op.output("points_out", points, KafkaProducerSink(kafka, cfg.points_topic))
     return flow
-

@@ -1,5 +1,9 @@
 """Fleet analytics: ``fleet.telemetry`` -> alerts, trips, health, daily scores, 1-minute stats.
 
+Everything goes to Kafka: alerts and trips as JSON (``fleet.alerts``, ``fleet.trips``) and every
+InfluxDB point as line protocol on ``fleet.points``, which the store flow writes. The flow never
+waits for InfluxDB, so an outage there does not delay a single alert.
+
 Run: ``python -m bytewax.run "dataflows.fleet_analytics:build_flow()" -w 2 -r var/recovery/analytics``
 (with recovery a restart resumes from the last snapshot; alert ids are deterministic, so
 what is replayed gets the same ids and the notifier and InfluxDB deduplicate). Wiring only:
@@ -22,6 +26,7 @@ from influxdb_client import Point
 from contracts.avro import decode
 from contracts.deadletter import DeadLetter
 from contracts.fleet_analytics_points import alert_point, day_point, health_point, late_point, stats_point, trip_point
+from contracts.line_protocol import encode_point
 from contracts.telemetry import Telemetry, from_avro_record
 from dataflows.live_registry import start_live_registry
 from dataflows.vehicle_logic import VehicleLogic
@@ -32,7 +37,6 @@ from settings.errors import load_settings
 from settings.flows import AnalyticsSettings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
-from sinks.influxdb import InfluxSink
 from sinks.kafka import KafkaProducerSink, KafkaRecord
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -51,7 +55,7 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
     stack = stack or load_stack_settings()
     cfg = rules or load_settings(FleetSettings)
     kafka = stack.kafka_config()
-    registry = start_live_registry(analytics, kafka)
+    registry = start_live_registry(analytics.vehicles_file, analytics.geofences_file, analytics.config_topic, kafka)
 
     def fleet_of(vehicle_id: str) -> str | None:
         v = registry.current.vehicles.get(vehicle_id)
@@ -106,15 +110,21 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
         start = datetime.combine(date.fromisoformat(d.day), datetime.min.time(), tzinfo=timezone.utc)
         return day_point(d, fleet_of(d.vehicle_id), int(start.timestamp() * 1000))
 
+    def point_record(vehicle_id: str, p: Point) -> KafkaRecord:
+        return KafkaRecord(vehicle_id.encode(), encode_point(p))
+
     points = op.merge(
         "points",
-        op.map("alert_point", alerts, alert_point),
-        op.map("trip_point", trips, trip_point),
-        op.map("health_point", op.flat_map("health", outs, lambda o: o.health), lambda h: health_point(h, fleet_of(h.vehicle_id))),
-        op.map("day_point", op.flat_map("days", outs, lambda o: o.days), day_to_point),
-        op.map("stats_point", windows.down, stats_to_point),
-        op.map("late_rules", in_order.falses, lambda pf: late_point(pf.fix.vehicle_id, pf.fix.ts_ms, "rules", pf.flag)),
-        op.map("late_window", windows.late, lambda kv: late_point(kv[0], kv[1][1].fix.ts_ms, "window", "late")),
+        op.map("alert_point", alerts, lambda a: point_record(a.vehicle_id, alert_point(a))),
+        op.map("trip_point", trips, lambda t: point_record(t.vehicle_id, trip_point(t))),
+        op.map("health_point", op.flat_map("health", outs, lambda o: o.health),
+               lambda h: point_record(h.vehicle_id, health_point(h, fleet_of(h.vehicle_id)))),
+        op.map("day_point", op.flat_map("days", outs, lambda o: o.days), lambda d: point_record(d.vehicle_id, day_to_point(d))),
+        op.map("stats_point", windows.down, lambda kv: point_record(kv[0], stats_to_point(kv))),
+        op.map("late_rules", in_order.falses,
+               lambda pf: point_record(pf.fix.vehicle_id, late_point(pf.fix.vehicle_id, pf.fix.ts_ms, "rules", pf.flag))),
+        op.map("late_window", windows.late,
+               lambda kv: point_record(kv[0], late_point(kv[0], kv[1][1].fix.ts_ms, "window", "late"))),
     )
-    op.output("influx_out", points, InfluxSink(stack.influx_url, stack.writer_token(), stack.influx_org, stack.influx_bucket_fleet))
+    op.output("points_out", points, KafkaProducerSink(kafka, analytics.points_topic))
     return flow

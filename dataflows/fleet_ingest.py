@@ -29,8 +29,10 @@ def validate(msg: MqttMessage) -> Telemetry | DeadLetter:
 
 
 def telemetry_record(t: Telemetry) -> KafkaRecord:
-    """Keyed by vehicle: one vehicle's fixes stay in order on one partition."""
-    return KafkaRecord(t.vehicle_id.encode(), encode("telemetry", to_avro_record(t)), headers=[TELEMETRY_SCHEMA_HEADER])
+    """Keyed by vehicle: one vehicle's fixes stay in order on one partition. The record's
+    timestamp is the MQTT receive time: the analytics flow's arrival time, the same on a replay."""
+    return KafkaRecord(t.vehicle_id.encode(), encode("telemetry", to_avro_record(t)), headers=[TELEMETRY_SCHEMA_HEADER],
+                       timestamp_ms=t.received_at_ms or None)
 
 
 def deadletter_record(d: DeadLetter) -> KafkaRecord:

@@ -1,11 +1,20 @@
-"""Store: ``fleet.telemetry`` (Avro) -> InfluxDB measurement ``telemetry`` in bucket ``fleet``.
+"""Store: the only fleet process that writes InfluxDB (bucket ``fleet``).
 
-Run: ``python -m bytewax.run "dataflows.fleet_store:build_flow()" -w 2`` (Kafka partitions
-are spread over workers). Add ``-r <dir>`` for recovery: offsets then live in the recovery
-store and a restart resumes where it stopped (at-least-once; points are idempotent in InfluxDB).
+Reads ``fleet.telemetry`` (Avro) -> measurement ``telemetry``, tagged with the vehicle's fleet
+from the live registry (fleet managers' queries filter on it), and ``fleet.points`` (line
+protocol computed by the analytics flow: alerts, trips, health, scores, 1-minute stats, late
+fixes) -> written as they are. A record that does not decode, or a point InfluxDB refuses,
+becomes a dead letter on ``fleet.deadletter``; an InfluxDB outage is waited out (the flow
+pauses, Kafka keeps the backlog), and never delays an alert: alerts do not pass through here.
+
+Run: ``python -m bytewax.run "dataflows.fleet_store:build_flow()" -r var/recovery/store`` (with
+recovery a restart resumes at the stored offsets; points are idempotent in InfluxDB, so the
+at-least-once replay after a crash writes nothing twice). ``-w 2`` spreads partitions over workers.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import bytewax.operators as op
 from bytewax.connectors.kafka import KafkaSource, KafkaSourceMessage
@@ -14,17 +23,29 @@ from confluent_kafka import OFFSET_BEGINNING, OFFSET_END
 from influxdb_client import Point
 
 from contracts.avro import decode
+from contracts.deadletter import DeadLetter
 from contracts.fleet_points import telemetry_point
+from contracts.line_protocol import decode_line
 from contracts.telemetry import from_avro_record
-from settings.flows import StoreSettings
+from dataflows.live_registry import start_live_registry
 from settings.errors import load_settings
+from settings.flows import StoreSettings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
 from sinks.influxdb import InfluxSink
+from sinks.kafka import KafkaProducerSink, KafkaRecord
+from sources.kafka_time import record_timestamp_ms
 
 
-def to_point(msg: KafkaSourceMessage) -> Point:
-    return telemetry_point(from_avro_record(decode("telemetry", msg.value)))
+def to_write(msg: KafkaSourceMessage, points_topic: str, fleet_of: Callable[[str], str | None]) -> Point | str | DeadLetter:
+    """One record -> what to write to InfluxDB, or a dead letter saying why it cannot be."""
+    try:
+        if msg.topic == points_topic:
+            return decode_line(msg.value)
+        fix = from_avro_record(decode("telemetry", msg.value))
+        return telemetry_point(fix, fleet_of(fix.vehicle_id))
+    except Exception as exc:  # noqa: BLE001 - any per-record failure is a dead letter, never a stopped flow
+        return DeadLetter(f"store: {type(exc).__name__}: {str(exc)[:300]}", msg.topic, msg.value or b"", record_timestamp_ms(msg))
 
 
 def build_flow(store: StoreSettings | None = None, stack: StackSettings | None = None) -> Dataflow:
@@ -32,10 +53,20 @@ def build_flow(store: StoreSettings | None = None, stack: StackSettings | None =
     store = store or load_settings(StoreSettings)
     stack = stack or load_stack_settings()
     kafka = stack.kafka_config()
+    registry = start_live_registry(store.vehicles_file, None, store.config_topic, kafka, setting_prefix="STORE_")
+
+    def fleet_of(vehicle_id: str) -> str | None:
+        v = registry.current.vehicles.get(vehicle_id)
+        return v.fleet_id if v else None
+
     flow = Dataflow("fleet_store")
-    source = KafkaSource([kafka.pop("bootstrap.servers")], [store.telemetry_topic], tail=store.tail,
+    source = KafkaSource([kafka["bootstrap.servers"]], [store.telemetry_topic, store.points_topic], tail=store.tail,
                          starting_offset=OFFSET_BEGINNING if store.from_beginning else OFFSET_END, add_config=kafka)
-    points = op.map("to_point", op.input("kafka_in", flow, source), to_point)
-    op.output("influx_out", points, InfluxSink(stack.influx_url, stack.writer_token(), stack.influx_org,
-                                               stack.influx_bucket_fleet, max_outage_s=store.max_outage_s))
+    items = op.map("to_write", op.input("kafka_in", flow, source), lambda m: to_write(m, store.points_topic, fleet_of))
+    split = op.branch("writable", items, lambda x: not isinstance(x, DeadLetter))
+    op.output("deadletter_out", op.map("deadletter_record", split.falses, lambda d: KafkaRecord(d.source_topic.encode(), d.to_json())),
+              KafkaProducerSink(kafka, store.deadletter_topic))
+    op.output("influx_out", split.trues, InfluxSink(stack.influx_url, stack.writer_token(), stack.influx_org,
+                                                    stack.influx_bucket_fleet, kafka_config=kafka,
+                                                    deadletter_topic=store.deadletter_topic))
     return flow

@@ -13,7 +13,7 @@ from settings import topics
 
 
 class CryptoFlowSettings(BaseSettings):
-    """Kafka -> spreads, alerts, InfluxDB crypto bucket (dataflows/crypto_prices.py). Env prefix ``CRYPTO_FLOW_``."""
+    """Kafka -> spreads, alerts and points for InfluxDB, all on Kafka (dataflows/crypto_prices.py). Env prefix ``CRYPTO_FLOW_``."""
 
     model_config = SettingsConfigDict(env_prefix="CRYPTO_FLOW_", extra="ignore")
 
@@ -23,4 +23,17 @@ class CryptoFlowSettings(BaseSettings):
     deadletter_topic: str = Field(topics.CRYPTO_DEADLETTER, description="Kafka topic of quotes the flow rejects (JSON, with reason)")
     from_beginning: bool = Field(False, description="without recovery, start at the earliest offset (else only new quotes)")
     ohlc_wait_s: float = Field(10.0, ge=0, description="event-time lateness an OHLC window waits for before closing, seconds")
-    max_outage_s: float = Field(3600.0, gt=0, description="how long to wait out an InfluxDB outage before failing, seconds")
+    points_topic: str = Field(topics.CRYPTO_POINTS, description="Kafka topic of spreads, extremes and OHLC bars as line protocol (the crypto store writes them)")
+
+
+class CryptoStoreSettings(BaseSettings):
+    """Kafka -> InfluxDB crypto bucket (dataflows/crypto_store.py). Env prefix ``CRYPTO_STORE_``.
+
+    The only crypto process that writes InfluxDB: every quote and what the prices flow computed."""
+
+    model_config = SettingsConfigDict(env_prefix="CRYPTO_STORE_", extra="ignore")
+
+    tickers_topic: str = Field(topics.CRYPTO_TICKERS, description="Kafka topic of normalized quotes (JSON) to store")
+    points_topic: str = Field(topics.CRYPTO_POINTS, description="Kafka topic of the prices flow's outputs (line protocol)")
+    deadletter_topic: str = Field(topics.CRYPTO_DEADLETTER, description="points InfluxDB refuses go here")
+    from_beginning: bool = Field(True, description="without recovery, start at the earliest offset (else the latest)")

@@ -26,14 +26,20 @@ class IngestSettings(BaseSettings):
 
 
 class StoreSettings(BaseSettings):
-    """Kafka -> InfluxDB writer of raw telemetry (dataflows/fleet_store.py). Env prefix ``STORE_``."""
+    """Kafka -> InfluxDB writer of the fleet bucket (dataflows/fleet_store.py). Env prefix ``STORE_``.
+
+    The only fleet process that writes InfluxDB: raw telemetry (tagged with its fleet from the
+    registry) and everything the analytics flow computed (``points_topic``)."""
 
     model_config = SettingsConfigDict(env_prefix="STORE_", extra="ignore")
 
-    telemetry_topic: str = Field(topics.FLEET_TELEMETRY, description="Kafka topic to read")
+    telemetry_topic: str = Field(topics.FLEET_TELEMETRY, description="Kafka topic of valid telemetry (Avro) to store")
+    points_topic: str = Field(topics.FLEET_POINTS, description="Kafka topic of analytics outputs (line protocol) to store")
+    deadletter_topic: str = Field(topics.FLEET_DEADLETTER, description="records InfluxDB refuses or that do not decode go here")
+    config_topic: str = Field(topics.FLEET_CONFIG, description="compacted topic of live registry changes (fleet of each vehicle)")
+    vehicles_file: str = Field("config/vehicles.json", description="fleets and vehicles loaded at start (fleet_id tag)")
     from_beginning: bool = Field(True, description="without recovery, start at the earliest offset (else the latest)")
     tail: bool = Field(True, description="keep waiting for new records at the end of the topic")
-    max_outage_s: float = Field(3600.0, description="how long to wait out an InfluxDB outage before failing, seconds")
 
 
 class AnalyticsSettings(BaseSettings):
@@ -45,6 +51,7 @@ class AnalyticsSettings(BaseSettings):
     config_topic: str = Field(topics.FLEET_CONFIG, description="compacted topic of live registry changes")
     alerts_topic: str = Field(topics.FLEET_ALERTS, description="Kafka topic of alerts (JSON)")
     trips_topic: str = Field(topics.FLEET_TRIPS, description="Kafka topic of finished trips (JSON)")
+    points_topic: str = Field(topics.FLEET_POINTS, description="Kafka topic of every InfluxDB point the flow computes (line protocol; the store flow writes them)")
     deadletter_topic: str = Field(topics.FLEET_DEADLETTER, description="telemetry of unknown / deactivated vehicles goes here")
     vehicles_file: str = Field("config/vehicles.json", description="fleets, vehicles and maintenance rules loaded at start")
     geofences_file: str = Field("config/geofences.geojson", description="GeoJSON geofences loaded at start")

@@ -23,10 +23,12 @@ FLEET_DEADLETTER = "fleet.deadletter"
 FLEET_ALERTS = "fleet.alerts"
 FLEET_TRIPS = "fleet.trips"
 FLEET_CONFIG = "fleet.config"
+FLEET_POINTS = "fleet.points"
 CRYPTO_TICKERS = "crypto.tickers"
 CRYPTO_SPREADS = "crypto.spreads"
 CRYPTO_ALERTS = "crypto.alerts"
 CRYPTO_DEADLETTER = "crypto.deadletter"
+CRYPTO_POINTS = "crypto.points"
 
 WEEK_MS = str(7 * 24 * 3600 * 1000)
 
@@ -37,8 +39,11 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(FLEET_TRIPS, 3, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
     # Live registry of vehicles and geofences: one record per key, kept forever.
     TopicSpec(FLEET_CONFIG, 1, {"cleanup.policy": "compact"}),
+    # What the analytics flow computed for InfluxDB (line protocol); the store flow writes it.
+    TopicSpec(FLEET_POINTS, 6, {"retention.ms": WEEK_MS}),
     TopicSpec(CRYPTO_TICKERS, 6, {"retention.ms": WEEK_MS}),
     TopicSpec(CRYPTO_SPREADS, 3, {"retention.ms": WEEK_MS}),
     TopicSpec(CRYPTO_ALERTS, 1, {"retention.ms": WEEK_MS}),
     TopicSpec(CRYPTO_DEADLETTER, 1, {"retention.ms": WEEK_MS}),
+    TopicSpec(CRYPTO_POINTS, 6, {"retention.ms": WEEK_MS}),
 )

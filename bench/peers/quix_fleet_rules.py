@@ -77,7 +77,7 @@ def main() -> None:
     stack = load_stack_settings()
     cfg = load_settings(FleetSettings)
     kafka = stack.kafka_config()
-    registry = start_live_registry(analytics, kafka)
+    registry = start_live_registry(analytics.vehicles_file, analytics.geofences_file, analytics.config_topic, kafka)
 
     def fleet_of(vehicle_id: str) -> str | None:
         v = registry.current.vehicles.get(vehicle_id)
