@@ -4,7 +4,8 @@ The scenarios of simulators/scenarios.py (all but device_offline, which needs mi
 silence) run on a private copy of the registry (every vehicle id prefixed), are published over
 MQTT in one burst, go through the ingest flow and the analytics flow as processes, and must
 come out as EXACTLY the alerts the scenarios document - with the alert ids the pure engine
-computes for the same input - the one trip, health records and 1-minute windows in InfluxDB.
+computes for the same input - the one trip, health records and 1-minute windows in InfluxDB
+(the analytics flow puts them on its points topic, the store flow writes them).
 Unknown and deactivated vehicles land in the dead-letter topic with their reason; two live
 changes on the compacted config topic (a speed limit, a deactivation) take effect without a
 restart.
@@ -92,7 +93,7 @@ def drive(vehicle_id: str, start_ms: int, kmh: float) -> list[Message]:
 def influx_rows(s: StackSettings, prefix: str, measurement: str, field: str) -> list[dict]:
     return influx_query(s, f'''
         import "strings"
-        from(bucket: "fleet") |> range(start: -8d)
+        from(bucket: "{s.influx_bucket_fleet}") |> range(start: -8d)
           |> filter(fn: (r) => r._measurement == "{measurement}" and r._field == "{field}")
           |> filter(fn: (r) => strings.hasPrefix(v: r.vehicle_id, prefix: "{prefix}"))
           |> group()''')
@@ -149,17 +150,21 @@ def test_scripted_trips_give_exactly_the_expected_alerts_trips_health_and_window
     # windows the event clock must have closed (the newest of each vehicle may still be open)
     closed = {k: n for k, n in samples.items() if k[1] <= last_ts[k[0]] - 5_000}
 
-    topics = {k: f"{run}.{k}" for k in ("telemetry", "deadletter", "alerts", "trips")}
+    topics = {k: f"{run}.{k}" for k in ("telemetry", "deadletter", "alerts", "trips", "points")}
     env = {"INGEST_TELEMETRY_TOPIC": topics["telemetry"], "INGEST_DEADLETTER_TOPIC": topics["deadletter"],
            "INGEST_MQTT_GROUP": run, "INGEST_MQTT_CLIENT_ID_PREFIX": run,
            **{f"ANALYTICS_{k.upper()}_TOPIC": t for k, t in topics.items()},
            "ANALYTICS_CONFIG_TOPIC": f"{run}.config", "ANALYTICS_VEHICLES_FILE": str(vehicles_file),
            "ANALYTICS_GEOFENCES_FILE": str(geofences_file), "ANALYTICS_FROM_BEGINNING": "true",
-           "ANALYTICS_TICK_INTERVAL_S": "1", "FLEET_OFFLINE_TIMEOUT_S": str(CFG.offline_timeout_s)}
+           "ANALYTICS_TICK_INTERVAL_S": "1", "FLEET_OFFLINE_TIMEOUT_S": str(CFG.offline_timeout_s),
+           "STORE_TELEMETRY_TOPIC": topics["telemetry"], "STORE_POINTS_TOPIC": topics["points"],
+           "STORE_DEADLETTER_TOPIC": topics["deadletter"], "STORE_CONFIG_TOPIC": f"{run}.config",
+           "STORE_VEHICLES_FILE": str(vehicles_file)}
     with kafka_topics(s, *topics.values()), compacted_topic(s, f"{run}.config") as config_topic:
         # one ingest worker: a shared subscription over two would not keep one vehicle's order
         with running_flow("dataflows.fleet_ingest:build_flow()", env, workers=1) as ingest, \
-             running_flow("dataflows.fleet_analytics:build_flow()", env, workers=2) as analytics:
+             running_flow("dataflows.fleet_analytics:build_flow()", env, workers=2) as analytics, \
+             running_flow("dataflows.fleet_store:build_flow()", env, workers=1):
             ingest.wait_for_log('"event": "mqtt_subscribed"')
             analytics.wait_for_log('"event": "table_caught_up"')
             send_change(s, config_topic, f"vehicle:{prefix}limit", limit_change)  # file says 100 km/h
