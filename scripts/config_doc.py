@@ -22,6 +22,7 @@ SETTINGS_CLASSES = [
     ("rules.fleet.config", "FleetSettings"),
     ("rules.crypto.config", "CryptoSettings"),
     ("settings.crypto_flows", "CryptoFlowSettings"),
+    ("settings.crypto_flows", "CryptoStoreSettings"),
     ("notifier.config", "NotifierSettings"),
 ]
 

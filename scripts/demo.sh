@@ -46,12 +46,17 @@ trap "exit 130" INT TERM
 export DASHBOARD_USERS_FILE="$repo/var/dashboard-users.json"
 DASHBOARD_DEMO_PASSWORD="${DASHBOARD_DEMO_PASSWORD:-$(head -c 9 /dev/urandom | base64 | tr -d '/+=')}"
 DASHBOARD_DEMO_PASSWORD="$DASHBOARD_DEMO_PASSWORD" $PY -m dashboard.users demo > /dev/null
-# The analytics flow keeps its state in a recovery store: a restart resumes, alert ids stay the same.
-[ -d var/recovery/analytics ] || { mkdir -p var/recovery/analytics; $PY -m bytewax.recovery var/recovery/analytics 1; }
+# Every flow that reads Kafka keeps its offsets (and state) in a recovery store: a restart resumes
+# where it stopped, alert ids stay the same. The ingest resumes through its persistent MQTT session.
+recovery() {  # recovery <name>: the flow's recovery directory, created on the first run
+  local dir="var/recovery/$1"
+  [ -d "$dir" ] || { mkdir -p "$dir"; $PY -m bytewax.recovery "$dir" 1 > /dev/null; }
+  echo "$dir"
+}
 
 start ingest $PY -m bytewax.run "dataflows.fleet_ingest:build_flow()" -w 2
-start store $PY -m bytewax.run "dataflows.fleet_store:build_flow()"
-start analytics $PY -m bytewax.run "dataflows.fleet_analytics:build_flow()" -r var/recovery/analytics -s 5 -b 0
+start store $PY -m bytewax.run "dataflows.fleet_store:build_flow()" -r "$(recovery store)" -s 5 -b 0
+start analytics $PY -m bytewax.run "dataflows.fleet_analytics:build_flow()" -r "$(recovery analytics)" -s 5 -b 0
 # Alert e-mails go to a local SMTP server that prints them (var/logs/demo-mailbox.log).
 start mailbox $PY -u -m aiosmtpd -n -l 127.0.0.1:8025
 sleep 1
@@ -61,7 +66,8 @@ NOTIFIER_RECIPIENTS_FILE=config/recipients.demo.json NOTIFIER_SMTP_HOST=127.0.0.
 # Every registry vehicle drives a scripted scenario, so every alert type shows up; repeated.
 start vehicles bash -c "while true; do $PY -m simulators.publish_vehicles --scenario all; sleep 5; done"
 start collector $PY -m collectors.ccxt_collector --simulated yes --out kafka
-start crypto $PY -m bytewax.run "dataflows.crypto_prices:build_flow()"
+start crypto $PY -m bytewax.run "dataflows.crypto_prices:build_flow()" -r "$(recovery crypto)" -s 5 -b 0
+start crypto-store $PY -m bytewax.run "dataflows.crypto_store:build_flow()" -r "$(recovery crypto-store)" -s 5 -b 0
 start dashboard .venv/bin/streamlit run dashboard/app.py --server.port "$DASHBOARD_PORT" --server.headless true \
   --browser.gatherUsageStats false
 cat <<INFO

@@ -45,6 +45,13 @@ from tests.unit.crypto.local_exchange import point_at, serve_fixtures
 pytestmark = pytest.mark.integration
 
 FLOW = "dataflows.crypto_prices:build_flow()"
+STORE = "dataflows.crypto_store:build_flow()"
+
+
+def store_env(tickers: str, points: str, deadletter: str) -> dict[str, str]:
+    """The crypto store of a test: its topics; the bucket comes from ``flow_env_for_bucket``."""
+    return {"CRYPTO_FLOW_POINTS_TOPIC": points, "CRYPTO_STORE_TICKERS_TOPIC": tickers,
+            "CRYPTO_STORE_POINTS_TOPIC": points, "CRYPTO_STORE_DEADLETTER_TOPIC": deadletter}
 EXCHANGES = DEFAULT_EXCHANGES[:9]  # the simulated market's 8th (bitget) lists HOT/USDT as another coin
 SYMBOLS = ("BTC/USDT", "ETH/USDT", "HOT/USDT")
 QUOTE_FIELDS = ("bid", "ask", "last", "bid_size", "ask_size", "base_volume", "recv_ts_ms")
@@ -149,7 +156,7 @@ def last_per(items: list, key) -> dict:
 def test_simulated_market_through_collector_and_flow() -> None:
     s = require_stack()
     run = unique("cx")
-    tickers, spreads_t, alerts_t, dead_t = (f"{run}.{n}" for n in ("tickers", "spreads", "alerts", "deadletter"))
+    tickers, spreads_t, alerts_t, dead_t, points_t = (f"{run}.{n}" for n in ("tickers", "spreads", "alerts", "deadletter", "points"))
     fees = {e: 0.0001 for e in EXCHANGES}  # small fees: the simulated market then opens and closes episodes
     rules_env = {"CRYPTO_EXCHANGES": ",".join(EXCHANGES), "CRYPTO_SYMBOLS": ",".join(SYMBOLS),
                  "CRYPTO_TAKER_FEES": orjson.dumps(fees).decode(), "CRYPTO_ARBITRAGE_THRESHOLD_PCT": "0.05",
@@ -157,12 +164,13 @@ def test_simulated_market_through_collector_and_flow() -> None:
     settings = CryptoSettings(exchanges=list(EXCHANGES), symbols=list(SYMBOLS), taker_fees=fees,
                               arbitrage_threshold_pct=0.05, arbitrage_hysteresis_pct=0.02)
     bad = invalid_messages(EXCHANGES[0])
-    with kafka_topics(s, tickers, partitions=1), kafka_topics(s, spreads_t, alerts_t, dead_t), \
+    with kafka_topics(s, tickers, partitions=1), kafka_topics(s, spreads_t, alerts_t, dead_t, points_t), \
             temp_bucket(s, run) as bucket:
         env = {**rules_env, **flow_env_for_bucket(s, bucket), "CRYPTO_FLOW_TICKERS_TOPIC": tickers,
                "CRYPTO_FLOW_SPREADS_TOPIC": spreads_t, "CRYPTO_FLOW_ALERTS_TOPIC": alerts_t,
-               "CRYPTO_FLOW_DEADLETTER_TOPIC": dead_t, "CRYPTO_FLOW_FROM_BEGINNING": "true"}
-        with running_flow(FLOW, env) as flow:
+               "CRYPTO_FLOW_DEADLETTER_TOPIC": dead_t, "CRYPTO_FLOW_FROM_BEGINNING": "true",
+               **store_env(tickers, points_t, dead_t)}
+        with running_flow(FLOW, env) as flow, running_flow(STORE, env):
             collector = subprocess.run(
                 [sys.executable, "-m", "collectors.ccxt_collector", "--simulated", "yes", "--out", "kafka",
                  "--exchanges", ",".join(EXCHANGES), "--symbols", ",".join(SYMBOLS), "--poll-interval", "1",
@@ -297,16 +305,17 @@ async def collect_from_fixtures(produce: KafkaProduce, tickers: str, dead: str) 
 def test_real_ccxt_classes_through_kafka_and_flow_to_influx() -> None:
     s = require_stack()
     run = unique("cc")
-    tickers, spreads_t, alerts_t, dead_t = (f"{run}.{n}" for n in ("tickers", "spreads", "alerts", "deadletter"))
-    with kafka_topics(s, tickers, spreads_t, alerts_t, dead_t), temp_bucket(s, run) as bucket:
+    tickers, spreads_t, alerts_t, dead_t, points_t = (f"{run}.{n}" for n in ("tickers", "spreads", "alerts", "deadletter", "points"))
+    with kafka_topics(s, tickers, spreads_t, alerts_t, dead_t, points_t), temp_bucket(s, run) as bucket:
         produce = KafkaProduce.from_stack()
         stats = asyncio.run(collect_from_fixtures(produce, tickers, dead_t))
         assert produce.flush() == 0 and produce.failed == 0
         assert {st.exchange: (st.quotes, st.dead, st.polls) for st in stats} == {
             "binance": (2, 0, 1), "kraken": (2, 0, 1), "coinbaseexchange": (2, 0, 1)}
         env = {**flow_env_for_bucket(s, bucket), "CRYPTO_FLOW_TICKERS_TOPIC": tickers, "CRYPTO_FLOW_SPREADS_TOPIC": spreads_t,
-               "CRYPTO_FLOW_ALERTS_TOPIC": alerts_t, "CRYPTO_FLOW_DEADLETTER_TOPIC": dead_t, "CRYPTO_FLOW_FROM_BEGINNING": "true"}
-        with running_flow(FLOW, env):
+               "CRYPTO_FLOW_ALERTS_TOPIC": alerts_t, "CRYPTO_FLOW_DEADLETTER_TOPIC": dead_t, "CRYPTO_FLOW_FROM_BEGINNING": "true",
+               **store_env(tickers, points_t, dead_t)}
+        with running_flow(FLOW, env), running_flow(STORE, env):
             rows = wait_rows(s, bucket, "quotes", lambda r: len(r) >= len(EXPECTED_CCXT), 60)
             spread_msgs = consume(s, spreads_t, lambda m: len(m) >= 4, 30)
     got = {(r["exchange"], r["symbol"]): (ms(r), *(r.get(f) for f in QUOTE_FIELDS)) for r in rows}
