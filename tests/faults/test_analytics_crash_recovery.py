@@ -1,6 +1,7 @@
 """kill -9 the analytics flow mid-stream, restart it from its recovery store: every alert the
 pure rules produce for the input arrives, replays carry the same ids and bytes (so consumers
-deduplicate exactly), and InfluxDB holds each alert once."""
+deduplicate exactly), and InfluxDB (written by the store flow from the points topic) holds each
+alert once."""
 
 from __future__ import annotations
 
@@ -81,14 +82,17 @@ def test_kill9_and_recover_loses_and_duplicates_nothing(tmp_path, monkeypatch) -
     assert {"overspeed", "overspeed_end", "harsh_braking"} <= set(types)
     assert len(expected) > 150
 
-    topics = {k: f"{run}.{k}" for k in ("telemetry", "alerts", "trips", "dl", "config")}
+    topics = {k: f"{run}.{k}" for k in ("telemetry", "alerts", "trips", "dl", "config", "points")}
     recovery = tmp_path / "recovery"
     recovery.mkdir()
     subprocess.run([sys.executable, "-m", "bytewax.recovery", str(recovery), "1"], check=True)
     env = {**RULES_ENV, "ANALYTICS_TELEMETRY_TOPIC": topics["telemetry"], "ANALYTICS_ALERTS_TOPIC": topics["alerts"],
            "ANALYTICS_TRIPS_TOPIC": topics["trips"], "ANALYTICS_DEADLETTER_TOPIC": topics["dl"],
            "ANALYTICS_CONFIG_TOPIC": topics["config"], "ANALYTICS_VEHICLES_FILE": str(vehicles_file),
-           "ANALYTICS_GEOFENCES_FILE": "", "ANALYTICS_FROM_BEGINNING": "true", "ANALYTICS_TICK_INTERVAL_S": "1"}
+           "ANALYTICS_GEOFENCES_FILE": "", "ANALYTICS_FROM_BEGINNING": "true", "ANALYTICS_TICK_INTERVAL_S": "1",
+           "ANALYTICS_POINTS_TOPIC": topics["points"], "STORE_POINTS_TOPIC": topics["points"],
+           "STORE_TELEMETRY_TOPIC": topics["telemetry"], "STORE_DEADLETTER_TOPIC": topics["dl"],
+           "STORE_CONFIG_TOPIC": topics["config"], "STORE_VEHICLES_FILE": str(vehicles_file)}
     with kafka_topics(s, *topics.values()):
         producer = Producer({**s.kafka_config(), "log_level": 3})
         for f in fixes:
@@ -101,10 +105,23 @@ def test_kill9_and_recover_loses_and_duplicates_nothing(tmp_path, monkeypatch) -
             flow.kill9()
         assert len(partial) < len(expected), "killed mid-stream"
 
-        with running_flow("dataflows.fleet_analytics:build_flow()", env, recovery_dir=recovery) as restarted:
+        with running_flow("dataflows.fleet_analytics:build_flow()", env, recovery_dir=recovery) as restarted, \
+                running_flow("dataflows.fleet_store:build_flow()", env):
             def complete(msgs) -> bool:
                 return expected.keys() <= {json.loads(m.value())["alert_id"] for m in msgs}
             records = consume(s, topics["alerts"], complete, timeout_s=240, settle_s=5)
+            def stored_ids() -> list[str]:
+                rows = influx_query(s, f'''import "strings"
+                    from(bucket: "{s.influx_bucket_fleet}") |> range(start: -1d)
+                      |> filter(fn: (r) => r._measurement == "alerts" and r._field == "alert_id")
+                      |> filter(fn: (r) => strings.hasPrefix(v: r.vehicle_id, prefix: "{run}"))
+                      |> group()''')
+                return [r["_value"] for r in rows if r["_value"] in expected]
+
+            deadline = time.monotonic() + 60
+            while len(set(stored_ids())) < len(expected) and time.monotonic() < deadline:
+                time.sleep(1)
+            ids = stored_ids()
         if not complete(records):  # say what is missing before the assertions below fail
             got = {json.loads(m.value())["alert_id"] for m in records}
             missing = [json.loads(expected[k]) for k in expected.keys() - got]
@@ -125,10 +142,4 @@ def test_kill9_and_recover_loses_and_duplicates_nothing(tmp_path, monkeypatch) -
         assert set(seen) - device == set(expected), "no alert lost, none invented"
         assert {k: seen[k] for k in expected} == expected
 
-        rows = influx_query(s, f'''import "strings"
-            from(bucket: "fleet") |> range(start: -1d)
-              |> filter(fn: (r) => r._measurement == "alerts" and r._field == "alert_id")
-              |> filter(fn: (r) => strings.hasPrefix(v: r.vehicle_id, prefix: "{run}"))
-              |> group()''')
-        ids = [r["_value"] for r in rows if r["_value"] in expected]
         assert len(ids) == len(set(ids)) == len(expected), "each alert exactly once in InfluxDB"

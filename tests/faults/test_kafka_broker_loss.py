@@ -13,7 +13,8 @@ from contracts.avro import decode
 from settings.stack import StackSettings, load_stack_settings
 from simulators.vehicles import fleet
 from tests.support.private_stack import PrivateStack
-from tests.support.services import consume, influx_query, kafka_topics, publish, require_stack, running_flow, unique
+from tests.support.services import (consume, influx_query, kafka_topics, publish, require_stack, running_flow,
+                                    store_flow_topics, unique, write_registry)
 
 pytestmark = pytest.mark.faults
 VEHICLES, FIXES = 10, 150  # 1,500 fixes published over about 15 s
@@ -33,9 +34,11 @@ def test_losing_one_of_three_brokers_loses_nothing(tmp_path) -> None:
     env = {"KAFKA_BOOTSTRAP": cluster.kafka_bootstrap, "INGEST_TELEMETRY_TOPIC": topic, "INGEST_DEADLETTER_TOPIC": dl,
            "INGEST_MQTT_GROUP": run, "INGEST_MQTT_CLIENT_ID_PREFIX": run, "STORE_TELEMETRY_TOPIC": topic}
     try:
-        with kafka_topics(s, topic, dl, partitions=6, replication=3, config={"min.insync.replicas": "2"}):
+        registry = write_registry(tmp_path / "vehicles.json", {run: [v.vehicle_id for v in sims]})
+        with kafka_topics(s, topic, dl, partitions=6, replication=3, config={"min.insync.replicas": "2"}), \
+                store_flow_topics(s, run, registry) as store_env:
             with running_flow("dataflows.fleet_ingest:build_flow()", env, workers=2) as ingest, \
-                 running_flow("dataflows.fleet_store:build_flow()", env):
+                 running_flow("dataflows.fleet_store:build_flow()", {**env, **store_env}):
                 ingest.wait_for_log('"event": "mqtt_subscribed"', count=2)
 
                 def stream() -> None:
@@ -60,7 +63,7 @@ def test_losing_one_of_three_brokers_loses_nothing(tmp_path) -> None:
                 deadline, rows = time.monotonic() + 90, []
                 while time.monotonic() < deadline:
                     rows = influx_query(shared, f'''import "strings"
-                        from(bucket: "fleet") |> range(start: -1d)
+                        from(bucket: "{shared.influx_bucket_fleet}") |> range(start: -1d)
                           |> filter(fn: (r) => r._measurement == "telemetry" and r._field == "speed_kmh")
                           |> filter(fn: (r) => strings.hasPrefix(v: r.vehicle_id, prefix: "{run}")) |> group() |> count()''')
                     if rows and rows[0]["_value"] >= VEHICLES * FIXES:

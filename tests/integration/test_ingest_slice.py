@@ -1,8 +1,9 @@
 """First slice end to end through the real broker, Kafka and InfluxDB.
 
 Publish 300 valid and 48 malformed messages over MQTT; find exactly the 300 in Kafka (Avro,
-keyed by vehicle) and in InfluxDB (by vehicle id and time), and every malformed one in the
-dead-letter topic with its reason.
+keyed by vehicle) and in InfluxDB (by vehicle id and time, each tagged with its fleet from the
+registry: what a fleet manager's queries filter on), and every malformed one in the dead-letter
+topic with its reason.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import pytest
 from contracts.avro import decode
 from contracts.telemetry import parse_timestamp_ms
 from simulators.vehicles import fleet
-from tests.support.services import consume, influx_query, kafka_topics, publish, require_stack, running_flow, unique
+from tests.support.services import (consume, influx_query, kafka_topics, publish, require_stack, running_flow,
+                                    store_flow_topics, unique, write_registry)
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +56,7 @@ def malformed(run: str) -> list[tuple[str, bytes, str]]:
     return [cases[i % len(cases)](i) for i in range(3 * len(cases))]
 
 
-def test_valid_to_kafka_and_influx_malformed_to_deadletter() -> None:
+def test_valid_to_kafka_and_influx_malformed_to_deadletter(tmp_path) -> None:
     s = require_stack()
     run = unique("it")
     telemetry_topic, deadletter_topic = f"{run}.telemetry", f"{run}.deadletter"
@@ -100,20 +102,24 @@ def test_valid_to_kafka_and_influx_malformed_to_deadletter() -> None:
             else:
                 assert base64.b64decode(d["payload"]) == payload
 
-        with running_flow("dataflows.fleet_store:build_flow()", env):
+        fleets = {f"{run}-even": [v.vehicle_id for v in sims[0::2]], f"{run}-odd": [v.vehicle_id for v in sims[1::2]]}
+        fleet_of = {v: f for f, vs in fleets.items() for v in vs}
+        with store_flow_topics(s, run, write_registry(tmp_path / "vehicles.json", fleets)) as store_env, \
+                running_flow("dataflows.fleet_store:build_flow()", {**env, **store_env}):
             rows: list[dict] = []
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and len(rows) < 300:
                 time.sleep(1)
                 rows = influx_query(s, f'''
                     import "strings"
-                    from(bucket: "fleet") |> range(start: -1h)
+                    from(bucket: "{s.influx_bucket_fleet}") |> range(start: -1h)
                       |> filter(fn: (r) => r._measurement == "telemetry" and r._field == "speed_kmh")
                       |> filter(fn: (r) => strings.hasPrefix(v: r.vehicle_id, prefix: "{run}"))
                       |> group()''')
         points = {(r["vehicle_id"], int(r["_time"].timestamp() * 1000)) for r in rows}
         assert len(rows) == 300
         assert points == expected
+        assert {(r["vehicle_id"], r.get("fleet_id")) for r in rows} == set(fleet_of.items())
 
 
 def test_two_process_cluster_splits_the_stream_without_duplicates() -> None:

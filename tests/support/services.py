@@ -69,6 +69,26 @@ def kafka_topics(s: StackSettings, *names: str, partitions: int = 3, replication
                 pass
 
 
+def write_registry(path: Path, fleets: dict[str, list[str]]) -> Path:
+    """A registry file with the given fleets and their vehicles (ids as given), for a test's flows."""
+    import json
+
+    path.write_text(json.dumps({
+        "fleets": [{"id": f, "name": f"Fleet {f}"} for f in fleets],
+        "vehicles": [{"id": v, "name": f"Vehicle {v}", "fleet_id": f} for f, vs in fleets.items() for v in vs],
+    }))
+    return path
+
+
+@contextmanager
+def store_flow_topics(s: StackSettings, run: str, vehicles_file: Path) -> Iterator[dict[str, str]]:
+    """The store flow's own points and (compacted) config topics for one test, and its environment
+    (telemetry and dead-letter topics are the test's to set)."""
+    points, config = f"{run}.points", f"{run}.config"
+    with kafka_topics(s, points), kafka_topics(s, config, partitions=1, config={"cleanup.policy": "compact"}):
+        yield {"STORE_POINTS_TOPIC": points, "STORE_CONFIG_TOPIC": config, "STORE_VEHICLES_FILE": str(vehicles_file)}
+
+
 def consume(s: StackSettings, topic: str, until: Callable[[list], bool], timeout_s: float = 60.0, settle_s: float = 2.0) -> list:
     """Read ``topic`` from the beginning until ``until(messages)`` holds, then ``settle_s`` more
     seconds to catch any extra (duplicate) message; returns all messages read."""
