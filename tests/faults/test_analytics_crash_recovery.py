@@ -16,9 +16,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from contracts.avro import TELEMETRY_SCHEMA_HEADER, encode
 from contracts.telemetry import Telemetry, parse_telemetry, to_avro_record
-from rules.fleet import engine
 from rules.fleet.config import FleetSettings
-from rules.fleet.registry import load_registry
+from tests.support.expected import expected_alerts
 from tests.support.services import consume, influx_query, kafka_topics, require_stack, running_flow, unique
 
 pytestmark = pytest.mark.faults
@@ -51,20 +50,6 @@ def drive(run: str, start_ms: int) -> list[Telemetry]:
                    "ignition": True, "rpm": 800 + speed * 30, "coolant_temp_c": 90.0, "battery_v": 14.0}
             fixes.append(parse_telemetry(f"fleet/{vid}/telemetry", json.dumps(doc).encode(), start_ms + t * 1000))
     return fixes
-
-
-def expected_alerts(fixes: list[Telemetry], vehicles_file: str, cfg: FleetSettings) -> dict[str, str]:
-    reg = load_registry(vehicles_file)
-    states: dict[str, engine.VehicleState] = {}
-    alerts: dict[str, str] = {}
-    for f in fixes:
-        st, out = engine.on_fix(states.get(f.vehicle_id, engine.VehicleState()), f, f.ts_ms, reg, cfg)
-        states[f.vehicle_id] = st
-        alerts.update({a.alert_id: a.to_json() for a in out.alerts})
-    for vid, st in states.items():  # what a later tick releases
-        _, out = engine.on_tick(st, vid, fixes[-1].ts_ms + 120_000, reg, cfg)
-        alerts.update({a.alert_id: a.to_json() for a in out.alerts if a.type not in ("device_offline",)})
-    return alerts
 
 
 def test_kill9_and_recover_loses_and_duplicates_nothing(tmp_path, monkeypatch) -> None:
