@@ -1,11 +1,17 @@
-"""Bytewax output to InfluxDB 2.x, batched, that waits out an outage instead of losing data.
+"""Bytewax output to InfluxDB 2.x, batched, that waits out an outage and never stops on bad points.
 
 Each worker writes the batch Bytewax hands it (Kafka input already arrives in batches of up
 to a thousand) in chunks of ``chunk_size`` points, synchronously: when ``write_batch``
-returns, InfluxDB has the points. When InfluxDB is down or overloaded (connection error,
-5xx, 429) the write is retried with exponential backoff, logging the outage, for as long as
-``max_outage_s`` allows; meanwhile the dataflow waits, so memory stays bounded and nothing
-is dropped. A 4xx answer means a bug in the points: it is raised at once.
+returns, InfluxDB has the points. Items are ``influxdb_client.Point`` or one line of line
+protocol (``str``, as the points topics carry it), all with millisecond timestamps.
+
+- Outage or overload (connection error, timeout, 5xx, 429): the chunk is retried with
+  exponential backoff for as long as it takes (or ``max_outage_s`` if set), logging every
+  retry; meanwhile the dataflow waits, so memory stays bounded and nothing is dropped.
+- Refusal (other 4xx: a point outside the retention period, a field type conflict): the
+  chunk is bisected until the refused points are found; the rest is written, and each
+  refused point becomes a dead letter (InfluxDB's message as the reason, the line protocol
+  as the payload) on ``deadletter_topic``, or a logged error when none is configured.
 """
 
 from __future__ import annotations
@@ -15,12 +21,17 @@ from collections.abc import Callable, Sequence
 
 import structlog
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
+from confluent_kafka import Producer
 from influxdb_client import InfluxDBClient, Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from contracts.deadletter import DeadLetter
+
 log = structlog.get_logger(__name__)
+
+Item = Point | str
 
 
 def is_retryable(exc: Exception) -> bool:
@@ -35,8 +46,39 @@ def backoff_delays(first_s: float, max_s: float) -> "Callable[[int], float]":
     return lambda attempt: min(max_s, first_s * (2 ** (attempt - 1)))
 
 
-class _InfluxSinkPartition(StatelessSinkPartition[Point]):
-    def __init__(self, client: InfluxDBClient, bucket: str, org: str, chunk_size: int, max_outage_s: float) -> None:
+def refusal_reason(exc: Exception) -> str:
+    """InfluxDB's own message for a refused write (its JSON body), else the exception text."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    status = getattr(exc, "status", None)
+    return f"influxdb {status}: {(body or str(exc))[:500]}"
+
+
+def find_refused(items: Sequence[Item], write: Callable[[Sequence[Item]], None],
+                 refused: Callable[[Exception], bool]) -> list[tuple[Item, str]]:
+    """Write ``items``; where the server refuses a chunk, bisect it until each refused item is
+    found. Returns the refused items with the reason; everything else was written. Exceptions
+    that are not refusals (outages) propagate to the caller, which retries."""
+    try:
+        write(items)
+        return []
+    except Exception as exc:  # noqa: BLE001 - classified just below
+        if not refused(exc):
+            raise
+        if len(items) == 1:
+            return [(items[0], refusal_reason(exc))]
+    mid = len(items) // 2
+    return find_refused(items[:mid], write, refused) + find_refused(items[mid:], write, refused)
+
+
+def line_of(item: Item) -> str:
+    return item if isinstance(item, str) else item.to_line_protocol(WritePrecision.MS)
+
+
+class _InfluxSinkPartition(StatelessSinkPartition[Item]):
+    def __init__(self, client: InfluxDBClient, bucket: str, org: str, chunk_size: int, max_outage_s: float | None,
+                 dead_letters: Producer | None, deadletter_topic: str | None) -> None:
         self._client = client
         self._write = client.write_api(write_options=SYNCHRONOUS)
         self._bucket = bucket
@@ -44,42 +86,65 @@ class _InfluxSinkPartition(StatelessSinkPartition[Point]):
         self._chunk_size = chunk_size
         self._max_outage_s = max_outage_s
         self._delay = backoff_delays(0.5, 15.0)
+        self._dead_letters = dead_letters
+        self._deadletter_topic = deadletter_topic
 
-    def _write_chunk(self, points: Sequence[Point]) -> None:
+    def _send(self, points: Sequence[Item]) -> None:
+        self._write.write(self._bucket, self._org, list(points), write_precision=WritePrecision.MS)
+
+    def _write_chunk(self, points: Sequence[Item]) -> None:
         started = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
             try:
-                self._write.write(self._bucket, self._org, list(points), write_precision=WritePrecision.MS)
+                rejected = find_refused(points, self._send, lambda e: not is_retryable(e))
                 if attempt > 1:
                     log.info("influx_write_recovered", bucket=self._bucket, attempts=attempt,
                              outage_s=round(time.monotonic() - started, 1))
+                self._dead_letter(rejected)
                 return
-            except Exception as exc:  # noqa: BLE001 - classified just below
-                if not is_retryable(exc):
-                    raise
+            except Exception as exc:  # noqa: BLE001 - only outages reach here (find_refused keeps refusals)
                 waited = time.monotonic() - started
-                if waited > self._max_outage_s:
+                if self._max_outage_s is not None and waited > self._max_outage_s:
                     raise RuntimeError(f"InfluxDB unreachable for {waited:.0f}s, giving up: {exc}") from exc
                 delay = self._delay(attempt)
                 log.warning("influx_write_retry", bucket=self._bucket, attempt=attempt, points=len(points),
-                            retry_in_s=delay, error=str(exc)[:200])
+                            waited_s=round(waited, 1), retry_in_s=delay, error=str(exc)[:200])
                 time.sleep(delay)
 
-    def write_batch(self, items: list[Point]) -> None:
+    def _dead_letter(self, rejected: list[tuple[Item, str]]) -> None:
+        if not rejected:
+            return
+        log.error("influx_points_refused", bucket=self._bucket, points=len(rejected), first_reason=rejected[0][1])
+        if self._dead_letters is None:
+            return
+        now_ms = int(time.time() * 1000)
+        for item, reason in rejected:
+            letter = DeadLetter(reason, f"influxdb:{self._bucket}", line_of(item).encode("utf-8"), now_ms)
+            self._dead_letters.produce(self._deadletter_topic, letter.to_json(), f"influxdb:{self._bucket}".encode())
+        while self._dead_letters.flush(10):
+            log.warning("deadletter_flush_waiting", topic=self._deadletter_topic)
+
+    def write_batch(self, items: list[Item]) -> None:
         for start in range(0, len(items), self._chunk_size):
             self._write_chunk(items[start : start + self._chunk_size])
 
     def close(self) -> None:
         self._write.close()
         self._client.close()
+        if self._dead_letters is not None:
+            self._dead_letters.flush(30)
 
 
-class InfluxSink(DynamicSink[Point]):
-    """Write ``influxdb_client.Point`` items (millisecond precision) to one bucket."""
+class InfluxSink(DynamicSink[Item]):
+    """Write points (``Point`` or a line of line protocol, millisecond precision) to one bucket."""
 
-    def __init__(self, url: str, token: str, org: str, bucket: str, chunk_size: int = 5000, max_outage_s: float = 3600.0, timeout_ms: int = 30_000) -> None:
+    def __init__(self, url: str, token: str, org: str, bucket: str, chunk_size: int = 5000,
+                 max_outage_s: float | None = None, timeout_ms: int = 30_000, *,
+                 kafka_config: dict[str, str] | None = None, deadletter_topic: str | None = None) -> None:
+        if deadletter_topic and kafka_config is None:
+            raise ValueError("deadletter_topic needs kafka_config")
         self._url = url
         self._token = token
         self._org = org
@@ -87,7 +152,13 @@ class InfluxSink(DynamicSink[Point]):
         self._chunk_size = chunk_size
         self._max_outage_s = max_outage_s
         self._timeout_ms = timeout_ms
+        self._kafka_config = kafka_config
+        self._deadletter_topic = deadletter_topic
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _InfluxSinkPartition:
         client = InfluxDBClient(url=self._url, token=self._token, org=self._org, timeout=self._timeout_ms)
-        return _InfluxSinkPartition(client, self._bucket, self._org, self._chunk_size, self._max_outage_s)
+        producer = None
+        if self._deadletter_topic:
+            producer = Producer({"acks": "all", "enable.idempotence": "true", "log_level": "3", **self._kafka_config})
+        return _InfluxSinkPartition(client, self._bucket, self._org, self._chunk_size, self._max_outage_s,
+                                    producer, self._deadletter_topic)
