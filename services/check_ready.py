@@ -1,6 +1,7 @@
 """Readiness checks and one-time setup for services/stack.sh (run with the project's Python).
 
-  check_ready.py mqtt URL                      connect and disconnect
+  check_ready.py mqtt URL                      connect and disconnect (URL "-": read it from stdin,
+                                               so a password in it is not on the command line)
   check_ready.py kafka BOOTSTRAP               an admin client describes the cluster
   check_ready.py topics BOOTSTRAP              create ticktrack's topics (settings/topics.py)
   check_ready.py influxdb URL CREDENTIALS_FILE /health, onboarding, tokens, retention, a write
@@ -14,6 +15,7 @@ import json
 import os
 import secrets
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -66,6 +68,24 @@ def check_mqtt(url: str) -> None:
     safe = url.replace(f":{parsed.password}@", ":***@") if parsed.password else url
     wait_for(f"MQTT broker at {safe}", probe)
     print(f"[check_ready] mqtt ok: {safe}", file=sys.stderr)
+
+
+def write_secret_file(path: Path, text: str) -> None:
+    """Write a file of secrets that is mode 600 from its creation on, replaced atomically.
+
+    ``mkstemp`` creates the temporary file with O_EXCL and mode 600 before a byte is written;
+    writing into an existing file instead would keep whatever mode it had while the secret
+    lands in it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def check_kafka(bootstrap: str) -> None:
@@ -149,9 +169,7 @@ def check_influxdb(url: str, credentials: Path) -> None:
                      for n in ("fleet", "crypto") for a in actions]
             auth = _http("POST", f"{url}/api/v2/authorizations", token, {"orgID": org["id"], "description": desc, "permissions": perms})
             creds[key] = auth["token"]
-    credentials.parent.mkdir(parents=True, exist_ok=True)
-    credentials.write_text("".join(f"{k}={v}\n" for k, v in creds.items()))
-    credentials.chmod(0o600)
+    write_secret_file(credentials, "".join(f"{k}={v}\n" for k, v in creds.items()))
     line = f"ready_check value=1i {time.time_ns()}".encode()
     _http("POST", f"{url}/api/v2/write?org=ticktrack&bucket=fleet&precision=ns", creds["INFLUX_WRITE_TOKEN"], line)
     print(f"[check_ready] influxdb ok: {url} (health, onboarding, write)", file=sys.stderr)
@@ -165,7 +183,7 @@ def main(argv: list[str]) -> None:
     kind, target = argv[0], argv[1]
     try:
         if kind == "mqtt":
-            check_mqtt(target)
+            check_mqtt(sys.stdin.readline().strip() if target == "-" else target)
         elif kind == "kafka":
             check_kafka(target)
         elif kind == "topics":

@@ -25,6 +25,8 @@ Environment (defaults in brackets):
   FLEET_RETENTION_DAYS [90]  CRYPTO_RETENTION_DAYS [30]   bucket retention, applied on every up
   MQTT_AUTH [off]          on = passwords + ACL (devices publish only to fleet/<own id>/telemetry);
                            add devices with services/mqtt_device.sh add <vehicle_id>
+  MQTT_SERVICE_PORT [MQTT_PORT+1]  with MQTT_AUTH=on: the listener of service accounts (ingest);
+                           devices use MQTT_PORT, where the client id is forced to the user name
 USAGE
 }
 
@@ -36,6 +38,7 @@ PY="${TICKTRACK_PYTHON:-$repo/.venv/bin/python}"
 HOST=127.0.0.1
 MQTT_PORT="${MQTT_PORT:-1883}"
 MQTT_AUTH="${MQTT_AUTH:-off}"
+MQTT_SERVICE_PORT="${MQTT_SERVICE_PORT:-$((MQTT_PORT + 1))}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 INFLUX_PORT="${INFLUX_PORT:-8086}"
@@ -69,16 +72,36 @@ install_mosquitto() {
     > "$VAR/logs/apt-mosquitto.log" 2>&1 || die "apt-get install mosquitto failed - see $VAR/logs/apt-mosquitto.log"
 }
 
-# MQTT_AUTH=on: no anonymous clients, a password per device (user = vehicle id), an ACL that
-# lets a device publish only to its own topic, and a service account for the ingest flow.
+# MQTT_AUTH=on: no anonymous clients, two listeners with their own password files and ACLs.
+# Devices (user = vehicle id) connect to MQTT_PORT, where mosquitto replaces the client id with the
+# user name, so no device can claim another client's id or persistent session; they may publish only
+# to their own topic. Service accounts (the ingest) connect to MQTT_SERVICE_PORT, which device
+# passwords do not open. Passwords never appear on a command line: mosquitto_passwd -U hashes a
+# plain file that was created mode 600 (umask 077) before the secret was written into it.
+# $1 = the generated mosquitto.conf, made per-listener and extended in place.
 mqtt_auth_config() {
-  local passwd="$VAR/mosquitto/passwd" secret="$VAR/mosquitto/ingest.secret"
-  if [ ! -f "$secret" ]; then
-    (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$secret")
-  fi
-  [ -f "$passwd" ] || (umask 077; : > "$passwd")
-  mosquitto_passwd -b "$passwd" ticktrack-ingest "$(cat "$secret")" 2>/dev/null || die "mosquitto_passwd failed"
-  printf 'allow_anonymous false\npassword_file %s\nacl_file %s\n' "$passwd" "$here/mosquitto/acl.conf"
+  local conf="$1" dir="$VAR/mosquitto" secret="$VAR/mosquitto/ingest.secret"
+  local devices="$dir/passwd" services="$dir/services.passwd"
+  (
+    umask 077
+    [ -f "$secret" ] || head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$secret"
+    [ -f "$devices" ] || : > "$devices"
+    # Earlier layouts kept the ingest account in the device file; a device file holds devices only.
+    if grep -q '^ticktrack-ingest:' "$devices"; then mosquitto_passwd -D "$devices" ticktrack-ingest > /dev/null; fi
+    rm -f "$services.new"
+    printf 'ticktrack-ingest:%s\n' "$(cat "$secret")" > "$services.new"
+    mosquitto_passwd -U "$services.new" || { rm -f "$services.new"; exit 1; }
+    mv "$services.new" "$services"
+  ) || die "writing the mosquitto password files failed"
+  sed -i 's/^per_listener_settings false$/per_listener_settings true/' "$conf"
+  {
+    echo "# MQTT_AUTH=on (services/stack.sh): the listener above is the devices' one"
+    printf 'allow_anonymous false\nuse_username_as_clientid true\npassword_file %s\nacl_file %s\n' \
+      "$devices" "$here/mosquitto/acl.conf"
+    echo "# service accounts (the ingest): own listener, password file and ACL"
+    printf 'listener %s %s\nallow_anonymous false\npassword_file %s\nacl_file %s\n' \
+      "$MQTT_SERVICE_PORT" "$HOST" "$services" "$here/mosquitto/services.acl"
+  } >> "$conf"
 }
 
 up_mosquitto() {
@@ -86,14 +109,15 @@ up_mosquitto() {
   if running mosquitto; then say "mosquitto already running (pid $(cat "$(pidfile mosquitto)"))"; else
     mkdir -p "$VAR/mosquitto/data"
     sed -e "s#@VAR@#$VAR#g; s#@PORT@#$MQTT_PORT#g; s#@HOST@#$HOST#g; s#@USER@#$(id -un)#g" "$here/mosquitto/mosquitto.conf.tmpl" > "$VAR/mosquitto/mosquitto.conf"
-    [ "$MQTT_AUTH" = on ] && mqtt_auth_config >> "$VAR/mosquitto/mosquitto.conf"
+    if [ "$MQTT_AUTH" = on ]; then mqtt_auth_config "$VAR/mosquitto/mosquitto.conf"; fi
     local bin; bin="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
     spawn mosquitto "$bin" -c "$VAR/mosquitto/mosquitto.conf"
     say "mosquitto started (pid $(cat "$(pidfile mosquitto)"))"
   fi
   local probe="mqtt://$HOST:$MQTT_PORT"
-  [ "$MQTT_AUTH" = on ] && probe="mqtt://ticktrack-ingest:$(cat "$VAR/mosquitto/ingest.secret")@$HOST:$MQTT_PORT"
-  "$PY" "$here/check_ready.py" mqtt "$probe" || die "mosquitto does not answer - see $VAR/logs/mosquitto.log"
+  [ "$MQTT_AUTH" = on ] && probe="mqtt://ticktrack-ingest:$(cat "$VAR/mosquitto/ingest.secret")@$HOST:$MQTT_SERVICE_PORT"
+  # the URL may hold a password: on stdin, not on the command line
+  printf '%s\n' "$probe" | "$PY" "$here/check_ready.py" mqtt - || die "mosquitto does not answer - see $VAR/logs/mosquitto.log"
 }
 
 # ---------------------------------------------------------------- kafka
@@ -185,10 +209,13 @@ up_influxdb() {
 
 # ---------------------------------------------------------------- commands
 write_env() {
+  local mask; mask="$(umask)"
+  umask 077  # the file holds tokens: mode 600 from its creation on (a left-over .tmp would keep its mode)
+  rm -f "$VAR/stack.env.tmp"
   {
     echo "# written by services/stack.sh up - connection settings of the local stack"
     if [ "$MQTT_AUTH" = on ]; then
-      echo "MQTT_URL=mqtt://ticktrack-ingest:$(cat "$VAR/mosquitto/ingest.secret")@$HOST:$MQTT_PORT"
+      echo "MQTT_URL=mqtt://ticktrack-ingest:$(cat "$VAR/mosquitto/ingest.secret")@$HOST:$MQTT_SERVICE_PORT"
     else
       echo "MQTT_URL=mqtt://$HOST:$MQTT_PORT"
     fi
@@ -196,7 +223,7 @@ write_env() {
     echo "INFLUX_URL=http://$HOST:$INFLUX_PORT"
     [ -f "$VAR/influxdb/credentials.env" ] && cat "$VAR/influxdb/credentials.env"
   } > "$VAR/stack.env.tmp"
-  chmod 600 "$VAR/stack.env.tmp"
+  umask "$mask"
   mv "$VAR/stack.env.tmp" "$VAR/stack.env"
   say "connection settings written to $VAR/stack.env"
 }
