@@ -158,7 +158,9 @@ def test_influx_outage_delays_no_alert_and_loses_nothing(tmp_path, monkeypatch) 
     lags = {name: [m.timestamp()[1] - a["ts"] for m, a in zip(records, got) if lo <= a["ts"] < hi]
             for name, (lo, hi) in phases.items()}
     summary = {name: (len(v), p(v, 50), p(v, 99)) for name, v in lags.items() if v}
-    print(f"alert lag ms (count, p50, p99) by phase: {summary}; store RSS growth during outage {growth_mb:.1f} MB")
+    print(f"InfluxDB down {OUTAGE_S:.0f} s: {len(drive.fixes)} fixes published, {len(fixes_stored)} stored; "
+          f"{len(expected)} alerts expected, {len(records)} alert records, {len(alerts_stored)} alerts stored; "
+          f"alert lag ms (count, p50, p99) by phase: {summary}; store RSS growth during outage {growth_mb:.1f} MB")
     assert len(lags["outage"]) >= VEHICLES, "alerts were raised during the outage"
     base_p99 = p(lags["before"], 99)
     assert p(lags["outage"], 99) <= max(2 * base_p99, base_p99 + 1000), f"alert lag grew during the outage: {summary}"
