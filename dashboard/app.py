@@ -1,6 +1,7 @@
 """Entry point: ``streamlit run dashboard/app.py``. Signs in, then routes to the pages of the role.
 
-A signed-out session gets only the sign-in page; ``st.navigation`` is always called, so the
+Without a read-only InfluxDB token (``INFLUX_READ_TOKEN``) every session gets only an error
+naming it. A signed-out session gets only the sign-in page; ``st.navigation`` is always called, so the
 ``pages/`` folder is never exposed by Streamlit's automatic page discovery.
 """
 
@@ -12,6 +13,8 @@ from dashboard import auth
 from dashboard.config import load_dashboard_settings
 from dashboard.nav import pages_for
 from dashboard.scope import scope_for
+from settings.errors import ConfigError
+from settings.stack import load_stack_settings
 
 
 def _sign_in() -> None:
@@ -20,6 +23,11 @@ def _sign_in() -> None:
 
 st.set_page_config(page_title="ticktrack", page_icon=":material/local_shipping:", layout="wide")
 _settings = load_dashboard_settings()
+try:  # no read-only InfluxDB token: refuse, before anyone signs in, rather than read as the operator
+    load_stack_settings().reader_token(_settings.allow_operator_token)
+except ConfigError as _exc:
+    st.error(str(_exc))
+    st.stop()
 _user = auth.current_user(_settings)
 if _user is None:
     _page = st.navigation([st.Page(_sign_in, title="Sign in", url_path="sign-in", default=True)], position="hidden")

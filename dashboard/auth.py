@@ -1,22 +1,25 @@
-"""Sign-in against the users file: bcrypt check, per-session attempt limit, no plaintext kept.
+"""Sign-in against the users file: bcrypt check, attempt limits shared by all sessions, no plaintext kept.
 
 Only the user's *name* lives in ``st.session_state``; the user (role, fleets, vehicles) is
 re-read from the file on every run, so removing a user or changing a role takes effect on
-their next interaction without a restart.
+their next interaction without a restart. Failed attempts are counted per user name and per
+client in ``DASHBOARD_SIGN_IN_ATTEMPTS_FILE`` (``dashboard.auth_limits``), so neither a new
+browser session nor a second dashboard process starts the count afresh.
 """
 
 from __future__ import annotations
 
-import time
+import math
 
 import streamlit as st
 
+from dashboard.auth_limits import SignInLimiter, SignInLimits
 from dashboard.config import DashboardSettings
 from dashboard.users import User, check_password, load_users
 
 SESSION_USER_KEY = "auth_user"
-_FAILURES_KEY = "auth_failures"
-_PAUSED_UNTIL_KEY = "auth_paused_until"
+REFUSED = "Unknown user name or wrong password."
+LOCAL_CLIENT = "local"  # Streamlit reports no address for loopback connections
 # Compared against when the name is unknown, so a wrong name costs as much time as a wrong password.
 _DUMMY_HASH = "$2b$12$C5xMcipjJPXLy00.wIGTfu0pvaPuyg8sJpGiRvyRvIvDG1B8E.9xC"
 
@@ -44,29 +47,44 @@ def sign_out() -> None:
     st.session_state.pop(SESSION_USER_KEY, None)
 
 
+def limiter(settings: DashboardSettings) -> SignInLimiter:
+    """The shared failure counter the settings describe."""
+    return SignInLimiter(settings.sign_in_attempts_file, SignInLimits(
+        max_per_user=settings.max_sign_in_failures, max_per_client=settings.max_sign_in_failures_per_client,
+        window_s=settings.sign_in_window_s, lockout_s=settings.sign_in_lockout_s))
+
+
+def client_address() -> str:
+    """The peer address of this session's WebSocket (behind a proxy: the proxy's)."""
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else LOCAL_CLIENT
+
+
+def locked_message(seconds: float) -> str:
+    """The same text whether the name exists or not, and whether the name or the client is locked."""
+    return f"Too many failed sign-ins; try again in {math.ceil(seconds)} s."
+
+
 def sign_in_form(settings: DashboardSettings) -> None:
     """The sign-in page: a form; on success the session remembers the name and the app reruns."""
     st.title("ticktrack")
     st.subheader("Sign in")
-    paused_until = float(st.session_state.get(_PAUSED_UNTIL_KEY, 0.0))
     with st.form("sign_in"):
         name = st.text_input("User name", key="sign_in_name")
         password = st.text_input("Password", type="password", key="sign_in_password")
         submitted = st.form_submit_button("Sign in")
     if not submitted:
         return
-    if time.time() < paused_until:
-        st.error(f"Too many failed attempts; try again in {int(paused_until - time.time()) + 1} s.")
+    limits, client = limiter(settings), client_address()
+    wait_s = limits.locked_for(name, client)
+    if wait_s > 0:
+        st.error(locked_message(wait_s))  # no password check while locked, not even a right one
         return
     user = verify(load_users(settings.users_file), name, password)
     if user is None:
-        failures = int(st.session_state.get(_FAILURES_KEY, 0)) + 1
-        st.session_state[_FAILURES_KEY] = failures
-        if failures >= settings.max_sign_in_failures:
-            st.session_state[_PAUSED_UNTIL_KEY] = time.time() + settings.sign_in_pause_s
-            st.session_state[_FAILURES_KEY] = 0
-        st.error("Unknown user name or wrong password.")
+        wait_s = limits.record_failure(name, client)
+        st.error(locked_message(wait_s) if wait_s > 0 else REFUSED)
         return
-    st.session_state[_FAILURES_KEY] = 0
+    limits.record_success(name)
     st.session_state[SESSION_USER_KEY] = user.name
     st.rerun()

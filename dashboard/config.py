@@ -36,8 +36,13 @@ class DashboardSettings(BaseSettings):
     quote_stale_after_s: float = Field(30.0, gt=0, description="s; an exchange quote older than this is shown stale")
     map_style: str = Field("open-street-map", description="plotly map style that needs no token")
     bcrypt_rounds: int = Field(12, ge=4, le=16, description="bcrypt cost of new password hashes")
-    max_sign_in_failures: int = Field(5, ge=1, description="failed sign-ins per session before a pause")
-    sign_in_pause_s: float = Field(30.0, ge=0, description="s; pause after too many failed sign-ins")
+    max_sign_in_failures: int = Field(5, ge=1, description="failed sign-ins per user name (existing or not) within the window before it is locked")
+    max_sign_in_failures_per_client: int = Field(20, ge=1, description="failed sign-ins per client address within the window before it is locked")
+    sign_in_window_s: float = Field(900.0, gt=0, description="s; failures older than this no longer count")
+    sign_in_lockout_s: float = Field(300.0, gt=0, description="s; how long a locked user name or client may not sign in")
+    sign_in_attempts_file: Path = Field(REPO_ROOT / "var" / "dashboard-sign-in.sqlite",
+                                        description="sqlite file of failed sign-ins, shared by every session and dashboard process")
+    allow_operator_token: bool = Field(False, description="development only: read InfluxDB with INFLUX_TOKEN when INFLUX_READ_TOKEN is not set")
 
 
 def load_dashboard_settings() -> DashboardSettings:

@@ -18,6 +18,7 @@ from influxdb_client import InfluxDBClient
 from influxdb_client.client.warnings import MissingPivotFunction
 
 from dashboard import flux
+from dashboard.config import load_dashboard_settings
 from dashboard.flux import EmptyScope, Params, TimeBound
 from dashboard.scope import Scope
 from settings.stack import StackSettings, load_stack_settings
@@ -50,7 +51,7 @@ def _stack() -> StackSettings:
 
 def _execute(query: str, params: Params) -> pd.DataFrame:
     s = _stack()
-    api = _client(s.influx_url, s.influx_org, s.reader_token()).query_api()
+    api = _client(s.influx_url, s.influx_org, s.reader_token(load_dashboard_settings().allow_operator_token)).query_api()
     with warnings.catch_warnings():
         # long rows are pivoted here, per query, where mixed field types are easier to handle
         warnings.simplefilter("ignore", MissingPivotFunction)

@@ -12,8 +12,8 @@ if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
 Usage: scripts/demo.sh     (or: make demo)
 Starts the fleet and crypto dataflows, the vehicle and market simulators and the dashboard
 (http://127.0.0.1:$DASHBOARD_PORT). Logs: var/logs/demo-*.log. Ctrl-C stops all of them.
-Environment: DASHBOARD_PORT [8501], DASHBOARD_DEMO_PASSWORD [random, printed], plus every
-setting in docs/configuration.md.
+Environment: DASHBOARD_PORT [8501], DASHBOARD_ADDRESS [127.0.0.1], DASHBOARD_DEMO_PASSWORD [random,
+printed], plus every setting in docs/configuration.md.
 USAGE
   exit 0
 fi
@@ -68,8 +68,9 @@ start vehicles bash -c "while true; do $PY -m simulators.publish_vehicles --scen
 start collector $PY -m collectors.ccxt_collector --simulated yes --out kafka
 start crypto $PY -m bytewax.run "dataflows.crypto_prices:build_flow()" -r "$(recovery crypto)" -s 5 -b 0
 start crypto-store $PY -m bytewax.run "dataflows.crypto_store:build_flow()" -r "$(recovery crypto-store)" -s 5 -b 0
-start dashboard .venv/bin/streamlit run dashboard/app.py --server.port "$DASHBOARD_PORT" --server.headless true \
-  --browser.gatherUsageStats false
+# Loopback only unless DASHBOARD_ADDRESS says otherwise (e.g. 0.0.0.0 behind a TLS proxy).
+start dashboard .venv/bin/streamlit run dashboard/app.py --server.address "${DASHBOARD_ADDRESS:-127.0.0.1}" \
+  --server.port "$DASHBOARD_PORT" --server.headless true --browser.gatherUsageStats false
 cat <<INFO
 [demo] running; Ctrl-C to stop.
 [demo] dashboard: http://127.0.0.1:$DASHBOARD_PORT - users admin, manager, parent, trader; password: $DASHBOARD_DEMO_PASSWORD

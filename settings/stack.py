@@ -49,9 +49,23 @@ class StackSettings(BaseSettings):
         """Token the sinks write with: the least-privileged one available."""
         return self.influx_write_token or self.influx_token
 
-    def reader_token(self) -> str:
-        """Token the dashboard reads with: read-only when the stack created one."""
-        return self.influx_read_token or self.influx_token
+    def reader_token(self, allow_operator_token: bool = False) -> str:
+        """Token the dashboard reads with: the read-only one, never silently the operator's.
+
+        Without ``INFLUX_READ_TOKEN`` this raises ``ConfigError`` naming the key, so a reader
+        cannot quietly run with every right of ``INFLUX_TOKEN``; ``allow_operator_token`` (the
+        dashboard's ``DASHBOARD_ALLOW_OPERATOR_TOKEN``, development only) permits that fallback.
+        """
+        if self.influx_read_token:
+            return self.influx_read_token
+        if allow_operator_token and self.influx_token:
+            return self.influx_token
+        from settings.errors import ConfigError
+
+        raise ConfigError(
+            "INFLUX_READ_TOKEN is not set (environment or var/stack.env): readers use a read-only InfluxDB "
+            "token and do not fall back to the operator token INFLUX_TOKEN. `services/stack.sh up influxdb` "
+            "creates one; for development only, DASHBOARD_ALLOW_OPERATOR_TOKEN=true permits the fallback.")
 
     def kafka_config(self) -> dict[str, str]:
         """librdkafka settings shared by producers, consumers and admin clients."""
