@@ -38,7 +38,7 @@ class StoreSettings(BaseSettings):
     deadletter_topic: str = Field(topics.FLEET_DEADLETTER, description="records InfluxDB refuses or that do not decode go here")
     config_topic: str = Field(topics.FLEET_CONFIG, description="compacted topic of live registry changes (fleet of each vehicle)")
     vehicles_file: str = Field("config/vehicles.json", description="fleets and vehicles loaded at start (fleet_id tag)")
-    from_beginning: bool = Field(True, description="without recovery, start at the earliest offset (else the latest)")
+    from_beginning: bool = Field(True, description="first start (no recovery state yet): read the topics from their earliest offsets (points are idempotent); false = the latest")
     tail: bool = Field(True, description="keep waiting for new records at the end of the topic")
 
 
@@ -55,6 +55,6 @@ class AnalyticsSettings(BaseSettings):
     deadletter_topic: str = Field(topics.FLEET_DEADLETTER, description="telemetry of unknown / deactivated vehicles goes here")
     vehicles_file: str = Field("config/vehicles.json", description="fleets, vehicles and maintenance rules loaded at start")
     geofences_file: str = Field("config/geofences.geojson", description="GeoJSON geofences loaded at start")
-    from_beginning: bool = Field(False, description="without recovery, start at the earliest offset (else only new data)")
+    from_beginning: bool = Field(True, description="first start (no recovery state yet): read the topic from its earliest offset, so nothing produced before the flow was up is skipped; false = only new data")
     tick_interval_s: float = Field(1.0, gt=0, description="seconds between wall-clock ticks (offline, quiet trips, lateness flush)")
     state_ttl_days: float = Field(7.0, gt=0, description="days without data after which a vehicle's state is dropped")
