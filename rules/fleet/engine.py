@@ -3,14 +3,23 @@
 ``on_fix(state, fix, arrival_ms, registry, cfg)`` runs the reorder buffer, then every rule on
 each fix it releases in event-time order. Late / future-stamped fixes are passed on for
 storage (``ProcessedFix.flag``) but no rule sees them. ``on_tick(state, vehicle_id, now_ms,
-registry, cfg)`` is the wall-clock timer: it flushes fixes that waited out the lateness,
-raises ``device_offline`` and closes trips of vehicles that went quiet. Both return the new
-state and an ``Output``; ``expired`` tells when the state can be dropped (return None).
+registry, cfg)`` is the timer, at the stream clock's now (``stream_clock.py``): it flushes fixes
+that waited out the lateness, raises ``device_offline`` and closes trips of vehicles that went
+quiet. Both return the new state and an ``Output``; ``expired`` tells when the state can be
+dropped (return None).
+
+Every rule runs isolated (Traccar style): a rule that raises leaves its part of the state as it
+was and adds a ``RuleError`` to ``Output.errors``; the other rules still run on that fix. A fix
+or tick of a vehicle that is no longer in the registry (deleted while its data was in flight)
+gives error records too, never a ``KeyError``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property, partial
+from typing import TypeVar
 
 from contracts.telemetry import Telemetry
 
@@ -22,7 +31,11 @@ from . import ordering as O
 from . import scoring as S
 from .config import FleetSettings
 from .geo import haversine_m
-from .registry import Registry, Vehicle
+from .geofence_shapes import Geofence
+from .registry import Fleet, Registry, Vehicle
+from .rule_error import RuleError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,15 @@ class Output:
     trips: list[trips.Trip] = field(default_factory=list)
     days: list[S.DayScore] = field(default_factory=list)
     health: list[H.HealthReport] = field(default_factory=list)
+    errors: list[RuleError] = field(default_factory=list)
+
+    def extend(self, other: Output) -> None:
+        self.fixes += other.fixes
+        self.alerts += other.alerts
+        self.trips += other.trips
+        self.days += other.days
+        self.health += other.health
+        self.errors += other.errors
 
 
 @dataclass(frozen=True)
@@ -66,94 +88,205 @@ class VehicleState:
     prev: tuple[int, float, float] | None = None  # (ts, lat, lon) of the last in-order fix
 
 
-def _rules(st: VehicleState, fix: Telemetry, v: Vehicle, reg: Registry, cfg: FleetSettings, out: Output) -> VehicleState:
-    fleet = reg.fleet_of(v)
-    fid = v.fleet_id
-    fences = {gid: f for gid, f in reg.geofences.items() if f.applies_to(v.id, fid)}
-    gst, alerts = geofences.step(st.geofence, fix, fid, fences, cfg)
-    limit = overspeed.effective_limit(geofences.speed_limit(gst, fences, fix.ts_ms), v.speed_limit_kmh,
-                                      fleet.speed_limit_kmh if fleet else None, cfg.default_speed_limit_kmh)
-    ost, a = overspeed.step(st.overspeed, fix, fid, limit, cfg); alerts += a
-    hst, a = harsh_driving.step(st.harsh, fix, fid, cfg); alerts += a
-    ist, a = idle.step(st.idle, fix, fid, cfg); alerts += a
-    rst, a = ranges.step(st.ranges, fix, fid, cfg); alerts += a
-    dst, a = dtc.step(st.dtc, fix, fid, cfg); alerts += a
-    fst, a = fuel.step(st.fuel, fix, fid, cfg); alerts += a
-    tst, finished = trips.step(st.trips, fix, fid, alerts, cfg)
-    daily = st.daily
-    for t in finished:
-        daily, day = S.add_trip(daily, t, (fleet.timezone if fleet else None) or cfg.score_timezone, cfg)
-        out.days.append(day)
-    fuel_drop_ts = max([st.last_fuel_drop_ts or 0] + [x.ts for x in alerts if x.type == A.FUEL_DROP]) or None
-    st = replace(st, geofence=gst, overspeed=ost, harsh=hst, idle=ist, ranges=rst, dtc=dst, fuel=fst, trips=tst,
-                 daily=daily, health=H.update(st.health, fix, cfg), last_fuel_drop_ts=fuel_drop_ts,
-                 usage=M.update_usage(st.usage, fix.ts_ms, fix.odometer_km, fix.engine_hours, cfg))
-    st = _health(st, v, reg, fix.ts_ms, cfg, out, alerts)
-    out.alerts += alerts
-    out.trips += finished
-    return st
+@dataclass(frozen=True)
+class _At:
+    """Where a step runs, for its error record."""
+
+    vehicle_id: str
+    ts: int
+    received_at_ms: int
+    fix: Telemetry | None = None
 
 
-def _health(st: VehicleState, v: Vehicle, reg: Registry, ts: int, cfg: FleetSettings, out: Output, alerts: list[A.Alert]) -> VehicleState:
-    """Health report when the status changes and once per UTC day (with maintenance alerts)."""
-    day = ts // M.DAY_MS
-    forecasts = [M.forecast(r, v.last_service[r.id], st.usage, ts) for r in reg.maintenance_rules if r.id in v.last_service]
-    new_day = st.last_health_day != day
-    if new_day:
-        keys, due = M.due_alerts(st.maintenance_alerted, v.id, v.fleet_id, forecasts, dict(v.last_service), ts)
-        alerts += due
-        st = replace(st, maintenance_alerted=keys, last_health_day=day)
+def _isolated(rule: str, at: _At, errors: list[RuleError], step: Callable[[], T], fallback: T) -> T:
+    """Run one rule step; if it raises, record a ``RuleError`` and return ``fallback`` (its state
+    as it was), so one bad rule or value costs that rule one fix instead of stopping the flow."""
+    try:
+        return step()
+    except Exception as exc:
+        errors.append(RuleError.of(rule, at.vehicle_id, at.ts, at.received_at_ms, exc, at.fix))
+        return fallback
+
+
+@dataclass
+class _Fix:
+    """What the rules of one in-order fix share: its inputs and what earlier rules emitted for it."""
+
+    fix: Telemetry
+    vehicle: Vehicle
+    reg: Registry
+    cfg: FleetSettings
+    new_day: bool  # first fix of a UTC day: health report and maintenance check
+    emitted: Output = field(default_factory=Output)
+
+    @cached_property
+    def fleet(self) -> Fleet | None:
+        return self.reg.fleet_of(self.vehicle)
+
+    @cached_property
+    def fences(self) -> dict[str, Geofence]:
+        return {gid: f for gid, f in self.reg.geofences.items() if f.applies_to(self.vehicle.id, self.vehicle.fleet_id)}
+
+    def forecasts(self, usage: M.UsageState) -> list[M.ServiceForecast]:
+        v, ts = self.vehicle, self.fix.ts_ms
+        return [M.forecast(r, v.last_service[r.id], usage, ts) for r in self.reg.maintenance_rules if r.id in v.last_service]
+
+
+# A rule: (state, shared context of the fix) -> (state with its own part updated, what it emitted).
+Rule = Callable[[VehicleState, _Fix], tuple[VehicleState, Output]]
+
+
+def _geofences(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output]:
+    gst, alerts = geofences.step(st.geofence, c.fix, c.vehicle.fleet_id, c.fences, c.cfg)
+    return replace(st, geofence=gst), Output(alerts=alerts)
+
+
+def _overspeed(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output]:
+    limit = overspeed.effective_limit(geofences.speed_limit(st.geofence, c.fences, c.fix.ts_ms), c.vehicle.speed_limit_kmh,
+                                      c.fleet.speed_limit_kmh if c.fleet else None, c.cfg.default_speed_limit_kmh)
+    ost, alerts = overspeed.step(st.overspeed, c.fix, c.vehicle.fleet_id, limit, c.cfg)
+    return replace(st, overspeed=ost), Output(alerts=alerts)
+
+
+def _simple(attr: str, step: Callable[..., tuple[object, list[A.Alert]]]) -> Rule:
+    """A rule whose step is ``step(state.<attr>, fix, fleet_id, cfg) -> (new part, alerts)``."""
+    def rule(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output]:
+        part, alerts = step(getattr(st, attr), c.fix, c.vehicle.fleet_id, c.cfg)
+        return replace(st, **{attr: part}), Output(alerts=alerts)
+    return rule
+
+
+def _fuel(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output]:
+    fst, alerts = fuel.step(st.fuel, c.fix, c.vehicle.fleet_id, c.cfg)
+    drop_ts = max([st.last_fuel_drop_ts or 0] + [a.ts for a in alerts if a.type == A.FUEL_DROP]) or None
+    return replace(st, fuel=fst, last_fuel_drop_ts=drop_ts), Output(alerts=alerts)
+
+
+def _trips(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output]:
+    """Counts the harsh / overspeed alerts the earlier rules emitted for this fix."""
+    tst, finished = trips.step(st.trips, c.fix, c.vehicle.fleet_id, c.emitted.alerts, c.cfg)
+    return replace(st, trips=tst), Output(trips=finished)
+
+
+def _scoring(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output]:
+    tz = (c.fleet.timezone if c.fleet else None) or c.cfg.score_timezone
+    daily, days = st.daily, []
+    for t in c.emitted.trips:
+        daily, day = S.add_trip(daily, t, tz, c.cfg)
+        days.append(day)
+    return replace(st, daily=daily), Output(days=days)
+
+
+def _maintenance(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output]:
+    """Usage (odometer, engine hours) on every fix; overdue services once per UTC day."""
+    v, fix = c.vehicle, c.fix
+    st = replace(st, usage=M.update_usage(st.usage, fix.ts_ms, fix.odometer_km, fix.engine_hours, c.cfg))
+    if not c.new_day:
+        return st, Output()
+    keys, due = M.due_alerts(st.maintenance_alerted, v.id, v.fleet_id, c.forecasts(st.usage), dict(v.last_service), fix.ts_ms)
+    return replace(st, maintenance_alerted=keys), Output(alerts=due)
+
+
+def _health(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output]:
+    """Health report when the status changes and once per UTC day."""
+    ts, cfg = c.fix.ts_ms, c.cfg
+    hst = H.update(st.health, c.fix, cfg)
     recent_drop = st.last_fuel_drop_ts is not None and ts - st.last_fuel_drop_ts < 86_400_000
-    report = H.assess(st.health, v.id, ts, cfg, st.dtc.active(ts, cfg), forecasts, recent_drop)
-    if report.status != st.last_status or new_day:
-        out.health.append(report)
-        st = replace(st, last_status=report.status)
+    report = H.assess(hst, c.vehicle.id, ts, cfg, st.dtc.active(ts, cfg), c.forecasts(st.usage), recent_drop)
+    reports = [report] if report.status != st.last_status or c.new_day else []
+    return replace(st, health=hst, last_status=report.status, last_health_day=ts // M.DAY_MS), Output(health=reports)
+
+
+# In this order: overspeed reads the geofence state of this fix, trips count the alerts before
+# them, scoring scores the trips they finished, health reads this fix's usage.
+RULES: tuple[tuple[str, Rule], ...] = (
+    ("geofences", _geofences),
+    ("overspeed", _overspeed),
+    ("harsh", _simple("harsh", harsh_driving.step)),
+    ("idle", _simple("idle", idle.step)),
+    ("ranges", _simple("ranges", ranges.step)),
+    ("dtc", _simple("dtc", dtc.step)),
+    ("fuel", _fuel),
+    ("trips", _trips),
+    ("scoring", _scoring),
+    ("maintenance", _maintenance),
+    ("health", _health),
+)
+
+
+def _rules(st: VehicleState, fix: Telemetry, v: Vehicle, reg: Registry, cfg: FleetSettings, received_at_ms: int,
+           out: Output) -> VehicleState:
+    c = _Fix(fix, v, reg, cfg, new_day=st.last_health_day != fix.ts_ms // M.DAY_MS)
+    at = _At(fix.vehicle_id, fix.ts_ms, received_at_ms, fix)
+    for name, rule in RULES:
+        st, emitted = _isolated(name, at, c.emitted.errors, partial(rule, st, c), (st, Output()))
+        c.emitted.extend(emitted)
+    out.extend(c.emitted)
     return st
 
 
-def _release(st: VehicleState, released: list[O.OrderedFix], v: Vehicle, reg: Registry, cfg: FleetSettings, out: Output) -> VehicleState:
+def _release(st: VehicleState, released: list[O.OrderedFix], v: Vehicle, reg: Registry, cfg: FleetSettings,
+             received_at_ms: int, out: Output) -> VehicleState:
     for item in released:
         f = item.fix
         if item.flag is not None:
             out.fixes.append(ProcessedFix(f, item.flag, 0.0, ()))
             continue
         seg = haversine_m(st.prev[1], st.prev[2], f.lat, f.lon) if st.prev else 0.0
-        st = _rules(st, f, v, reg, cfg, out)
+        st = _rules(st, f, v, reg, cfg, received_at_ms, out)
         st = replace(st, prev=(f.ts_ms, f.lat, f.lon))
         out.fixes.append(ProcessedFix(f, None, seg, tuple(geofences.zones_inside(st.geofence))))
     return st
 
 
 def on_fix(st: VehicleState, fix: Telemetry, arrival_ms: int, reg: Registry, cfg: FleetSettings) -> tuple[VehicleState, Output]:
-    """One fix of a known, active vehicle (check ``reg.lookup`` first); arrival_ms = processing time."""
-    v = reg.vehicles[fix.vehicle_id]
+    """One fix that passed the flow's registry check; ``arrival_ms`` = the Kafka record timestamp.
+
+    The registry is live, so the vehicle may have been deleted since the check: then the fix
+    becomes an error record and the state stays as it was.
+    """
     out = Output()
-    off, out.alerts = offline.on_fix(st.offline, fix, v.fleet_id, arrival_ms)
-    reorder, released = O.push(st.reorder, fix, arrival_ms, cfg)
-    st = _release(replace(st, offline=off, reorder=reorder), released, v, reg, cfg, out)
+    v = reg.vehicles.get(fix.vehicle_id)
+    if v is None:
+        out.errors.append(RuleError.not_in_registry(fix, arrival_ms))
+        return st, out
+    at = _At(fix.vehicle_id, fix.ts_ms, arrival_ms, fix)
+    off, out.alerts = _isolated("offline", at, out.errors,
+                                lambda: offline.on_fix(st.offline, fix, v.fleet_id, arrival_ms, cfg), (st.offline, []))
+    reorder, released = _isolated("ordering", at, out.errors, lambda: O.push(st.reorder, fix, arrival_ms, cfg), (st.reorder, []))
+    st = _release(replace(st, offline=off, reorder=reorder), released, v, reg, cfg, arrival_ms, out)
     return st, out
 
 
 def on_tick(st: VehicleState, vehicle_id: str, now_ms: int, reg: Registry, cfg: FleetSettings) -> tuple[VehicleState, Output]:
-    """Wall-clock timer (e.g. every 10 s): flush waited fixes, offline check, close quiet trips."""
+    """Timer at stream-clock ``now_ms`` (e.g. every second): flush waited fixes, offline check, close quiet trips.
+
+    A vehicle deleted from the registry: its waiting fixes become error records and its state
+    is dropped (``expired`` is then true), so it raises no offline alert and leaks no state.
+    """
     out = Output()
     v = reg.vehicles.get(vehicle_id)
-    fid = v.fleet_id if v else None
-    if v is not None:
-        reorder, released = O.flush_due(st.reorder, now_ms, cfg)
-        st = _release(replace(st, reorder=reorder), released, v, reg, cfg, out)
-    off, alerts = offline.tick(st.offline, vehicle_id, fid, now_ms, cfg)
-    tst, finished = trips.tick(st.trips, vehicle_id, fid, event_now(st.offline, now_ms), cfg)
+    if v is None:
+        out.errors += [RuleError.not_in_registry(fix, now_ms) for _ts, _arrival, fix in st.reorder.pending]
+        return VehicleState(), out
+    at = _At(vehicle_id, now_ms, now_ms)
+    reorder, released = _isolated("ordering", at, out.errors, lambda: O.flush_due(st.reorder, now_ms, cfg), (st.reorder, []))
+    st = _release(replace(st, reorder=reorder), released, v, reg, cfg, now_ms, out)
+    off, alerts = _isolated("offline", at, out.errors,
+                            lambda: offline.tick(st.offline, vehicle_id, v.fleet_id, now_ms, cfg), (st.offline, []))
+    tst, finished = _isolated("trips", at, out.errors,
+                              lambda: trips.tick(st.trips, vehicle_id, v.fleet_id, event_now(st.offline, now_ms), cfg), (st.trips, []))
     out.alerts += alerts
     out.trips += finished
     return replace(st, offline=off, trips=tst), out
 
 
 def event_now(off: offline.OfflineState, now_ms: int) -> int:
-    """The vehicle's event-time "now": its newest fix plus the processing time since it arrived.
+    """The vehicle's event-time "now": its newest fix plus the stream time since it arrived.
 
-    ``trips.tick`` compares this with fix times. Wall-clock now would close a moving vehicle's
-    trip on every tick while a backlog or a replay (event times hours old) is being read.
+    ``trips.tick`` compares this with fix times; ``now_ms`` is on the arrival clock (stream
+    clock), so a device whose clock is off, or a replay of hours-old data, is measured by its
+    own silence, not by wall clock minus event time.
     """
     if off.last_arrival_ms is None:
         return now_ms
@@ -161,6 +294,9 @@ def event_now(off: offline.OfflineState, now_ms: int) -> int:
 
 
 def expired(st: VehicleState, now_ms: int, ttl_s: float = 7 * 86400) -> bool:
-    """No data for ``ttl_s`` and nothing pending: the dataflow may drop the state."""
+    """No data for ``ttl_s`` and nothing pending, or nothing ever kept (a vehicle that left the
+    registry): the dataflow may drop the state."""
     last = st.offline.last_arrival_ms
-    return last is not None and now_ms - last > ttl_s * 1000 and not st.reorder.pending and st.trips.trip is None
+    if last is None:
+        return not st.reorder.pending
+    return now_ms - last > ttl_s * 1000 and not st.reorder.pending and st.trips.trip is None

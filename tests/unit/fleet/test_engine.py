@@ -1,5 +1,6 @@
 """The whole per-vehicle pipeline: out-of-order and duplicate input gives the in-order result."""
 
+import json
 import random
 
 from rules.fleet import alerts as A
@@ -113,3 +114,93 @@ def test_replayed_backlog_is_not_split_by_wall_clock_ticks():
     assert len(trips) == 1
     assert trips[0].start_ts == T0 and trips[0].duration_s == 400
     assert abs(trips[0].distance_km - 400 * 11.1 / 1000) < 0.01
+
+
+def drive_and_stop():
+    """700 s at 40 km/h, then 700 s parked: one finished trip (at 1 Hz)."""
+    return [fix(t, 40 if t < 700 else 0, lat=north(min(t, 700) * 11.1), ignition=t < 700) for t in range(0, 1400)]
+
+
+def run_all(fixes, reg, c=C):
+    state, outs = E.VehicleState(), E.Output()
+    for f in fixes:
+        state, out = E.on_fix(state, f, f.ts_ms + 300, reg, c)
+        outs.extend(out)
+    state, out = E.on_tick(state, "v1", fixes[-1].ts_ms + 3_600_000, reg, c)
+    outs.extend(out)
+    return state, outs
+
+
+def test_a_rule_that_raises_costs_only_itself():
+    """A fleet with a misspelt time zone (the registry takes any string): scoring raises on the
+    finished trip. Before, that exception stopped the whole flow; now the trip, the alerts and
+    the health reports still come, and each failure is one error record."""
+    bad_tz = parse_registry({"fleets": [{"id": "f1", "name": "F", "speed_limit_kmh": 90, "timezone": "Europe/Berln"}],
+                             "vehicles": [{"id": "v1", "name": "V", "fleet_id": "f1"}]}, "test")
+    fixes = drive_and_stop()
+    ref_state, ref = run_all(fixes, REG)
+    state, got = run_all(fixes, bad_tz)
+    assert len(ref.trips) == 1 and len(ref.days) == 1 and ref.errors == []
+    assert got.trips == ref.trips and got.alerts == ref.alerts and got.health == ref.health and got.fixes == ref.fixes
+    assert got.days == [] and state.daily == E.VehicleState().daily  # scoring kept its state
+    [err] = got.errors
+    assert (err.rule, err.vehicle_id, err.error_type) == ("scoring", "v1", "ZoneInfoNotFoundError")
+    assert err.reason == "rule_error: scoring: ZoneInfoNotFoundError: 'No time zone found with key Europe/Berln'"
+    assert err.fix is not None and err.ts == err.fix.ts_ms == got.trips[0].end_ts + 300_000  # the fix that ended the trip
+
+
+def test_a_failing_rule_keeps_its_previous_state_and_the_others_run(monkeypatch):
+    """harsh computes its new state, then raises: its state must stay as before, every other rule still runs."""
+    real = dict(E.RULES)["harsh"]
+
+    def flaky(st, c):
+        real(st, c)
+        raise ValueError("bad accelerometer frame")
+
+    monkeypatch.setattr(E, "RULES", tuple((n, flaky if n == "harsh" else r) for n, r in E.RULES))
+    fixes = script()
+    _, ref_alerts, _, _ = run([(f, f.ts_ms + 300) for f in fixes])
+    state, outs = E.VehicleState(), E.Output()
+    for f in fixes:
+        state, out = E.on_fix(state, f, f.ts_ms + 300, REG, C)
+        outs.extend(out)
+    state, out = E.on_tick(state, "v1", fixes[-1].ts_ms + 3_600_000, REG, C)
+    outs.extend(out)
+    assert state.harsh == E.VehicleState().harsh
+    harsh = {A.HARSH_BRAKING, A.HARSH_ACCELERATION, A.HARSH_CORNERING}
+    assert outs.alerts == [a for a in ref_alerts if a.type not in harsh]
+    assert len(outs.errors) == len(fixes)  # one per released fix, none lost
+    assert {(e.rule, e.error_type, e.message) for e in outs.errors} == {("harsh", "ValueError", "bad accelerometer frame")}
+    assert sorted(e.ts for e in outs.errors) == [f.ts_ms for f in fixes]
+    dl = json.loads(outs.errors[0].dead_letter("fleet.telemetry").to_json())
+    assert dl["reason"] == "rule_error: harsh: ValueError: bad accelerometer frame"
+    assert json.loads(dl["payload"])["vehicle_id"] == "v1" and dl["source_topic"] == "fleet.telemetry"
+
+
+def test_timer_steps_are_isolated_too(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("clock went backwards")
+
+    state, _ = E.on_fix(E.VehicleState(), fix(0, 40, ignition=True), T0 + 300, REG, C)
+    monkeypatch.setattr(E.offline, "tick", broken)
+    state, out = E.on_tick(state, "v1", T0 + 30_000, REG, C)
+    assert [p.fix.ts_ms for p in out.fixes] == [T0]  # the flush and the rules still ran
+    assert [(e.rule, e.ts, e.fix) for e in out.errors] == [("offline", T0 + 30_000, None)]
+    assert json.loads(json.loads(out.errors[0].dead_letter("t").to_json())["payload"])["rule"] == "offline"
+
+
+def test_vehicle_deleted_while_its_fix_was_in_flight():
+    """The flow checked the registry, then a tombstone removed the vehicle before on_fix: an error
+    record, not a KeyError; on the next tick its waiting fixes become error records and its state goes."""
+    state, _ = E.on_fix(E.VehicleState(), fix(0, 40, ignition=True), T0 + 300, REG, C)
+    assert len(state.reorder.pending) == 1
+    gone = apply_change(REG, "vehicle:v1", None)
+    after, out = E.on_fix(state, fix(1, 40, ignition=True), T0 + 1300, gone, C)
+    assert after == state and out.alerts == [] and out.fixes == []
+    [err] = out.errors
+    assert (err.rule, err.ts, err.received_at_ms) == ("registry", T0 + 1000, T0 + 1300)
+    assert err.reason == "rule_error: registry: unknown_vehicle: vehicle not in registry"
+    after, out = E.on_tick(state, "v1", T0 + 700_000, gone, C)  # past the offline timeout, too
+    assert out.alerts == [] and out.fixes == []
+    assert [(e.rule, e.fix.ts_ms) for e in out.errors] == [("registry", T0)]
+    assert E.expired(after, T0 + 700_000)

@@ -42,22 +42,43 @@ def test_two_episodes_two_alerts():
     assert len({a.alert_id for a in run_idle(fixes)}) == 2
 
 
-def test_offline_after_timeout_of_processing_time_then_online():
-    state, out = OF.on_fix(OF.OfflineState(), fix(0), None, arrival_ms=T0 + 500)
+def test_offline_after_timeout_of_arrival_time_then_online():
+    state, out = OF.on_fix(OF.OfflineState(), fix(0), None, T0 + 500, C)
     assert out == []
     state, out = OF.tick(state, "v1", None, T0 + 500 + 599_999, C)
     assert out == []
-    state, out = OF.tick(state, "v1", None, T0 + 500 + 600_000, C)
-    assert [(a.type, a.ts, a.details["last_seen_ts"]) for a in out] == [(A.DEVICE_OFFLINE, T0 + 600_500, T0)]
-    offline_id = out[0].alert_id
+    state, out = OF.tick(state, "v1", None, T0 + 500 + 612_345, C)  # the timer runs late: ts does not move
+    assert [(a.type, a.ts, a.value, a.details["last_seen_ts"]) for a in out] == [(A.DEVICE_OFFLINE, T0 + 600_500, 600, T0)]
+    offline = out[0]
     state, out = OF.tick(state, "v1", None, T0 + 2_000_000, C)
     assert out == []  # once per silence
-    state, out = OF.on_fix(state, fix(1800), None, arrival_ms=T0 + 1_800_500)
-    assert [a.type for a in out] == [A.DEVICE_ONLINE]
-    # replaying the same data later gives the same offline id (from event time, not the clock)
-    s2, _ = OF.on_fix(OF.OfflineState(), fix(0), None, arrival_ms=T0 + 10**9)
-    _, again = OF.tick(s2, "v1", None, T0 + 10**9 + 700_000, C)
-    assert again[0].alert_id == offline_id
+    state, out = OF.on_fix(state, fix(1800), None, T0 + 1_800_500, C)
+    assert [(a.type, a.ts, a.value) for a in out] == [(A.DEVICE_ONLINE, T0 + 1_800_000, 1800)]
+    # replaying the same data with the same arrivals, ticking at other moments, gives the same bytes
+    s2, _ = OF.on_fix(OF.OfflineState(), fix(0), None, T0 + 500, C)
+    _, again = OF.tick(s2, "v1", None, T0 + 700_000, C)
+    assert again[0].to_json() == offline.to_json()
+
+
+def test_silence_no_tick_saw_is_reported_by_the_next_fix():
+    """A backlog read faster than the timer: the fix after the gap emits the missed offline
+    (stamped when it went offline, same record as a tick would have made), then online."""
+    state, _ = OF.on_fix(OF.OfflineState(), fix(0), None, T0 + 500, C)
+    _, by_tick = OF.tick(state, "v1", None, T0 + 650_000, C)
+    state, out = OF.on_fix(state, fix(1800), None, T0 + 1_800_500, C)
+    assert [a.type for a in out] == [A.DEVICE_OFFLINE, A.DEVICE_ONLINE]
+    assert out[0].to_json() == by_tick[0].to_json()
+    state, out = OF.on_fix(state, fix(1805), None, T0 + 1_805_500, C)
+    assert out == []
+    # a gap just under the timeout is no silence
+    state, out = OF.on_fix(state, fix(2404), None, T0 + 1_805_500 + 599_999, C)
+    assert out == []
+
+
+def test_an_older_arrival_does_not_move_the_last_arrival_back():
+    state, _ = OF.on_fix(OF.OfflineState(), fix(10), None, T0 + 10_000, C)
+    state, _ = OF.on_fix(state, fix(9), None, T0 + 9_000, C)  # two ingest workers, one partition
+    assert state.last_arrival_ms == T0 + 10_000 and state.last_event_ts == T0 + 10_000
 
 
 def test_never_seen_vehicle_is_not_offline():
