@@ -1,20 +1,46 @@
-"""Synthetic points for the dashboard tests and benchmark, written to the real InfluxDB.
+"""The dashboard tests' and the browser test's world, written to the real InfluxDB.
+
+Stored data is built only the way the flows build it: contract records (``parse_telemetry``,
+``validate_quote``) and the rules' own records (``make_alert``, ``Trip``, ``HealthReport``,
+``DayScore``, ``MinuteStats``, ``compute_spread`` over a quote book, ``ohlc_record``), turned into points by the
+production builders of ``contracts/``. So a fixture cannot drift from what the flows write:
+a field a builder does not write is not in the test world either.
 
 Every run uses its own ids (``run_id``), so tests never see each other's or the flows'
-points, and ``delete_fleet`` / ``delete_symbol`` remove what a run wrote.
+points, and ``delete_where`` removes what a run wrote.
 """
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 
 from influxdb_client import InfluxDBClient, Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 
+from contracts.crypto_points import ohlc_point, quote_point, spread_point
+from contracts.fleet_analytics_points import alert_point, day_point, health_point, stats_point, trip_point
+from contracts.fleet_points import telemetry_point
+from contracts.quote import Quote, validate_quote
+from contracts.telemetry import Telemetry, parse_telemetry
+from rules.crypto.ohlc import OHLC, ohlc_record
+from rules.crypto.book import BookRules, SymbolBook
+from rules.crypto.fees import FeeTable
+from rules.crypto.spread import compute_spread
+from rules.fleet import alerts as A
+from rules.fleet.config import FleetSettings
+from rules.fleet.health import HealthReport, Issue
+from rules.fleet.maintenance import ServiceForecast
+from rules.fleet.scoring import DayScore
+from rules.fleet.stats import MinuteStats
+from rules.fleet.trips import Trip
 from settings.stack import StackSettings, load_stack_settings
+
+MINUTE_MS = 60_000
 
 
 class StackUnreachable(RuntimeError):
@@ -70,79 +96,104 @@ def write(client: InfluxDBClient, bucket: str, org: str, points: Iterable[Point]
     return n
 
 
-def fleet_points(vehicles: Iterable[SeedVehicle], now: datetime, history_minutes: int = 180) -> Iterable[Point]:
-    """Telemetry (a few recent fixes), stats_1m history, health, one trip, alerts, daily score."""
+def _ms(t: datetime) -> int:
+    return int(t.timestamp() * 1000)
+
+
+def fix(vehicle_id: str, at: datetime, lat: float, lon: float, speed_kmh: float, **fields: object) -> Telemetry:
+    """A fix as a device publishes it (JSON on ``fleet/<id>/telemetry``), through the contract."""
+    doc = {"vehicle_id": vehicle_id, "ts": _ms(at), "lat": lat, "lon": lon, "speed_kmh": speed_kmh, **fields}
+    return parse_telemetry(f"fleet/{vehicle_id}/telemetry", json.dumps(doc).encode(), int(time.time() * 1000))
+
+
+def _minute(v: SeedVehicle, m: int, window_end: datetime) -> MinuteStats:
+    """The 1-minute aggregate the stats window folds from 60 fixes (speeds 40+m%20 .. 60+m%20 km/h)."""
+    mean, samples = 40.0 + (m % 20), 60
+    return MinuteStats(vehicle_id=v.vehicle_id, samples=samples, speed_sum=mean * samples,
+                       max_speed_kmh=60.0 + (m % 20), distance_m=700.0, rpm_sum=1800.0 * samples, rpm_samples=samples,
+                       max_coolant_c=92.0, last_ts=_ms(window_end) - 1, last_lat=v.lat, last_lon=v.lon,
+                       last_fuel_pct=60.0 + m * 0.01, last_battery_v=14.0)
+
+
+def _health(v: SeedVehicle, i: int, fix_ms: int) -> HealthReport:
+    """Attention: a low tire and an active code, the next service in 15,000 km or on 2030-01-31."""
+    issues = (Issue(A.TIRE_PRESSURE_LOW, "warning", "tire RR pressure is 180 (limit 190)", "Check tire RR pressure"),
+              Issue("dtc:P0301", "warning", "P0301: cylinder 1 misfire detected", "Read code P0301"))
+    service = ServiceForecast("oil", "Oil change", date(2030, 1, 31), "months", 15000.0 + i, None, False,
+                              "Book service: Oil change")
+    return HealthReport(v.vehicle_id, fix_ms, "attention", issues, service)
+
+
+def fleet_points(vehicles: Iterable[SeedVehicle], now: datetime, history_minutes: int = 180) -> Iterator[Point]:
+    """Per vehicle: three recent fixes, ``history_minutes`` of stats_1m, health, one 20-minute trip
+    with its route (one fix a minute), the day's score and one alert (critical coolant or info refuel)."""
+    moving_kmh = FleetSettings().trip_start_speed_kmh  # what the analytics flow passes to stats_point
     for i, v in enumerate(vehicles):
-        fix = now - timedelta(seconds=v.fix_age_s)
+        last_fix = now - timedelta(seconds=v.fix_age_s)
         for k in range(3):  # three fixes, 10 s apart, ending at the latest fix
-            t = fix - timedelta(seconds=10 * (2 - k))
-            yield (Point("telemetry").tag("vehicle_id", v.vehicle_id).tag("fleet_id", v.fleet_id)
-                   .field("lat", v.lat - 0.001 * (2 - k)).field("lon", v.lon).field("speed_kmh", float(v.speed_kmh))
-                   .field("ignition", True).field("rpm", 900.0 + 10 * k).field("coolant_temp_c", 90.0)
-                   .field("battery_v", 14.1).field("fuel_level_pct", 60.0).field("tire_fl_kpa", 230.0)
-                   .field("tire_fr_kpa", 231.0).field("tire_rl_kpa", 229.0).field("tire_rr_kpa", 180.0)
-                   .field("dtc", "P0301").time(t, WritePrecision.MS))
-        end = fix.replace(second=0, microsecond=0)
+            t = last_fix - timedelta(seconds=10 * (2 - k))
+            yield telemetry_point(fix(v.vehicle_id, t, v.lat - 0.001 * (2 - k), v.lon, float(v.speed_kmh),
+                                      ignition=True, rpm=900.0 + 10 * k, coolant_temp_c=90.0, battery_v=14.1,
+                                      fuel_level_pct=60.0, oil_life_pct=40.0,
+                                      tire_pressure_kpa={"fl": 230.0, "fr": 231.0, "rl": 229.0, "rr": 180.0},
+                                      dtc=["P0301"]), v.fleet_id)
+        end = last_fix.replace(second=0, microsecond=0)
         for m in range(history_minutes):
-            t = end - timedelta(minutes=m)
-            yield (Point("stats_1m").tag("vehicle_id", v.vehicle_id).tag("fleet_id", v.fleet_id)
-                   .field("samples", 60).field("speed_mean_kmh", 40.0 + (m % 20)).field("speed_max_kmh", 60.0 + (m % 20))
-                   .field("distance_km", 0.7).field("rpm_mean", 1800.0).field("coolant_max_c", 92.0)
-                   .field("fuel_last_pct", 60.0 + m * 0.01).field("battery_last_v", 14.0)
-                   .field("lat_last", v.lat).field("lon_last", v.lon).field("moving", True).time(t, WritePrecision.MS))
-        yield (Point("health").tag("vehicle_id", v.vehicle_id).tag("fleet_id", v.fleet_id)
-               .field("status", "attention").field("suggestions", "Check tire RR pressure; Read code P0301")
-               .field("active_dtc", "P0301").field("next_service_km", 15000.0 + i)
-               .field("next_service_date", "2030-01-31").field("oil_life_pct", 40.0).field("coolant_temp_c", 90.0)
-               .field("battery_v", 14.1).field("tire_min_kpa", 180.0).time(fix, WritePrecision.MS))
-        t_end = fix - timedelta(minutes=1)
+            window_end = end - timedelta(minutes=m)
+            yield stats_point(_minute(v, m, window_end), v.fleet_id, _ms(window_end), moving_kmh)
+        yield health_point(_health(v, i, _ms(last_fix)), v.fleet_id)
+        t_end = last_fix - timedelta(minutes=1)
         t_start = t_end - timedelta(minutes=20)
-        yield (Point("trips").tag("vehicle_id", v.vehicle_id).tag("fleet_id", v.fleet_id)
-               .field("trip_id", f"trip-{v.vehicle_id}").field("start_ms", int(t_start.timestamp() * 1000))
-               .field("end_ms", int(t_end.timestamp() * 1000)).field("distance_km", 12.5).field("duration_s", 1200.0)
-               .field("max_speed_kmh", 88.0).field("mean_speed_kmh", 37.5).field("idle_s", 60.0).field("harsh_events", 1)
-               .field("overspeed_events", 0).field("score", 91.0).field("start_lat", v.lat).field("start_lon", v.lon)
-               .field("end_lat", v.lat).field("end_lon", v.lon).time(t_end, WritePrecision.MS))
-        day = fix.replace(hour=0, minute=0, second=0, microsecond=0)
-        yield (Point("safety_daily").tag("vehicle_id", v.vehicle_id).tag("fleet_id", v.fleet_id)
-               .field("score", 91.0).field("distance_km", 12.5).field("trips", 1).time(day, WritePrecision.MS))
-        severity = "critical" if v.critical_alert else "info"
-        yield (Point("alerts").tag("vehicle_id", v.vehicle_id).tag("fleet_id", v.fleet_id).tag("type", "coolant_high" if v.critical_alert else "refuel")
-               .tag("severity", severity).field("alert_id", f"a-{v.vehicle_id}").field("message", f"=cmd|{v.vehicle_id}")
-               .field("value", 121.0).field("threshold", 120.0).field("lat", v.lat).field("lon", v.lon)
-               .field("geofence_id", "").time(fix - timedelta(seconds=1), WritePrecision.MS))
-        # route of the trip, one fix per minute
-        for m in range(21):
-            t = t_start + timedelta(minutes=m)
-            yield (Point("telemetry").tag("vehicle_id", v.vehicle_id).tag("fleet_id", v.fleet_id)
-                   .field("lat", v.lat + 0.002 * m).field("lon", v.lon + 0.001 * m).field("speed_kmh", 40.0)
-                   .time(t, WritePrecision.MS))
+        events = {"harsh_braking": 1, "harsh_acceleration": 0, "harsh_cornering": 0, "overspeed": 0}
+        trip = Trip(trip_id=A.make_alert_id(v.vehicle_id, "trip", _ms(t_start)), vehicle_id=v.vehicle_id,
+                    fleet_id=v.fleet_id, start_ts=_ms(t_start), end_ts=_ms(t_end), start_lat=v.lat, start_lon=v.lon,
+                    end_lat=v.lat, end_lon=v.lon, distance_km=12.5, duration_s=1200.0, max_speed_kmh=88.0,
+                    mean_speed_kmh=37.5, idle_s=60.0, events=events, safety_score=91.0)
+        yield trip_point(trip)
+        day = last_fix.replace(hour=0, minute=0, second=0, microsecond=0)
+        yield day_point(DayScore(v.vehicle_id, day.date().isoformat(), trips=1, distance_km=12.5, duration_s=1200.0,
+                                 idle_s=60.0, events=events, score=91.0), v.fleet_id, _ms(day))
+        at = _ms(last_fix - timedelta(seconds=1))
+        kind, severity = (A.COOLANT_HIGH, "critical") if v.critical_alert else (A.REFUEL, "info")
+        yield alert_point(A.make_alert(vehicle_id=v.vehicle_id, fleet_id=v.fleet_id, type=kind, severity=severity,
+                                       ts=at, episode_ts=at, message=f"=cmd|{v.vehicle_id}", value=121.0,
+                                       threshold=120.0, lat=v.lat, lon=v.lon))
+        for m in range(21):  # route of the trip, one fix per minute
+            yield telemetry_point(fix(v.vehicle_id, t_start + timedelta(minutes=m), v.lat + 0.002 * m,
+                                      v.lon + 0.001 * m, 40.0), v.fleet_id)
+
+
+def quote(exchange: str, symbol: str, bid: float, at: datetime) -> Quote:
+    """A collector's quote (ask half a unit above ``bid``) through the quote contract."""
+    return validate_quote({"exchange": exchange, "symbol": symbol, "bid": bid, "ask": bid + 0.5, "last": bid + 0.2,
+                           "bid_size": 1.0, "ask_size": 2.0, "base_volume": 10.0, "recv_ts_ms": _ms(at)})
 
 
 def crypto_points(symbol: str, exchanges: Iterable[str], now: datetime, minutes: int = 50,
-                  stale: str | None = None) -> Iterable[Point]:
-    """Quotes per exchange (``stale`` one 10 min old), spreads each 10 s, ohlc_1m per exchange.
+                  stale: str | None = None) -> Iterator[Point]:
+    """Quotes per exchange (bid 100, 101, ...; ``stale`` one 10 min old), ohlc_1m per exchange, and
+    the spread the crypto rules give for that book (stale exchange excluded) every 10 s.
 
     50 minutes, so that a "last hour" view still holds all of it minutes after the seeding.
     """
     exchanges = list(exchanges)
+    book = SymbolBook(symbol)
     for j, ex in enumerate(exchanges):
-        t = now - timedelta(minutes=10 if ex == stale else 0, seconds=2)
         bid = 100.0 + j
-        yield (Point("quotes").tag("exchange", ex).tag("symbol", symbol).field("bid", bid).field("ask", bid + 0.5)
-               .field("last", bid + 0.2).field("bid_size", 1.0).field("ask_size", 2.0).field("base_volume", 10.0)
-               .field("recv_ts_ms", int(t.timestamp() * 1000)).time(t, WritePrecision.MS))
+        q = quote(ex, symbol, bid, now - timedelta(minutes=10 if ex == stale else 0, seconds=2))
+        book.apply(q)
+        yield quote_point(q)
         for m in range(minutes):
-            t = (now - timedelta(minutes=m)).replace(second=0, microsecond=0)
-            yield (Point("ohlc_1m").tag("exchange", ex).tag("symbol", symbol).field("open", bid).field("high", bid + 1)
-                   .field("low", bid - 1).field("close", bid + 0.3).field("count", 60).time(t, WritePrecision.MS))
+            window_end = (now - timedelta(minutes=m)).replace(second=0, microsecond=0)
+            start = window_end - timedelta(minutes=1)
+            bar = OHLC(open=bid, high=bid + 1, low=bid - 1, close=bid + 0.3, count=60,
+                       open_ts=_ms(start), close_ts=_ms(window_end) - 1)
+            yield ohlc_point(ohlc_record(f"{ex}:{symbol}", start, window_end, bar))
+    spread = compute_spread(book.view(BookRules()), FeeTable())
+    if spread is None:
+        raise ValueError(f"{symbol}: fewer than two fresh exchanges, the rules give no spread")
     for k in range(minutes * 6):
-        t = now - timedelta(seconds=10 * k + 1)
-        yield (Point("spreads").tag("symbol", symbol).field("best_bid", 101.0).field("best_bid_exchange", exchanges[-1])
-               .field("best_ask", 100.5).field("best_ask_exchange", exchanges[0]).field("mid", 100.75)
-               .field("spread", -0.5).field("spread_pct", -0.496).field("arbitrage_pct_after_fees", 0.3)
-               .field("exchanges_counted", len(exchanges)).field("exchanges_excluded", 0)
-               .field("recv_ts_ms", int(t.timestamp() * 1000)).time(t, WritePrecision.MS))
+        yield spread_point(replace(spread, ts=_ms(now - timedelta(seconds=10 * k + 1))))
 
 
 def delete_where(client: InfluxDBClient, bucket: str, org: str, predicate: str) -> None:

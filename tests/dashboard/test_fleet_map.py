@@ -74,17 +74,14 @@ def test_vehicle_without_fleet_tag_is_shown_to_admin_only(world: World) -> None:
     """A fix without ``fleet_id`` (vehicle in no fleet) must not break the map nor leak to managers."""
     from datetime import UTC, datetime
 
-    from influxdb_client import Point, WritePrecision
-
+    from contracts.fleet_points import telemetry_point
     from settings.stack import load_stack_settings
-    from tests.dashboard.seed import delete_where, operator_client, write
+    from tests.dashboard.seed import delete_where, fix, operator_client, write
 
     s = load_stack_settings()
     client = operator_client(s)
     vid = f"tv0-{world.run}"
-    write(client, s.influx_bucket_fleet, s.influx_org, [Point("telemetry").tag("vehicle_id", vid).field("lat", 52.4)
-                                                        .field("lon", 13.3).field("speed_kmh", 10.0)
-                                                        .time(datetime.now(UTC), WritePrecision.MS)])
+    write(client, s.influx_bucket_fleet, s.influx_org, [telemetry_point(fix(vid, datetime.now(UTC), 52.4, 13.3, 10.0))])
     try:
         import streamlit as st
 

@@ -98,8 +98,10 @@ def test_prices_for_trader(world: World) -> None:
     at.selectbox(key="prices_symbol").set_value(world.symbol).run()
     metrics = {m.label: m for m in at.metric}
     assert metrics["Best bid"].value == "101" and metrics["Best ask"].value == "100.5"
-    assert metrics["Best bid"].delta == "on exc" and metrics["Best ask"].delta == "on exa"  # exchange of each side
-    assert metrics["Arbitrage after fees %"].value == "0.3000"
+    # the rules' spread of the seeded book: exc is stale (excluded), so the best bid is exb's 101;
+    # margin after the default 0.2 % taker fee on both sides: (101 * 0.998 / (100.5 * 1.002) - 1) * 100
+    assert metrics["Best bid"].delta == "on exb" and metrics["Best ask"].delta == "on exa"  # exchange of each side
+    assert metrics["Arbitrage after fees %"].value == "0.0963"
     ex = frame(at, "prices_exchanges").set_index("exchange")
     assert list(ex.index) == ["exa", "exb", "exc"]
     assert list(ex["stale"]) == [False, False, True]
