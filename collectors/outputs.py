@@ -33,7 +33,7 @@ def produce_outputs(produce: Produce, tickers_topic: str = TICKERS_TOPIC, dead_t
     """Quotes as JSON keyed ``exchange:symbol``; dead letters as JSON keyed by their source."""
     return Outputs(
         on_quote=lambda q: produce(tickers_topic, q.key, q.to_json()),
-        on_dead=lambda d: produce(dead_topic, str(d.get("source", "")), orjson.dumps(d)),
+        on_dead=lambda d: produce(dead_topic, str(d.get("source_topic", "")), orjson.dumps(d)),
     )
 
 

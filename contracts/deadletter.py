@@ -1,16 +1,52 @@
-"""Dead-letter records: what could not be processed, why, and the original bytes.
+"""Dead-letter records: what could not be processed, why, and the original bytes - bounded.
 
-Format (JSON): ``{"reason", "source_topic", "payload", "payload_encoding", "received_at"}``.
-``payload`` is the original text, or base64 when it is not UTF-8 (then
-``payload_encoding`` is ``"base64"``, else ``"utf-8"``). ``received_at`` is ISO 8601 UTC.
+One format for every dead-letter topic (``fleet.deadletter``, ``crypto.deadletter``, the
+sinks' refusals), JSON::
+
+    {"reason", "source_topic", "payload", "payload_encoding", "payload_bytes",
+     "payload_sha256", "payload_truncated", "received_at"}
+
+``payload`` is the original text, or base64 when it is not UTF-8 (then ``payload_encoding``
+is ``"base64"``, else ``"utf-8"``). A payload of up to ``MAX_KEPT_PAYLOAD_BYTES`` (64 KiB, the
+telemetry contract's own limit) is kept whole; a larger one keeps only its first
+``TRUNCATED_PREFIX_BYTES`` (1 KiB; as text it ends at the last whole UTF-8 character, so up
+to 3 bytes fewer) with ``payload_truncated`` true. ``payload_bytes`` and ``payload_sha256``
+are always those of the whole original payload. ``reason`` is cut at ``MAX_REASON_CHARS``.
+So a dead letter stays far below Kafka's 1 MB message limit whatever arrived (a 1.5 MB
+payload used to become a 1.5 MB dead letter that Kafka refused, in a crash loop).
+``received_at`` is ISO 8601 UTC with milliseconds.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+MAX_KEPT_PAYLOAD_BYTES = 64 * 1024
+TRUNCATED_PREFIX_BYTES = 1024
+MAX_REASON_CHARS = 1000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _text(data: bytes, truncated: bool) -> tuple[str, str]:
+    """(text, encoding): UTF-8 when the bytes are (a cut may end inside a character), else base64."""
+    for cut in range(4 if truncated else 1):
+        try:
+            return data[: len(data) - cut].decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            continue
+    return base64.b64encode(data).decode("ascii"), "base64"
+
+
+def _iso(ms: int) -> str:
+    try:
+        return (_EPOCH + timedelta(milliseconds=ms)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    except OverflowError:
+        return str(ms)
 
 
 @dataclass(frozen=True)
@@ -22,16 +58,33 @@ class DeadLetter:
     payload: bytes
     received_at_ms: int
 
-    def to_json(self) -> bytes:
-        try:
-            text, encoding = self.payload.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            text, encoding = base64.b64encode(self.payload).decode("ascii"), "base64"
-        received = datetime.fromtimestamp(self.received_at_ms / 1000, tz=timezone.utc)
-        return json.dumps({
-            "reason": self.reason,
+    def to_dict(self) -> dict[str, Any]:
+        size = len(self.payload)
+        truncated = size > MAX_KEPT_PAYLOAD_BYTES
+        text, encoding = _text(self.payload[:TRUNCATED_PREFIX_BYTES] if truncated else self.payload, truncated)
+        reason = self.reason if len(self.reason) <= MAX_REASON_CHARS else self.reason[: MAX_REASON_CHARS - 3] + "..."
+        return {
+            "reason": reason,
             "source_topic": self.source_topic,
             "payload": text,
             "payload_encoding": encoding,
-            "received_at": received.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        }).encode("utf-8")
+            "payload_bytes": size,
+            "payload_sha256": hashlib.sha256(self.payload).hexdigest(),
+            "payload_truncated": truncated,
+            "received_at": _iso(self.received_at_ms),
+        }
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.to_dict()).encode("utf-8")
+
+
+def payload_bytes(payload: Any) -> bytes:
+    """The bytes to keep of an input that is not bytes already: text as UTF-8, anything else as JSON."""
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        return bytes(payload)
+    if isinstance(payload, str):
+        return payload.encode("utf-8", "surrogatepass")
+    try:
+        return json.dumps(payload, default=repr, separators=(",", ":")).encode("utf-8")
+    except (TypeError, ValueError, RecursionError):
+        return repr(payload).encode("utf-8", "backslashreplace")

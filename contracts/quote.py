@@ -12,10 +12,11 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 import orjson
+
+from contracts.deadletter import DeadLetter, payload_bytes
 
 # Bounds that no real spot market reaches: beyond them the number is a bug, not a price.
 MIN_PRICE = 1e-12
@@ -24,7 +25,14 @@ MAX_AMOUNT = 1e15
 # An exchange's own ask more than this ratio above its bid is a broken book, not a market.
 MAX_BOOK_RATIO = 2.0
 MIN_TS_MS = 1_230_768_000_000  # 2009-01-01, before any crypto exchange
-MAX_FUTURE_MS = 86_400_000  # exchange clocks may drift, a day ahead is a bug
+MAX_TS_MS = 4_102_444_800_000  # 2100-01-01: beyond it the number is not a time
+# An exchange time further ahead of our receive time is a wrong clock (same margin as telemetry).
+MAX_FUTURE_MS = 5 * 60_000
+# An exchange time older than the crypto bucket's retention (services/stack.sh CRYPTO_RETENTION_DAYS,
+# 30 days) would be refused by InfluxDB; a ticker's time may be its last trade, hours or days old.
+MAX_TS_AGE_MS = 30 * 86_400_000
+# A number sent as text: plain decimal notation only (float() would also take "1_0", " 1 ", "infinity").
+NUMBER_TEXT_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 EXCHANGE_RE = re.compile(r"^[a-z0-9_.-]{1,40}$")
 # ccxt unified: BASE/QUOTE, optionally :SETTLE and -expiry/strike/type for derivatives
 SYMBOL_RE = re.compile(r"^[A-Za-z0-9._$-]{1,32}/[A-Za-z0-9._$-]{1,32}(:[A-Za-z0-9._$-]{1,64})?$")
@@ -82,24 +90,31 @@ def _number(name: str, value: Any, *, required: bool, low: float, high: float) -
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise InvalidQuote(f"{name}: not a number: {str(value)[:40]!r}")
+    if isinstance(value, str) and (len(value) > 64 or not NUMBER_TEXT_RE.match(value)):
+        if value.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+            raise InvalidQuote(f"{name}: not finite: {value[:40]!r}")
+        raise InvalidQuote(f"{name}: not a number: {value[:40]!r}")
     try:
         number = float(value)
-    except ValueError:
-        raise InvalidQuote(f"{name}: not a number: {str(value)[:40]!r}") from None
+    except OverflowError:  # an int beyond any float
+        raise InvalidQuote(f"{name}: {str(value)[:40]}... outside [{low:g}, {high:g}]") from None
     if not math.isfinite(number):
-        raise InvalidQuote(f"{name}: not finite: {value!r}")
+        raise InvalidQuote(f"{name}: not finite: {value[:40]!r}" if isinstance(value, str) else f"{name}: not finite: {value!r}")
     if number < low or number > high:
         raise InvalidQuote(f"{name}: {number!r} outside [{low:g}, {high:g}]")
     return number
 
 
 def _timestamp(name: str, value: Any, *, required: bool) -> int | None:
-    number = _number(name, value, required=required, low=MIN_TS_MS, high=4_102_444_800_000)  # < 2100
+    number = _number(name, value, required=required, low=MIN_TS_MS, high=MAX_TS_MS)
     return None if number is None else int(number)
 
 
-def validate_quote(fields: Mapping[str, Any]) -> Quote:
-    """Check one raw quote (keys as in ``Quote``) and return it typed; raise ``InvalidQuote`` with the reason."""
+def validate_quote(fields: Mapping[str, Any], *, max_age_ms: int = MAX_TS_AGE_MS,
+                   max_future_ms: int = MAX_FUTURE_MS) -> Quote:
+    """Check one raw quote (keys as in ``Quote``) and return it typed; raise ``InvalidQuote`` with the reason.
+
+    ``exchange_ts_ms`` must lie in [recv_ts_ms - max_age_ms, recv_ts_ms + max_future_ms]."""
     exchange = fields.get("exchange")
     if not isinstance(exchange, str) or not EXCHANGE_RE.match(exchange):
         raise InvalidQuote(f"exchange: not a ccxt exchange id: {str(exchange)[:40]!r}")
@@ -108,8 +123,8 @@ def validate_quote(fields: Mapping[str, Any]) -> Quote:
         raise InvalidQuote(f"symbol: not a ccxt unified symbol (BASE/QUOTE): {str(symbol)[:40]!r}")
     for name in ("bid", "ask", "last"):
         value = fields.get(name)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value <= 0:
-            raise InvalidQuote(f"{name}: price must be positive, got {value!r}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and -math.inf < value <= 0:
+            raise InvalidQuote(f"{name}: price must be positive, got {str(value)[:40]}")
     bid = _number("bid", fields.get("bid"), required=True, low=MIN_PRICE, high=MAX_PRICE)
     ask = _number("ask", fields.get("ask"), required=True, low=MIN_PRICE, high=MAX_PRICE)
     assert bid is not None and ask is not None
@@ -125,8 +140,12 @@ def validate_quote(fields: Mapping[str, Any]) -> Quote:
     recv_ts_ms = _timestamp("recv_ts_ms", fields.get("recv_ts_ms"), required=True)
     assert recv_ts_ms is not None
     exchange_ts_ms = _timestamp("exchange_ts_ms", fields.get("exchange_ts_ms"), required=False)
-    if exchange_ts_ms is not None and exchange_ts_ms > recv_ts_ms + MAX_FUTURE_MS:
-        raise InvalidQuote(f"exchange_ts_ms: {exchange_ts_ms} is more than a day after recv_ts_ms {recv_ts_ms}")
+    if exchange_ts_ms is not None and exchange_ts_ms > recv_ts_ms + max_future_ms:
+        raise InvalidQuote(f"exchange_ts_ms: {exchange_ts_ms} is more than {max_future_ms / 1000:g} s after "
+                           f"recv_ts_ms {recv_ts_ms} (exchange clock wrong?)")
+    if exchange_ts_ms is not None and exchange_ts_ms < recv_ts_ms - max_age_ms:
+        raise InvalidQuote(f"exchange_ts_ms: {exchange_ts_ms} is more than {max_age_ms / 86_400_000:g} days before "
+                           f"recv_ts_ms {recv_ts_ms}")
     return Quote(
         exchange=exchange,
         symbol=symbol,
@@ -152,9 +171,19 @@ def from_json(payload: bytes | str) -> Quote:
     return validate_quote(doc)
 
 
+class _DeadLetterRecord(dict):  # type: ignore[type-arg]
+    """The dead-letter dict; ``d["source"]`` still reads ``source_topic`` for callers written
+    before the formats were unified. Only in-process: the key is never serialized."""
+
+    def __missing__(self, key: str) -> Any:
+        if key == "source":
+            return self["source_topic"]
+        raise KeyError(key)
+
+
 def dead_letter(reason: str, source: str, payload: Any, received_at_ms: int) -> dict[str, Any]:
-    """The ``crypto.deadletter`` record: ``received_at`` is ISO 8601 UTC, ``payload`` the raw input (JSON-able)."""
-    received_at = datetime.fromtimestamp(received_at_ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
-    if isinstance(payload, bytes):
-        payload = payload.decode("utf-8", errors="replace")
-    return {"reason": reason, "source": source, "payload": payload, "received_at": received_at}
+    """The ``crypto.deadletter`` record, in the one dead-letter format (contracts/deadletter.py).
+
+    ``source`` (``ccxt:kraken``, ``kafka:crypto.tickers``) becomes ``source_topic``; ``payload``
+    is the raw input: bytes are kept as they are, anything else as its JSON text."""
+    return _DeadLetterRecord(DeadLetter(reason, source, payload_bytes(payload), received_at_ms).to_dict())

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -17,6 +18,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 TOPIC_PREFIX = "fleet/"
 TOPIC_SUFFIX = "/telemetry"
 MAX_PAYLOAD_BYTES = 64 * 1024
+DAY_MS = 86_400_000
+# A fix older than this (relative to its arrival) would fall outside the fleet bucket's
+# retention (services/stack.sh FLEET_RETENTION_DAYS, 90 days): InfluxDB would refuse it later.
+MAX_TS_AGE_MS = 90 * DAY_MS
+# A fix stamped further ahead of its arrival cannot have been measured yet: a wrong device clock.
+# Same margin as the analytics' ordering (rules/fleet/ordering.py MAX_FUTURE_S).
+MAX_TS_FUTURE_MS = 5 * 60_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MS = timedelta(milliseconds=1)
+_MAX_EPOCH_MS = 32_503_680_000_000  # year 3000: beyond it the number is not a time
 
 
 class InvalidTelemetry(ValueError):
@@ -103,22 +114,55 @@ def vehicle_id_from_topic(topic: str) -> str:
 
 
 def parse_timestamp_ms(value: Any) -> int:
-    """ISO 8601 with a zone, or epoch milliseconds -> epoch milliseconds UTC."""
+    """ISO 8601 with a zone, or epoch milliseconds -> epoch milliseconds UTC (1970..3000).
+
+    Only the form is checked here; ``check_timestamp`` bounds it against the arrival time."""
     if isinstance(value, bool):
         raise InvalidTelemetry("ts: must be ISO 8601 with zone or epoch milliseconds")
     if isinstance(value, (int, float)):
-        if not math.isfinite(value) or not (0 <= value < 32503680000000):  # before year 3000
-            raise InvalidTelemetry(f"ts: epoch milliseconds out of range: {value!r}")
+        # Compared as they are: an int beyond any float must not reach math.isfinite (OverflowError).
+        if (isinstance(value, float) and not math.isfinite(value)) or not (0 <= value < _MAX_EPOCH_MS):
+            raise InvalidTelemetry(f"ts: epoch milliseconds out of range: {str(value)[:80]}")
         return int(value)
     if isinstance(value, str):
+        if len(value) > 64:
+            raise InvalidTelemetry(f"ts: not ISO 8601: {value[:64]!r}...")
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
-            raise InvalidTelemetry(f"ts: not ISO 8601: {value[:64]!r}") from None
+            raise InvalidTelemetry(f"ts: not ISO 8601: {value!r}") from None
         if parsed.tzinfo is None:
-            raise InvalidTelemetry(f"ts: ISO 8601 without a time zone: {value[:64]!r}")
-        return int(parsed.astimezone(timezone.utc).timestamp() * 1000)
+            raise InvalidTelemetry(f"ts: ISO 8601 without a time zone: {value!r}")
+        # Aware subtraction is exact and cannot overflow (astimezone() does, for year 1 with an offset).
+        ms = (parsed - _EPOCH) // _MS
+        if not (0 <= ms < _MAX_EPOCH_MS):
+            raise InvalidTelemetry(f"ts: {value!r} is outside 1970..3000")
+        return ms
     raise InvalidTelemetry("ts: must be ISO 8601 with zone or epoch milliseconds")
+
+
+def iso_ms(ms: int) -> str:
+    """Epoch milliseconds as ISO 8601 UTC, for reasons a person reads."""
+    try:
+        return (_EPOCH + ms * _MS).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    except OverflowError:
+        return f"{ms} ms"
+
+
+def check_timestamp(ts_ms: int, now_ms: int, max_age_ms: int = MAX_TS_AGE_MS,
+                    max_future_ms: int = MAX_TS_FUTURE_MS) -> int:
+    """``ts_ms`` if it lies in [now - max_age, now + max_future], else ``InvalidTelemetry``.
+
+    ``now_ms`` is the arrival time: a fix older than the retention would be refused by
+    InfluxDB later, one from the future comes from a wrong device clock."""
+    if ts_ms < now_ms - max_age_ms:
+        hint = " (epoch seconds? ts is in milliseconds)" if 1e9 <= ts_ms < 1e10 else ""
+        raise InvalidTelemetry(f"ts: {iso_ms(ts_ms)} is more than {max_age_ms / DAY_MS:g} days before "
+                               f"arrival {iso_ms(now_ms)}{hint}")
+    if ts_ms > now_ms + max_future_ms:
+        raise InvalidTelemetry(f"ts: {iso_ms(ts_ms)} is more than {max_future_ms / 1000:g} s after "
+                               f"arrival {iso_ms(now_ms)} (device clock wrong?)")
+    return ts_ms
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -127,8 +171,12 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {err['msg']}"
 
 
-def parse_telemetry(topic: str, payload: bytes, received_at_ms: int = 0) -> Telemetry:
-    """Validate one MQTT message against the contract; raise ``InvalidTelemetry`` with a reason."""
+def parse_telemetry(topic: str, payload: bytes, received_at_ms: int = 0, *, max_age_ms: int = MAX_TS_AGE_MS,
+                    max_future_ms: int = MAX_TS_FUTURE_MS) -> Telemetry:
+    """Validate one MQTT message against the contract; raise ``InvalidTelemetry`` with a reason.
+
+    ``ts`` is bounded against ``received_at_ms`` (the wall clock when that is 0): at most
+    ``max_age_ms`` older, at most ``max_future_ms`` ahead."""
     topic_vid = vehicle_id_from_topic(topic)
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise InvalidTelemetry(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
@@ -154,9 +202,12 @@ def parse_telemetry(topic: str, payload: bytes, received_at_ms: int = 0) -> Tele
         if isinstance(fields[key], bool) or not isinstance(fields[key], (int, float)):
             raise InvalidTelemetry(f"{key}: must be a number")
     try:
-        return Telemetry.model_validate(fields)
+        t = Telemetry.model_validate(fields)
     except ValidationError as exc:
         raise InvalidTelemetry(_first_error(exc)) from None
+    # Last: a well-formed fix is then rejected only for its time, with that reason.
+    check_timestamp(t.ts_ms, received_at_ms or int(time.time() * 1000), max_age_ms, max_future_ms)
+    return t
 
 
 def to_avro_record(t: Telemetry) -> dict[str, Any]:

@@ -6,12 +6,15 @@ MQTT stream through a shared subscription). Wiring only; the contract is contrac
 
 from __future__ import annotations
 
+from functools import partial
+
 import bytewax.operators as op
 from bytewax.dataflow import Dataflow
 
 from contracts.avro import TELEMETRY_SCHEMA_HEADER, encode
 from contracts.deadletter import DeadLetter
-from contracts.telemetry import InvalidTelemetry, Telemetry, parse_telemetry, to_avro_record
+from contracts.telemetry import (MAX_TS_AGE_MS, MAX_TS_FUTURE_MS, InvalidTelemetry, Telemetry, parse_telemetry,
+                                 to_avro_record)
 from settings.flows import IngestSettings
 from settings.errors import load_settings
 from settings.logs import configure_logging
@@ -20,12 +23,17 @@ from sinks.kafka import KafkaProducerSink, KafkaRecord
 from sources.mqtt import MqttConnection, MqttMessage, MqttSource
 
 
-def validate(msg: MqttMessage) -> Telemetry | DeadLetter:
-    """A valid record, or a dead letter carrying the reason and the original bytes."""
+def validate(msg: MqttMessage, max_age_ms: int = MAX_TS_AGE_MS, max_future_ms: int = MAX_TS_FUTURE_MS) -> Telemetry | DeadLetter:
+    """A valid record, or a dead letter carrying the reason and the original bytes. Never
+    raises: a bug the contract did not foresee is a dead letter too ("internal: ..."), so one
+    message cannot stop the flow."""
     try:
-        return parse_telemetry(msg.topic, msg.payload, msg.received_at_ms)
+        return parse_telemetry(msg.topic, msg.payload, msg.received_at_ms, max_age_ms=max_age_ms,
+                               max_future_ms=max_future_ms)
     except InvalidTelemetry as exc:
         return DeadLetter(exc.reason, msg.topic, msg.payload, msg.received_at_ms)
+    except Exception as exc:  # noqa: BLE001 - per-message code: never stop the flow, keep the bytes
+        return DeadLetter(f"internal: {type(exc).__name__}: {exc}", msg.topic, msg.payload, msg.received_at_ms)
 
 
 def telemetry_record(t: Telemetry) -> KafkaRecord:
@@ -36,7 +44,8 @@ def telemetry_record(t: Telemetry) -> KafkaRecord:
 
 
 def deadletter_record(d: DeadLetter) -> KafkaRecord:
-    return KafkaRecord(d.source_topic.encode(), d.to_json())
+    """Keyed by the MQTT topic the message came on (bounded JSON, contracts/deadletter.py)."""
+    return KafkaRecord(d.source_topic.encode("utf-8", "backslashreplace"), d.to_json())
 
 
 def build_flow(ingest: IngestSettings | None = None, stack: StackSettings | None = None) -> Dataflow:
@@ -46,7 +55,9 @@ def build_flow(ingest: IngestSettings | None = None, stack: StackSettings | None
     flow = Dataflow("fleet_ingest")
     source = MqttSource(MqttConnection.from_url(stack.mqtt_url, ingest.mqtt_ca_file), ingest.mqtt_topic_filter,
                         ingest.mqtt_group, ingest.mqtt_client_id_prefix, queue_size=ingest.queue_size)
-    checked = op.map("validate", op.input("mqtt_in", flow, source), validate)
+    checked = op.map("validate", op.input("mqtt_in", flow, source),
+                     partial(validate, max_age_ms=int(ingest.ts_max_age_days * 86_400_000),
+                             max_future_ms=int(ingest.ts_max_future_s * 1000)))
     split = op.branch("is_valid", checked, lambda x: isinstance(x, Telemetry))
     op.output("telemetry_out", op.map("to_avro", split.trues, telemetry_record),
               KafkaProducerSink(stack.kafka_config(), ingest.telemetry_topic))

@@ -23,6 +23,8 @@ class IngestSettings(BaseSettings):
     queue_size: int = Field(1000, ge=1, description="messages buffered per worker between MQTT and the flow")
     telemetry_topic: str = Field(topics.FLEET_TELEMETRY, description="Kafka topic of valid telemetry (Avro)")
     deadletter_topic: str = Field(topics.FLEET_DEADLETTER, description="Kafka topic of rejected messages (JSON)")
+    ts_max_age_days: float = Field(90.0, gt=0, description="a fix older than this before its arrival is rejected (keep <= the fleet bucket retention, FLEET_RETENTION_DAYS)")
+    ts_max_future_s: float = Field(300.0, ge=0, description="a fix stamped more than this after its arrival is rejected (wrong device clock)")
 
 
 class StoreSettings(BaseSettings):

@@ -17,7 +17,9 @@ from sources.mqtt import MqttConnection
 def test_deadletter_keeps_text_payload() -> None:
     d = json.loads(DeadLetter("lat: too big", "fleet/v1/telemetry", b'{"lat": 99}', 1764064800123).to_json())
     assert d == {"reason": "lat: too big", "source_topic": "fleet/v1/telemetry", "payload": '{"lat": 99}',
-                 "payload_encoding": "utf-8", "received_at": "2025-11-25T10:00:00.123Z"}
+                 "payload_encoding": "utf-8", "payload_bytes": 11,
+                 "payload_sha256": "d047344e31110df8732d119265338d836d90f1457fb6dc0106edaba9d0b0bc25",
+                 "payload_truncated": False, "received_at": "2025-11-25T10:00:00.123Z"}
 
 
 def test_deadletter_base64_for_binary() -> None:

@@ -10,6 +10,7 @@ from contracts.avro import decode, encode
 from contracts.telemetry import InvalidTelemetry, from_avro_record, parse_telemetry, parse_timestamp_ms, to_avro_record
 
 TOPIC = "fleet/v1/telemetry"
+ARRIVED_MS = 1795600801000  # 1 s after the payloads' ts: timestamps are bounded against the arrival
 
 
 def payload(**over) -> bytes:
@@ -20,13 +21,13 @@ def payload(**over) -> bytes:
 
 def reason(topic: str, data: bytes) -> str:
     with pytest.raises(InvalidTelemetry) as exc:
-        parse_telemetry(topic, data)
+        parse_telemetry(topic, data, ARRIVED_MS)
     return exc.value.reason
 
 
 def test_minimal_valid_message() -> None:
-    t = parse_telemetry(TOPIC, payload(), received_at_ms=5)
-    assert (t.vehicle_id, t.ts_ms, t.lat, t.lon, t.speed_kmh, t.received_at_ms) == ("v1", 1795600800000, 52.5, 13.4, 42.5, 5)
+    t = parse_telemetry(TOPIC, payload(), received_at_ms=ARRIVED_MS)
+    assert (t.vehicle_id, t.ts_ms, t.lat, t.lon, t.speed_kmh, t.received_at_ms) == ("v1", 1795600800000, 52.5, 13.4, 42.5, ARRIVED_MS)
     assert t.dtc == () and t.tire_pressure_kpa is None
 
 
@@ -34,7 +35,8 @@ def test_all_optional_fields_and_unknown_fields_kept_out() -> None:
     t = parse_telemetry(TOPIC, payload(heading_deg=90, altitude_m=34, ignition=True, rpm=2100, engine_load_pct=40,
                                        coolant_temp_c=90, fuel_level_pct=55.5, battery_v=14.1, odometer_km=12345.6,
                                        engine_hours=300.5, oil_life_pct=80, tire_pressure_kpa={"fl": 230, "fr": 231, "rl": 229, "rr": 228},
-                                       accel_ms2={"x": -3.2, "y": 0.1, "z": 9.8}, dtc=["p0301", "P0420"], firmware="1.2.3"))
+                                       accel_ms2={"x": -3.2, "y": 0.1, "z": 9.8}, dtc=["p0301", "P0420"], firmware="1.2.3"),
+                        ARRIVED_MS)
     assert t.ignition is True and t.rpm == 2100 and t.tire_pressure_kpa.rr == 228 and t.accel_ms2.x == -3.2
     assert t.dtc == ("P0301", "P0420")
     assert not hasattr(t, "firmware")
@@ -82,5 +84,5 @@ def test_rejections_name_the_problem(topic, data, fragment) -> None:
 
 
 def test_avro_round_trip_is_lossless() -> None:
-    t = parse_telemetry(TOPIC, payload(ignition=False, tire_pressure_kpa={"fl": 230}, accel_ms2={"x": 1.5}, dtc=["P0171"]), 99)
+    t = parse_telemetry(TOPIC, payload(ignition=False, tire_pressure_kpa={"fl": 230}, accel_ms2={"x": 1.5}, dtc=["P0171"]), ARRIVED_MS)
     assert from_avro_record(decode("telemetry", encode("telemetry", to_avro_record(t)))) == t

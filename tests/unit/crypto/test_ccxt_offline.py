@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from collectors.clients import make_client
@@ -78,12 +79,12 @@ def test_coinbaseexchange_bulk_without_book_falls_back_to_fetch_ticker() -> None
 def test_broken_binance_tickers_go_to_dead_letters_with_reasons() -> None:
     (result,), _, _ = run(_poll("binance", "binance-broken", options={"fetchMarkets": {"types": ["spot"]}}))
     assert result.quotes == []
-    assert [(d["reason"], d["source"], d["payload"]["symbol"]) for d in result.dead] == [
+    assert [(d["reason"], d["source_topic"], json.loads(d["payload"])["symbol"]) for d in result.dead] == [
         ("crossed book: bid 64960.0 > ask 64950.01", "ccxt:binance", "BTC/USDT"),
         ("ask: price must be positive, got -3201.5", "ccxt:binance", "ETH/USDT"),
     ]
-    assert result.dead[0]["received_at"] == "2026-01-01T00:00:01.000+00:00"
-    assert "info" not in result.dead[0]["payload"]
+    assert result.dead[0]["received_at"] == "2026-01-01T00:00:01.000Z"
+    assert "info" not in json.loads(result.dead[0]["payload"])
 
 
 def test_pro_class_polls_the_same_rest_endpoints() -> None:

@@ -121,7 +121,7 @@ def test_produce_outputs_keys_and_topics() -> None:
     from contracts.quote import validate_quote
 
     outputs.on_quote(validate_quote({"exchange": "kraken", "symbol": "BTC/USDT", "bid": 1.0, "ask": 1.1, "recv_ts_ms": T0}))
-    outputs.on_dead({"reason": "r", "source": "ccxt:kraken", "payload": {}, "received_at": "x"})
+    outputs.on_dead({"reason": "r", "source_topic": "ccxt:kraken", "payload": "{}", "received_at": "x"})
     assert [(t, k) for t, k, _ in sent] == [("crypto.tickers", "kraken:BTC/USDT"), ("crypto.deadletter", "ccxt:kraken")]
 
 
