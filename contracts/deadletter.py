@@ -8,7 +8,8 @@ sinks' refusals), JSON::
 
 ``payload`` is the original text, or base64 when it is not UTF-8 (then ``payload_encoding``
 is ``"base64"``, else ``"utf-8"``). A payload of up to ``MAX_KEPT_PAYLOAD_BYTES`` (64 KiB, the
-telemetry contract's own limit) is kept whole; a larger one keeps only its first
+telemetry contract's own limit; ``max_kept_bytes`` lowers it, down to the prefix, for a record
+Kafka refused as too large) is kept whole; a larger one keeps only its first
 ``TRUNCATED_PREFIX_BYTES`` (1 KiB; as text it ends at the last whole UTF-8 character, so up
 to 3 bytes fewer) with ``payload_truncated`` true. ``payload_bytes`` and ``payload_sha256``
 are always those of the whole original payload. ``reason`` is cut at ``MAX_REASON_CHARS``.
@@ -57,10 +58,12 @@ class DeadLetter:
     source_topic: str
     payload: bytes
     received_at_ms: int
+    # Keep at most this much whole; a sink refused for size keeps only the prefix (TRUNCATED_PREFIX_BYTES).
+    max_kept_bytes: int = MAX_KEPT_PAYLOAD_BYTES
 
     def to_dict(self) -> dict[str, Any]:
         size = len(self.payload)
-        truncated = size > MAX_KEPT_PAYLOAD_BYTES
+        truncated = size > max(self.max_kept_bytes, TRUNCATED_PREFIX_BYTES)
         text, encoding = _text(self.payload[:TRUNCATED_PREFIX_BYTES] if truncated else self.payload, truncated)
         reason = self.reason if len(self.reason) <= MAX_REASON_CHARS else self.reason[: MAX_REASON_CHARS - 3] + "..."
         return {

@@ -60,7 +60,7 @@ def build_flow(ingest: IngestSettings | None = None, stack: StackSettings | None
                              max_future_ms=int(ingest.ts_max_future_s * 1000)))
     split = op.branch("is_valid", checked, lambda x: isinstance(x, Telemetry))
     op.output("telemetry_out", op.map("to_avro", split.trues, telemetry_record),
-              KafkaProducerSink(stack.kafka_config(), ingest.telemetry_topic))
+              KafkaProducerSink(stack.kafka_config(), ingest.telemetry_topic, deadletter_topic=ingest.deadletter_topic))
     op.output("deadletter_out", op.map("to_deadletter", split.falses, deadletter_record),
               KafkaProducerSink(stack.kafka_config(), ingest.deadletter_topic))
     return flow

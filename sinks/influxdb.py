@@ -8,30 +8,37 @@ protocol (``str``, as the points topics carry it), all with millisecond timestam
 - Outage or overload (connection error, timeout, 5xx, 429): the chunk is retried with
   exponential backoff for as long as it takes (or ``max_outage_s`` if set), logging every
   retry; meanwhile the dataflow waits, so memory stays bounded and nothing is dropped.
-- Refusal (other 4xx: a point outside the retention period, a field type conflict): the
-  chunk is bisected until the refused points are found; the rest is written, and each
-  refused point becomes a dead letter (InfluxDB's message as the reason, the line protocol
-  as the payload) on ``deadletter_topic``, or a logged error when none is configured.
+- Not allowed (401, 403: a wrong token; 404: no such bucket): waited out like an outage,
+  logged as an error at every retry - it is the deployment that is wrong, not the points.
+- Refusal (other 4xx - 400, 413, 422: a point outside the retention period, a field type
+  conflict, bad line protocol - or a point that cannot be serialized): the chunk is bisected
+  until the refused points are found; the rest is written, and each refused point becomes a
+  dead letter (InfluxDB's message as the reason, the line protocol as the payload, source
+  ``influxdb:<bucket>``) on ``deadletter_topic``, delivered before ``write_batch`` returns,
+  or a logged error when none is configured. A refusal never raises.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 
 import structlog
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
-from confluent_kafka import Producer
 from influxdb_client import InfluxDBClient, Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from contracts.deadletter import DeadLetter
+from sinks.kafka import DEFAULT_PRODUCER_CONFIG, KafkaRecord, ReliableProducer
 
 log = structlog.get_logger(__name__)
 
 Item = Point | str
+# Answers about the deployment (token, bucket), not about the points: wait, do not dead-letter.
+WAIT_STATUSES = frozenset({401, 403, 404, 408, 429})
 
 
 def is_retryable(exc: Exception) -> bool:
@@ -41,18 +48,35 @@ def is_retryable(exc: Exception) -> bool:
     return isinstance(exc, (Urllib3Error, ConnectionError, TimeoutError, OSError))
 
 
+def is_refusal(exc: Exception) -> bool:
+    """InfluxDB (or the client, serializing) will not take these points, however often they are sent."""
+    if isinstance(exc, ApiException):
+        return exc.status is not None and 400 <= exc.status < 500 and exc.status not in WAIT_STATUSES
+    return not is_retryable(exc)
+
+
 def backoff_delays(first_s: float, max_s: float) -> "Callable[[int], float]":
     """Delay before attempt n (1-based): doubles from ``first_s`` up to ``max_s``."""
     return lambda attempt: min(max_s, first_s * (2 ** (attempt - 1)))
 
 
 def refusal_reason(exc: Exception) -> str:
-    """InfluxDB's own message for a refused write (its JSON body), else the exception text."""
+    """``influxdb <status>: <message>`` - InfluxDB's own message from its JSON body - for a refused
+    write; the exception itself for a point the client could not serialize."""
+    status = getattr(exc, "status", None)
+    if status is None:
+        return f"not written: {type(exc).__name__}: {exc}"[:500]
     body = getattr(exc, "body", None)
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
-    status = getattr(exc, "status", None)
-    return f"influxdb {status}: {(body or str(exc))[:500]}"
+    message = body or str(exc)
+    try:
+        doc = json.loads(message)
+        if isinstance(doc, dict) and isinstance(doc.get("message"), str):
+            message = doc["message"]
+    except ValueError:
+        pass
+    return f"influxdb {status}: {message}"[:500]
 
 
 def find_refused(items: Sequence[Item], write: Callable[[Sequence[Item]], None],
@@ -60,6 +84,8 @@ def find_refused(items: Sequence[Item], write: Callable[[Sequence[Item]], None],
     """Write ``items``; where the server refuses a chunk, bisect it until each refused item is
     found. Returns the refused items with the reason; everything else was written. Exceptions
     that are not refusals (outages) propagate to the caller, which retries."""
+    if not items:
+        return []
     try:
         write(items)
         return []
@@ -76,16 +102,24 @@ def line_of(item: Item) -> str:
     return item if isinstance(item, str) else item.to_line_protocol(WritePrecision.MS)
 
 
+def _line_bytes(item: Item) -> bytes:
+    """The dead letter's payload: the line protocol, or what can be said of a point that has none."""
+    try:
+        return line_of(item).encode("utf-8", "backslashreplace")
+    except Exception as exc:  # noqa: BLE001 - the point could not be serialized: that is why it is here
+        return f"{item!r} ({type(exc).__name__}: {exc})".encode("utf-8", "backslashreplace")
+
+
 class _InfluxSinkPartition(StatelessSinkPartition[Item]):
     def __init__(self, client: InfluxDBClient, bucket: str, org: str, chunk_size: int, max_outage_s: float | None,
-                 dead_letters: Producer | None, deadletter_topic: str | None) -> None:
+                 dead_letters: ReliableProducer | None, deadletter_topic: str | None) -> None:
         self._client = client
         self._write = client.write_api(write_options=SYNCHRONOUS)
         self._bucket = bucket
         self._org = org
         self._chunk_size = chunk_size
         self._max_outage_s = max_outage_s
-        self._delay = backoff_delays(0.5, 15.0)
+        self._delay = backoff_delays(0.5, 30.0)
         self._dead_letters = dead_letters
         self._deadletter_topic = deadletter_topic
 
@@ -98,7 +132,7 @@ class _InfluxSinkPartition(StatelessSinkPartition[Item]):
         while True:
             attempt += 1
             try:
-                rejected = find_refused(points, self._send, lambda e: not is_retryable(e))
+                rejected = find_refused(points, self._send, is_refusal)
                 if attempt > 1:
                     log.info("influx_write_recovered", bucket=self._bucket, attempts=attempt,
                              outage_s=round(time.monotonic() - started, 1))
@@ -109,8 +143,10 @@ class _InfluxSinkPartition(StatelessSinkPartition[Item]):
                 if self._max_outage_s is not None and waited > self._max_outage_s:
                     raise RuntimeError(f"InfluxDB unreachable for {waited:.0f}s, giving up: {exc}") from exc
                 delay = self._delay(attempt)
-                log.warning("influx_write_retry", bucket=self._bucket, attempt=attempt, points=len(points),
-                            waited_s=round(waited, 1), retry_in_s=delay, error=str(exc)[:200])
+                status = getattr(exc, "status", None)
+                (log.error if status in (401, 403, 404) else log.warning)(
+                    "influx_write_retry", bucket=self._bucket, attempt=attempt, points=len(points), status=status,
+                    waited_s=round(waited, 1), retry_in_s=delay, error=str(exc)[:200])
                 time.sleep(delay)
 
     def _dead_letter(self, rejected: list[tuple[Item, str]]) -> None:
@@ -119,12 +155,14 @@ class _InfluxSinkPartition(StatelessSinkPartition[Item]):
         log.error("influx_points_refused", bucket=self._bucket, points=len(rejected), first_reason=rejected[0][1])
         if self._dead_letters is None:
             return
+        assert self._deadletter_topic is not None
         now_ms = int(time.time() * 1000)
+        source = f"influxdb:{self._bucket}"
+        records = []
         for item, reason in rejected:
-            letter = DeadLetter(reason, f"influxdb:{self._bucket}", line_of(item).encode("utf-8"), now_ms)
-            self._dead_letters.produce(self._deadletter_topic, letter.to_json(), f"influxdb:{self._bucket}".encode())
-        while self._dead_letters.flush(10):
-            log.warning("deadletter_flush_waiting", topic=self._deadletter_topic)
+            letter = DeadLetter(reason, source, _line_bytes(item), now_ms)
+            records.append((KafkaRecord(source.encode(), letter.to_json()), self._deadletter_topic))
+        self._dead_letters.deliver(records)  # returns when Kafka has every one
 
     def write_batch(self, items: list[Item]) -> None:
         for start in range(0, len(items), self._chunk_size):
@@ -134,7 +172,7 @@ class _InfluxSinkPartition(StatelessSinkPartition[Item]):
         self._write.close()
         self._client.close()
         if self._dead_letters is not None:
-            self._dead_letters.flush(30)
+            self._dead_letters.close(30)
 
 
 class InfluxSink(DynamicSink[Item]):
@@ -159,6 +197,6 @@ class InfluxSink(DynamicSink[Item]):
         client = InfluxDBClient(url=self._url, token=self._token, org=self._org, timeout=self._timeout_ms)
         producer = None
         if self._deadletter_topic:
-            producer = Producer({"acks": "all", "enable.idempotence": "true", "log_level": "3", **self._kafka_config})
+            producer = ReliableProducer({**DEFAULT_PRODUCER_CONFIG, **(self._kafka_config or {})})
         return _InfluxSinkPartition(client, self._bucket, self._org, self._chunk_size, self._max_outage_s,
                                     producer, self._deadletter_topic)

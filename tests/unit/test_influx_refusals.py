@@ -54,3 +54,30 @@ def test_an_outage_is_not_a_refusal_it_propagates_for_retry() -> None:
     with pytest.raises(ApiException):
         find_refused(["a", "b"], server.write, refused)
     assert server.written == []
+
+
+def test_which_answers_are_refusals_and_which_are_waited_out() -> None:
+    from sinks.influxdb import is_refusal
+
+    assert all(is_refusal(ApiException(status=s)) for s in (400, 413, 422))
+    assert not any(is_refusal(ApiException(status=s)) for s in (401, 403, 404, 408, 429, 500, 503))
+    assert not is_refusal(ApiException(status=None))  # no answer at all: an outage
+    assert is_refusal(ValueError("a point the client cannot serialize"))
+    assert not is_refusal(ConnectionRefusedError())
+
+
+def test_the_reason_is_influxdbs_own_message() -> None:
+    from sinks.influxdb import refusal_reason
+
+    exc = ApiException(status=422, reason="Unprocessable Entity")
+    exc.body = b'{"code":"unprocessable entity","message":"failure writing points to database: partial write: dropped 1 points outside retention policy of duration 24h0m0s - oldest point m at 2026-11-20T00:00:00Z dropped=1"}'
+    assert refusal_reason(exc) == ("influxdb 422: failure writing points to database: partial write: dropped 1 points "
+                                   "outside retention policy of duration 24h0m0s - oldest point m at 2026-11-20T00:00:00Z dropped=1")
+    exc.body = "not json"
+    assert refusal_reason(exc) == "influxdb 422: not json"
+    assert refusal_reason(TypeError("bad field")) == "not written: TypeError: bad field"
+
+
+def test_an_empty_chunk_is_no_write() -> None:
+    server = FakeServer({"a"})
+    assert find_refused([], server.write, refused) == [] and server.calls == 0
