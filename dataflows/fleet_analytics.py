@@ -20,7 +20,7 @@ import bytewax.operators as op
 from bytewax.connectors.kafka import KafkaSource, KafkaSourceMessage
 from bytewax.dataflow import Dataflow
 from bytewax.operators.windowing import EventClock, TumblingWindower, fold_window
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, TIMESTAMP_NOT_AVAILABLE
 from influxdb_client import Point
 
 from contracts.avro import decode
@@ -33,6 +33,7 @@ from dataflows.vehicle_logic import VehicleLogic
 from rules.fleet.config import FleetSettings
 from rules.fleet.registry import Rejected
 from rules.fleet.stats import MinuteStats, fold_minute, merge
+from rules.fleet.stream_clock import StreamClock
 from settings.errors import load_settings
 from settings.flows import AnalyticsSettings
 from settings.logs import configure_logging
@@ -44,8 +45,12 @@ MINUTE = timedelta(minutes=1)
 
 
 def decode_fix(msg: KafkaSourceMessage) -> tuple[Telemetry, int]:
-    """Avro record -> (fix, arrival time in ms) - arrival drives the offline rule."""
-    return from_avro_record(decode("telemetry", msg.value)), int(time.time() * 1000)
+    """Avro record -> (fix, arrival time in ms). Arrival is the record's Kafka timestamp (the MQTT
+    receive time), so a restart or a replay sees the live run's arrivals; the wall clock only when
+    the record has none. It drives the offline rule and the stream clock."""
+    kind, ts = msg.timestamp or (TIMESTAMP_NOT_AVAILABLE, -1)
+    arrival_ms = ts if kind != TIMESTAMP_NOT_AVAILABLE and ts > 0 else int(time.time() * 1000)
+    return from_avro_record(decode("telemetry", msg.value)), arrival_ms
 
 
 def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings | None = None,
@@ -80,9 +85,14 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
 
     keyed = op.key_on("by_vehicle", split.trues, lambda item: item[0].vehicle_id)
     tick = timedelta(seconds=analytics.tick_interval_s)
+    clock = StreamClock(grace_ms=int(cfg.offline_timeout_s * 1000))  # one per process, shared by its vehicles
     outputs = op.stateful("vehicle_rules", keyed,
-                          lambda resume: VehicleLogic(resume, lambda: registry.current, cfg, tick, analytics.state_ttl_days * 86400))
+                          lambda resume: VehicleLogic(resume, lambda: registry.current, cfg, tick, analytics.state_ttl_days * 86400, clock))
     outs = op.map("unkey", outputs, lambda kv: kv[1])
+    errors = op.flat_map("rule_errors", outs, lambda o: o.errors)
+    op.output("rule_errors_out", op.map("rule_error_record", errors, lambda e: KafkaRecord(
+        analytics.telemetry_topic.encode(), e.dead_letter(analytics.telemetry_topic).to_json())),
+              KafkaProducerSink(kafka, analytics.deadletter_topic))
 
     alerts = op.flat_map("alerts", outs, lambda o: o.alerts)
     trips = op.flat_map("trips", outs, lambda o: o.trips)
