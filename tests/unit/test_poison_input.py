@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import time
+from pathlib import Path
 
 import orjson
 import pytest
@@ -22,6 +24,7 @@ from dataflows.fleet_ingest import validate
 from settings.flows import IngestSettings
 from sources.mqtt import MqttMessage
 
+REPO = Path(__file__).resolve().parents[2]
 TOPIC = "fleet/v1/telemetry"
 ARRIVED = 1795600800000  # 2026-11-25T10:00:00Z
 
@@ -93,8 +96,7 @@ def test_defaults_match_the_stack_and_the_settings() -> None:
     settings = IngestSettings()
     assert settings.ts_max_age_days * DAY_MS == FLEET_MAX_AGE_MS
     assert settings.ts_max_future_s * 1000 == MAX_TS_FUTURE_MS
-    stack_sh = (fleet_ingest.__file__.rsplit("/dataflows/", 1)[0]) + "/services/stack.sh"
-    assert 'FLEET_RETENTION_DAYS="${FLEET_RETENTION_DAYS:-90}"' in open(stack_sh).read()
+    assert 'FLEET_RETENTION_DAYS="${FLEET_RETENTION_DAYS:-90}"' in (REPO / "services" / "stack.sh").read_text()
 
 
 def test_ingest_step_turns_the_0001_timestamp_into_a_dead_letter() -> None:
@@ -244,3 +246,10 @@ def test_quote_time_bounds_are_inclusive_and_configurable() -> None:
 def test_from_json_raises_only_invalid_quote(raw: bytes) -> None:
     with pytest.raises(InvalidQuote):
         from_json(raw)
+
+
+def test_the_brokers_limit_admits_every_payload_the_contract_can_dead_letter() -> None:
+    conf = (REPO / "services" / "mosquitto" / "mosquitto.conf.tmpl").read_text()
+    (limit,) = re.findall(r"^message_size_limit (\d+)$", conf, re.M)
+    assert int(limit) == 4 * MAX_PAYLOAD_BYTES  # documented in docs/telemetry-contract.md
+    assert IngestSettings().queue_size * int(limit) <= 256 * 1024 * 1024  # the ingest's queue per worker stays bounded
