@@ -9,6 +9,7 @@ topic with its reason.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 
@@ -97,7 +98,10 @@ def test_valid_to_kafka_and_influx_malformed_to_deadletter(tmp_path) -> None:
             (d,) = by_topic[t]
             assert reason in d["reason"], (t, d["reason"])
             assert d["received_at"].endswith("Z")
-            if d["payload_encoding"] == "utf-8":
+            assert d["payload_bytes"] == len(payload) and d["payload_sha256"] == hashlib.sha256(payload).hexdigest()
+            if d["payload_truncated"]:  # over 64 KiB: the first KiB only
+                assert len(payload) > 65536 and d["payload"].encode() == payload[:1024]
+            elif d["payload_encoding"] == "utf-8":
                 assert d["payload"].encode() == payload
             else:
                 assert base64.b64decode(d["payload"]) == payload
