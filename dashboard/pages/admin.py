@@ -27,7 +27,7 @@ st.subheader("Vehicles")
 vehicles: dict[str, VehicleInfo] = dict(registry.vehicles)
 for vid, fleet in zip(overview["vehicle_id"], overview["fleet_id"], strict=True):
     vehicles.setdefault(vid, VehicleInfo(id=vid, name=vid, fleet_id=None if pd.isna(fleet) else str(fleet)))
-table = pd.DataFrame([{"vehicle_id": v.id, "name": v.name, "fleet_id": v.fleet_id, "owner": v.owner, "active": v.active,
+table = pd.DataFrame([{"vehicle_id": v.id, "name": v.name, "fleet_id": v.fleet_id, "owner": v.owner or "", "active": v.active,
                        "speed_limit_kmh": v.speed_limit_kmh, "in registry": v.id in registry.vehicles}
                       for v in sorted(vehicles.values(), key=lambda v: v.id)],
                      columns=["vehicle_id", "name", "fleet_id", "owner", "active", "speed_limit_kmh", "in registry"])

@@ -21,7 +21,7 @@ SHOWN = ["time", "vehicle_id", "fleet_id", "type", "severity", "message", "value
 def live_feed() -> None:
     st.subheader("Live (last hour)")
     live = data.alerts(ctx.scope, timedelta(hours=1), None, 20)
-    st.dataframe(live[SHOWN], key="alerts_live", hide_index=True)
+    st.dataframe(live[SHOWN].fillna({"geofence_id": ""}), key="alerts_live", hide_index=True)  # no geofence: blank, not None
 
 
 live_feed()
@@ -38,5 +38,5 @@ vehicles = c3.multiselect("Vehicle", list(choices), key="alerts_vehicles", forma
                           placeholder="All vehicles")
 history = data.alerts(ctx.scope, start, stop, s.max_rows, vehicles=vehicles, types=types, severities=severities)
 st.caption(f"{len(history)} alert(s)" + (f" (newest {s.max_rows} shown)" if len(history) >= s.max_rows else ""))
-st.dataframe(history[SHOWN], key="alerts_history", hide_index=True)
+st.dataframe(history[SHOWN].fillna({"geofence_id": ""}), key="alerts_history", hide_index=True)
 st.download_button("Export CSV", csv_bytes(history[SHOWN]), file_name="alerts.csv", mime="text/csv", key="alerts_csv")

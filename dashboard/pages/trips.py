@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -43,5 +44,9 @@ if fleets:
 if daily.empty:
     st.text("No daily scores in this range.")
 else:
-    st.plotly_chart(px.line(daily.sort_values("time"), x="time", y="score", color="vehicle_id", markers=True, height=320),
-                    key="safety_chart")
+    fig = px.line(daily.sort_values("time"), x="time", y="score", color="vehicle_id", markers=True, height=320)
+    # one tick a day, a day either side: a single day otherwise gets an axis of milliseconds
+    days = pd.to_datetime(daily["time"], utc=True)
+    fig.update_xaxes(tickformat="%Y-%m-%d", dtick=86_400_000,
+                     range=[days.min() - pd.Timedelta(days=1), days.max() + pd.Timedelta(days=1)])
+    st.plotly_chart(fig, key="safety_chart")
