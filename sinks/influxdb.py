@@ -152,8 +152,12 @@ class _InfluxSinkPartition(StatelessSinkPartition[Item]):
     def _dead_letter(self, rejected: list[tuple[Item, str]]) -> None:
         if not rejected:
             return
-        log.error("influx_points_refused", bucket=self._bucket, points=len(rejected), first_reason=rejected[0][1])
-        if self._dead_letters is None:
+        log.error("influx_points_refused", bucket=self._bucket, points=len(rejected), first_reason=rejected[0][1],
+                  deadletter_topic=self._deadletter_topic)
+        if self._dead_letters is None:  # no dead-letter topic: the log is all that is left of them
+            for item, reason in rejected:
+                log.error("influx_point_dropped", bucket=self._bucket, reason=reason, line=_line_bytes(item)[:1024].decode(
+                    "utf-8", "replace"))
             return
         assert self._deadletter_topic is not None
         now_ms = int(time.time() * 1000)

@@ -110,3 +110,15 @@ def test_influx_sink_dead_letters_exactly_the_points_influxdb_refuses() -> None:
         assert by_i[i]["reason"].startswith("influxdb 422: ") and "outside retention policy" in by_i[i]["reason"], by_i[i]
     assert by_i[23]["reason"].startswith("influxdb 422: ") and "field type conflict" in by_i[23]["reason"], by_i[23]
     assert by_i[23]["payload"] == conflict[0] and by_i[21]["payload"] == old[1]  # the line protocol as written
+
+
+def test_influx_sink_without_a_dead_letter_topic_logs_and_goes_on() -> None:
+    s = require_stack()
+    run = unique("isr")
+    now = int(time.time() * 1000)
+    with temp_bucket(s, run, retention_s=86_400) as bucket:
+        sink = InfluxSink(s.influx_url, s.influx_token, s.influx_org, bucket).build("out", 0, 1)
+        sink.write_batch([f"poison,i=0 v=1.0 {now}", f"poison,i=1 v=1.0 {now - 3 * 86_400_000}", f"poison,i=2 v=2.0 {now}"])
+        sink.close()
+        rows = influx_query(s, f'from(bucket: "{bucket}") |> range(start: -3d)')
+    assert sorted(int(r["i"]) for r in rows) == [0, 2]
