@@ -1,12 +1,16 @@
-"""What every benchmark reports besides its figures: the machine, the command, process costs,
-and where the JSON result goes (var/bench/<name>-<time>.json)."""
+"""What every benchmark shares besides its figures: the machine, the command, process and
+machine CPU, the guard that keeps flows on the run's own topics, and where the JSON result goes
+(var/bench/<name>-<time>.json)."""
 
 from __future__ import annotations
 
 import json
 import os
 import platform
+import socket
+import subprocess
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -55,3 +59,102 @@ def write_result(name: str, result: dict[str, Any]) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=str))
     return out
+
+
+def topic_settings(env: dict[str, str], *settings_classes: type) -> dict[str, str]:
+    """Every Kafka topic the flows configured by ``settings_classes`` would use under ``env``.
+
+    Read from the classes' own fields (every field named ``*_topic``, with its env prefix), so a
+    topic setting added to a flow later is checked too, not only the ones the bench knows about."""
+    out: dict[str, str] = {}
+    lowered = {k.lower(): v for k, v in env.items()}
+    for cls in settings_classes:
+        prefix = cls.model_config.get("env_prefix", "")
+        for name, field in cls.model_fields.items():
+            if name.endswith("_topic"):
+                key = f"{prefix}{name}"
+                out[key.upper()] = lowered.get(key.lower(), field.default)
+    return out
+
+
+def require_own_topics(env: dict[str, str], run: str, *settings_classes: type) -> None:
+    """Refuse to start when any flow topic is not one of this run's (``<run>.*``, ``<run>-*``): a benchmark never
+    reads or writes the demo's topics (fleet.*, crypto.*), whatever the defaults become."""
+    foreign = {k: v for k, v in topic_settings(env, *settings_classes).items() if not str(v).startswith((f"{run}.", f"{run}-"))}
+    if foreign:
+        raise SystemExit(f"bench: refusing to start flows on topics that are not this run's ({run}.* / {run}-*): {foreign}")
+
+
+def service_pids() -> dict[str, int]:
+    """Pids of the shared stack's services (var/run/<name>.pid, written by services/stack.sh), read only."""
+    pids = {}
+    for name in ("mosquitto", "kafka", "influxdb"):
+        try:
+            pids[name] = int((REPO / "var" / "run" / f"{name}.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return pids
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all cores spent busy since boot (/proc/stat: everything but idle and iowait)."""
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / CLOCK_TICKS
+
+
+class CpuMeter:
+    """CPU cores used between ``start()`` and ``stop()`` by named processes and by the whole machine.
+
+    The machine figure includes everything else running (other engineers' tests share the
+    cores), so ``machine - sum(named)`` says how busy the rest of the machine was meanwhile."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self._t0 = 0.0
+        self._before: dict[str, float] = {}
+
+    def _sample(self) -> dict[str, float]:
+        return {**{n: proc_cost(p)["cpu_s"] for n, p in self.pids.items()}, "machine": machine_busy_s()}
+
+    def start(self) -> None:
+        self._t0, self._before = time.monotonic(), self._sample()
+
+    def stop(self) -> dict[str, float]:
+        wall, after = time.monotonic() - self._t0, self._sample()
+        return {n: round((after[n] - self._before[n]) / wall, 2) for n in after if n in self._before}
+
+
+class PrivateMosquitto:
+    """A Mosquitto of the bench's own, started by ``services/stack.sh up mosquitto`` from the repo's
+    template (same binary and settings as the shared one) in ``var_dir`` on a free port.
+
+    Why not the shared broker: every ingest session subscribed there (other people's running
+    tests, and persistent sessions of finished runs, which queue up to 200,000 messages each for a
+    day) would get a copy of the bench's fleet/+/telemetry traffic, and the bench's ingest would
+    ingest theirs. Stopped by its own pid file (``stack.sh down`` with the same ``TICKTRACK_VAR``)."""
+
+    def __init__(self, var_dir: Path) -> None:
+        self.var_dir = var_dir
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"mqtt://127.0.0.1:{self.port}"
+
+    def _stack(self, command: str) -> None:
+        env = {**os.environ, "TICKTRACK_VAR": str(self.var_dir), "MQTT_PORT": str(self.port), "MQTT_AUTH": "off"}
+        res = subprocess.run([str(REPO / "services" / "stack.sh"), command, "mosquitto"], env=env,
+                             capture_output=True, text=True, timeout=120)
+        if res.returncode != 0:
+            raise SystemExit(f"bench: private mosquitto {command} failed:\n{res.stderr[-2000:]}")
+
+    @property
+    def pid(self) -> int:
+        return int((self.var_dir / "run" / "mosquitto.pid").read_text().split()[0])
+
+    def __enter__(self) -> "PrivateMosquitto":
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self._stack("up")
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stack("down")

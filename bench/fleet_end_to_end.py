@@ -1,5 +1,6 @@
-"""End-to-end fleet benchmark: simulated vehicles -> MQTT -> ingest -> Kafka -> analytics and
-store -> Kafka alerts and InfluxDB, on the real local stack.
+"""End-to-end fleet benchmark: simulated vehicles -> MQTT -> ingest -> Kafka telemetry -> the
+analytics flow (alerts, trips, points on Kafka) and the store flow (telemetry + the analytics
+points -> InfluxDB), on the real local stack.
 
     .venv/bin/python -m bench.fleet_end_to_end [--rates 250,500,1000,2000] [--seconds 20]
 
@@ -9,18 +10,26 @@ stamped with the wall-clock time it is published) it reports:
               store drained within --drain-limit-s after publishing stopped, and the p99
               alert lag stayed under that same limit;
   loss        published - points in InfluxDB (must be 0 at QoS 1), and dead letters;
-  alert lag   p50 / p99 of (alert read from fleet.alerts) - (event time of the fix that
+  alert lag   p50 / p99 of (alert read from the run's alerts topic) - (event time of the fix that
               confirmed it), over harsh-driving and overspeed alerts;
   store lag   p50 / p99 of the freshness of InfluxDB, sampled every --sample-s: sample time
-              minus the publish time of the newest point present;
-  cost        CPU cores used by the three flow processes and their peak memory.
-The highest rate that is sustained is the machine's figure. Throwaway topics and bucket,
-deleted at the end; JSON in var/bench/fleet_end_to_end-<time>.json. Numbers, not a test.
+              minus the publish time of the newest telemetry point present;
+  cost        CPU cores used by each flow process (ingest, analytics, store) and their peak
+              memory, the publisher's cores, the shared services' (Mosquitto, Kafka, InfluxDB)
+              and the whole machine's (other people's work on a shared machine shows there).
+The highest rate that is sustained is the machine's figure. Every topic the flows read or write
+is the run's own (<run>.telemetry, .deadletter, .alerts, .trips, .points, .config; checked before
+any flow starts), the store flow gets the run's registry file and config topic, the bucket is
+the run's; all deleted at the end. The fixes go through a private Mosquitto started from the
+repo's template (services/mosquitto/mosquitto.conf.tmpl) on a free port, so no other ingest
+session on the shared broker gets them and no one else's fixes reach this run (--shared-mqtt
+for the shared broker). JSON in var/bench/fleet_end_to_end-<time>.json. Numbers, not a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -37,7 +46,9 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from influxdb_client import InfluxDBClient
 
-from bench.common import REPO, percentile, proc_cost, write_result
+from bench.common import (REPO, CpuMeter, PrivateMosquitto, percentile, proc_cost, require_own_topics, service_pids,
+                          write_result)
+from settings.flows import AnalyticsSettings, IngestSettings, StoreSettings
 from settings.stack import StackSettings, load_stack_settings
 from simulators.vehicles import fleet_of_ids
 from sources.mqtt import MqttConnection, connect_client, make_client
@@ -70,7 +81,7 @@ def publish(mqtt_url: str, ids: list[str], rate: float, seconds: float, interval
     elapsed = time.time() - t0
     client.disconnect()
     client.loop_stop()
-    out.put({"published": total, "t0": t0, "elapsed_s": elapsed})
+    out.put({"published": total, "t0": t0, "elapsed_s": elapsed, "cpu_s": time.process_time()})
 
 
 class AlertLags(threading.Thread):
@@ -95,8 +106,10 @@ class AlertLags(threading.Thread):
 
 
 def influx_count(client: InfluxDBClient, bucket: str) -> int:
+    """Telemetry points of this run's vehicles (fleet_id = the run, tagged by the store from the registry)."""
     tables = client.query_api().query(f'''from(bucket: "{bucket}") |> range(start: -2h)
-        |> filter(fn: (r) => r._measurement == "telemetry" and r._field == "speed_kmh") |> group() |> count()''')
+        |> filter(fn: (r) => r._measurement == "telemetry" and r._field == "speed_kmh" and r.fleet_id == "{bucket}")
+        |> group() |> count()''')
     return sum(r.get_value() for t in tables for r in t.records)
 
 
@@ -127,13 +140,16 @@ def wait_log(path: Path, text: str, count: int, timeout_s: float = 60) -> None:
     raise SystemExit(f"bench: {text!r} not seen in {path} within {timeout_s}s")
 
 
-def run_step(s, influx, bucket, topics, flows, rate, args, ids, base_count) -> dict[str, Any]:
+def run_step(s, influx, bucket, topics, flows, rate, args, ids, base_count, mqtt_url: str,
+             services: dict[str, int]) -> dict[str, Any]:
     lags = AlertLags(s, topics["alerts"])
     lags.start()
     time.sleep(1.0)
     costs_before = {n: proc_cost(p.pid) for n, p in flows.items()}
+    meter = CpuMeter(services)
+    meter.start()
     out: mp.Queue = mp.Queue()
-    pub = mp.Process(target=publish, args=(s.mqtt_url, ids, rate, args.seconds, args.interval, out))
+    pub = mp.Process(target=publish, args=(mqtt_url, ids, rate, args.seconds, args.interval, out))
     pub.start()
     samples: list[tuple[float, int]] = []
     while pub.is_alive():
@@ -148,12 +164,14 @@ def run_step(s, influx, bucket, topics, flows, rate, args, ids, base_count) -> d
         count = influx_count(influx, bucket) - base_count
         samples.append((time.time(), count))
     drained_s = time.time() - drain_start
+    others = meter.stop()
     time.sleep(2)
     lags.stop_flag.set()
     lags.join()
     costs_after = {n: proc_cost(p.pid) for n, p in flows.items()}
     wall = args.seconds + drained_s
     store_lags = [(ts - (t0 + (c - 1) / rate)) * 1000 for ts, c in samples if 0 < c <= total]
+    by_flow = {n: round((costs_after[n]["cpu_s"] - costs_before[n]["cpu_s"]) / wall, 2) for n in flows}
     cores = sum(costs_after[n]["cpu_s"] - costs_before[n]["cpu_s"] for n in flows) / wall
     return {
         "rate_target": rate, "published": total, "publish_rate": round(total / done["elapsed_s"], 1),
@@ -163,7 +181,10 @@ def run_step(s, influx, bucket, topics, flows, rate, args, ids, base_count) -> d
         "alerts_measured": len(lags.lags_ms),
         "alert_lag_ms_p50": percentile(lags.lags_ms, 50), "alert_lag_ms_p99": percentile(lags.lags_ms, 99),
         "store_lag_ms_p50": percentile(store_lags, 50), "store_lag_ms_p99": percentile(store_lags, 99),
-        "flow_cores": round(cores, 2), "flow_peak_rss_mb": {n: c["peak_rss_mb"] for n, c in costs_after.items()},
+        "flow_cores": round(cores, 2), "flow_cores_by_flow": by_flow,
+        "publisher_cores": round(done["cpu_s"] / done["elapsed_s"], 2),
+        "service_cores": {n: v for n, v in others.items() if n != "machine"}, "machine_busy_cores": others["machine"],
+        "flow_peak_rss_mb": {n: c["peak_rss_mb"] for n, c in costs_after.items()},
     }
 
 
@@ -177,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample-s", type=float, default=1.0, help="InfluxDB freshness sampling period [1.0]")
     ap.add_argument("--drain-limit-s", type=float, default=5.0, help="kept up = drained, and p99 alert lag, within this [5]")
     ap.add_argument("--drain-timeout-s", type=float, default=60.0, help="stop waiting for the backlog after [60]")
+    ap.add_argument("--shared-mqtt", action="store_true",
+                    help="publish through the shared stack's Mosquitto instead of a private one started from the repo's "
+                         "template (other ingest sessions there get a copy of every fix; the bench removes its own sessions after)")
     args = ap.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",")]
     s = load_stack_settings()
@@ -188,39 +212,76 @@ def main(argv: list[str] | None = None) -> int:
     registry = logs / "vehicles.json"
     registry.write_text(json.dumps({"fleets": [{"id": run, "name": "bench", "speed_limit_kmh": 100}],
                                     "vehicles": [{"id": v, "name": v, "fleet_id": run} for v in ids]}))
-    topics = {k: f"{run}.{k}" for k in ("telemetry", "deadletter", "alerts", "trips", "config")}
+    topics = {k: f"{run}.{k}" for k in ("telemetry", "deadletter", "alerts", "trips", "points", "config")}
+    env = {"INFLUX_BUCKET_FLEET": run, "INFLUX_WRITE_TOKEN": s.influx_token, "TICKTRACK_LOG_LEVEL": "WARNING",
+           "INGEST_TELEMETRY_TOPIC": topics["telemetry"], "INGEST_DEADLETTER_TOPIC": topics["deadletter"],
+           "INGEST_MQTT_GROUP": run, "INGEST_MQTT_CLIENT_ID_PREFIX": run,
+           "ANALYTICS_TELEMETRY_TOPIC": topics["telemetry"], "ANALYTICS_ALERTS_TOPIC": topics["alerts"],
+           "ANALYTICS_TRIPS_TOPIC": topics["trips"], "ANALYTICS_POINTS_TOPIC": topics["points"],
+           "ANALYTICS_DEADLETTER_TOPIC": topics["deadletter"], "ANALYTICS_CONFIG_TOPIC": topics["config"],
+           "ANALYTICS_VEHICLES_FILE": str(registry), "ANALYTICS_GEOFENCES_FILE": "", "ANALYTICS_FROM_BEGINNING": "true",
+           "STORE_TELEMETRY_TOPIC": topics["telemetry"], "STORE_POINTS_TOPIC": topics["points"],
+           "STORE_DEADLETTER_TOPIC": topics["deadletter"], "STORE_CONFIG_TOPIC": topics["config"],
+           "STORE_VEHICLES_FILE": str(registry), "STORE_FROM_BEGINNING": "true"}
+    require_own_topics({**os.environ, **env}, run, IngestSettings, AnalyticsSettings, StoreSettings)
+    with contextlib.ExitStack() as stack:
+        if args.shared_mqtt:
+            mqtt_url, services = s.mqtt_url, service_pids()
+            stack.callback(drop_sessions, mqtt_url, [f"{run}-{i}" for i in range(args.ingest_workers)])
+        else:
+            broker = stack.enter_context(PrivateMosquitto(logs / "mosquitto"))
+            mqtt_url, services = broker.url, {**service_pids(), "mosquitto": broker.pid}
+        env["MQTT_URL"] = mqtt_url
+        result = run_all(s, args, rates, run, logs, ids, topics, env, mqtt_url, services)
+    result["mqtt"] = "shared" if args.shared_mqtt else "private (services/mosquitto/mosquitto.conf.tmpl)"
+    best = result["highest_sustained_msgs_per_s"]
+    path = write_result("fleet_end_to_end", result)
+    print_table(result["steps"], best, path)
+    return 0
+
+
+def drop_sessions(mqtt_url: str, client_ids: list[str]) -> None:
+    """Remove the ingest's persistent sessions from a shared broker (else they queue everyone's fixes for a day)."""
+    conn = MqttConnection.from_url(mqtt_url)
+    for cid in client_ids:
+        client = make_client(conn, cid)
+        client.loop_start()
+        connect_client(client, conn, clean_start=True, session_expiry_s=0)
+        time.sleep(0.5)
+        client.disconnect()
+        client.loop_stop()
+
+
+def run_all(s: StackSettings, args: argparse.Namespace, rates: list[float], run: str, logs: Path, ids: list[str],
+            topics: dict[str, str], env: dict[str, str], mqtt_url: str, services: dict[str, int]) -> dict[str, Any]:
+    """Create the run's topics and bucket, start the three flows, step through the rates, clean up."""
     admin = AdminClient({**s.kafka_config(), "log_level": 2})
     specs = [NewTopic(topics["telemetry"], 6, 1), NewTopic(topics["deadletter"], 1, 1), NewTopic(topics["alerts"], 3, 1),
-             NewTopic(topics["trips"], 3, 1), NewTopic(topics["config"], 1, 1, config={"cleanup.policy": "compact"})]
+             NewTopic(topics["trips"], 3, 1), NewTopic(topics["points"], 6, 1),
+             NewTopic(topics["config"], 1, 1, config={"cleanup.policy": "compact"})]
     for f in admin.create_topics(specs).values():
         f.result(30)
     influx = InfluxDBClient(url=s.influx_url, token=s.influx_token, org=s.influx_org, timeout=60_000)
     org_id = influx.organizations_api().find_organizations(org=s.influx_org)[0].id
     bucket = influx.buckets_api().create_bucket(bucket_name=run, org_id=org_id)
-    env = {"INFLUX_BUCKET_FLEET": run, "INFLUX_WRITE_TOKEN": s.influx_token, "TICKTRACK_LOG_LEVEL": "WARNING",
-           "INGEST_TELEMETRY_TOPIC": topics["telemetry"], "INGEST_DEADLETTER_TOPIC": topics["deadletter"],
-           "INGEST_MQTT_GROUP": run, "INGEST_MQTT_CLIENT_ID_PREFIX": run, "STORE_TELEMETRY_TOPIC": topics["telemetry"],
-           "ANALYTICS_TELEMETRY_TOPIC": topics["telemetry"], "ANALYTICS_ALERTS_TOPIC": topics["alerts"],
-           "ANALYTICS_TRIPS_TOPIC": topics["trips"], "ANALYTICS_DEADLETTER_TOPIC": topics["deadletter"],
-           "ANALYTICS_CONFIG_TOPIC": topics["config"], "ANALYTICS_VEHICLES_FILE": str(registry),
-           "ANALYTICS_GEOFENCES_FILE": "", "ANALYTICS_FROM_BEGINNING": "true"}
     flows = {"fleet_ingest": start_flow("fleet_ingest", {**env, "TICKTRACK_LOG_LEVEL": "INFO"}, args.ingest_workers, logs),
              "fleet_analytics": start_flow("fleet_analytics", env, 1, logs),
              "fleet_store": start_flow("fleet_store", env, 1, logs)}
     steps: list[dict[str, Any]] = []
-    dead = 0
+    dead = points = 0
     try:
         wait_log(logs / "fleet_ingest.log", '"event": "mqtt_subscribed"', args.ingest_workers)
         time.sleep(3)
         for rate in rates:
             base = influx_count(influx, run)
             print(f"[bench] {rate:.0f} msg/s for {args.seconds:.0f} s ...", file=sys.stderr, flush=True)
-            step = run_step(s, influx, run, topics, flows, rate, args, ids[: int(rate * args.interval)], base)
+            step = run_step(s, influx, run, topics, flows, rate, args, ids[: int(rate * args.interval)], base, mqtt_url, services)
             steps.append(step)
             print(f"[bench]   -> {json.dumps(step)}", file=sys.stderr, flush=True)
             if not step["sustained"]:
                 break
         dead = topic_size(s, topics["deadletter"])
+        points = topic_size(s, topics["points"])
     finally:
         for p in flows.values():
             p.send_signal(signal.SIGINT)
@@ -233,20 +294,24 @@ def main(argv: list[str] | None = None) -> int:
         influx.buckets_api().delete_bucket(bucket)
         influx.close()
     best = max((st["publish_rate"] for st in steps if st["sustained"]), default=None)
-    path = write_result("fleet_end_to_end", {"steps": steps, "highest_sustained_msgs_per_s": best, "dead_letters": dead})
-    print_table(steps, best, path)
-    return 0
+    return {"steps": steps, "highest_sustained_msgs_per_s": best, "dead_letters": dead,
+            "analytics_points_on_kafka": points, "topics": topics}
 
 
 def print_table(steps: list[dict[str, Any]], best: float | None, path: Path) -> None:
     def ms(v: float | None) -> str:
         return "-" if v is None else f"{v:,.0f}"
-    print("\n| target msg/s | published msg/s | kept up | lost | drain s | alert lag p50 / p99 ms | store lag p50 / p99 ms | flow cores | alerts |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    def cores(d: dict[str, float], names: tuple[str, ...]) -> str:
+        return " / ".join(f"{d[n]:.2f}" if n in d else "-" for n in names)
+    print("\n| target msg/s | published msg/s | kept up | lost | drain s | alert lag p50 / p99 ms | store lag p50 / p99 ms "
+          "| flow cores | ingest / analytics / store | publisher | mosquitto / kafka / influxdb | machine busy | alerts |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for st in steps:
         print(f"| {st['rate_target']:,.0f} | {st['publish_rate']:,.0f} | {'yes' if st['sustained'] else 'no'} | {st['lost']} | "
               f"{st['drain_s']} | {ms(st['alert_lag_ms_p50'])} / {ms(st['alert_lag_ms_p99'])} | "
-              f"{ms(st['store_lag_ms_p50'])} / {ms(st['store_lag_ms_p99'])} | {st['flow_cores']} | {st['alerts_measured']} |")
+              f"{ms(st['store_lag_ms_p50'])} / {ms(st['store_lag_ms_p99'])} | {st['flow_cores']} | "
+              f"{cores(st['flow_cores_by_flow'], ('fleet_ingest', 'fleet_analytics', 'fleet_store'))} | {st['publisher_cores']} | "
+              f"{cores(st['service_cores'], ('mosquitto', 'kafka', 'influxdb'))} | {st['machine_busy_cores']} | {st['alerts_measured']} |")
     print(f"\nhighest sustained rate: {best} msg/s; JSON: {path}")
 
 
