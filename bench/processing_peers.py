@@ -6,16 +6,18 @@
 One throwaway topic (6 partitions, keyed by vehicle) is filled once with scripted Avro telemetry
 (``bench/peers/workload.py``: known alerts, start / end markers per partition). Then each peer
 reads all of it from the beginning, one after another (with --runs > 1 the order rotates, so
-drift of the machine does not favour one peer), each with its own output topics and its own
-throwaway InfluxDB bucket:
+drift of the machine does not favour one peer), each with its own output topics (alerts, trips,
+dead letters, points; every topic setting of the flow is checked to be the run's own):
 
   ticktrack  ``python -m bytewax.run "dataflows.fleet_analytics:build_flow()"``, unchanged, 1 worker;
   quix       the same rules as a Quix Streams app (``bench/peers/quix_fleet_rules.py``) in its own venv;
   ceiling    bare Bytewax: decode + key + a stateful count (``bench/peers/bytewax_ceiling.py``).
 
 records/s = input records / processing time, where processing time = (spawn -> every end
-marker out, and for the rules peers its alert point queryable in InfluxDB) minus the same for a
-run of that peer on a topic holding only the markers (start-up, assignment, output latency).
+marker out, for the rules peers its alert on the alerts topic and its alert point on the points
+topic) minus the same for a run of that peer on a topic holding only the markers (start-up,
+assignment, output latency). Neither rules peer writes InfluxDB: since the analytics flow puts
+its points on Kafka (line protocol) and the store flow writes them, the Quix peer does the same.
 Completion is exact, start-up is excluded. The alert ids of ticktrack and quix must be the same
 set. Figures are ratios against the other peers of the same run; absolute numbers only describe
 this machine at this moment.
@@ -48,14 +50,14 @@ sys.path.insert(0, str(REPO))
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
-from influxdb_client import InfluxDBClient  # noqa: E402
 
-from bench.common import machine  # noqa: E402
-from bench.peers.completion import OutputWatch, PeerProcess, cpu_seconds, wait_influx_markers  # noqa: E402
+from bench.common import machine, require_own_topics  # noqa: E402
+from bench.peers.completion import OutputWatch, PeerProcess  # noqa: E402
 from bench.peers.quix_venv import quix_python, quix_version  # noqa: E402
 from bench.peers.workload import END, START, Workload, drive, marker_fixes, write_registry  # noqa: E402
 from contracts.avro import TELEMETRY_SCHEMA_HEADER, encode  # noqa: E402
 from contracts.telemetry import Telemetry, to_avro_record  # noqa: E402
+from settings.flows import AnalyticsSettings  # noqa: E402
 from settings.stack import StackSettings, load_stack_settings  # noqa: E402
 
 PARTITIONS = 6
@@ -64,8 +66,7 @@ RULES_PEERS = ("ticktrack", "quix")
 # offline depends on wall-clock arrival and only ticktrack has a timer to raise it: keep it out
 RULES_ENV = {"FLEET_OFFLINE_TIMEOUT_S": "1000000"}
 MIN_PROCESSING_S = 2.0  # below this the subtracted start-up jitter is a sizeable share
-INFLUX_MEASURES = {"alerts": "alert_id", "trips": "trip_id", "health": "status", "safety_daily": "score",
-                   "stats_1m": "samples", "late_fixes": "reason"}
+POINT_MEASURES = ("alerts", "trips", "health", "safety_daily", "stats_1m", "late_fixes")
 
 
 @dataclass
@@ -75,7 +76,6 @@ class Context:
     s: StackSettings
     w: Workload
     admin: AdminClient
-    influx: InfluxDBClient
     input_topic: str
     marker_topic: str
     config_topic: str
@@ -155,27 +155,37 @@ def read_topic(s: StackSettings, topic: str) -> list[tuple[bytes | None, bytes |
         c.close()
 
 
-def influx_counts(ctx: Context, bucket: str) -> dict[str, int]:
-    """Points per measurement in a peer's bucket (one field each)."""
-    cond = " or ".join(f'(r._measurement == "{m}" and r._field == "{f}")' for m, f in INFLUX_MEASURES.items())
-    flux = (f'from(bucket: "{bucket}") |> range(start: -30d) |> filter(fn: (r) => {cond})\n'
-            '  |> group(columns: ["_measurement"]) |> count()')
-    counts = {m: 0 for m in INFLUX_MEASURES}
-    for t in ctx.influx.query_api().query(flux, org=ctx.s.influx_org):
-        for r in t.records:
-            counts[r.values["_measurement"]] = int(r.get_value())
+def measurement(line: bytes) -> str:
+    """Measurement of one line-protocol record (up to the first unescaped comma or space; none are escaped here)."""
+    ends = [i for i in (line.find(b","), line.find(b" ")) if i >= 0]
+    return line[:min(ends)].decode() if ends else line.decode()
+
+
+def is_alert_point(value: bytes) -> bool:
+    return value.startswith(b"alerts,")
+
+
+def points_counts(ctx: Context, topic: str) -> dict[str, int]:
+    """Records per measurement on a peer's points topic (what a store flow would write to InfluxDB)."""
+    counts = {m: 0 for m in POINT_MEASURES}
+    for _, v in read_topic(ctx.s, topic):
+        m = measurement(v or b"")
+        counts[m] = counts.get(m, 0) + 1
     return counts
 
 
-def peer_command(ctx: Context, peer: str, tag: str, input_topic: str, topics: dict[str, str],
-                 bucket: str | None) -> tuple[list[str], dict[str, str]]:
+def peer_command(ctx: Context, peer: str, tag: str, input_topic: str, topics: dict[str, str]) -> tuple[list[str], dict[str, str]]:
     """Command line and environment of one peer run."""
     env = {**os.environ, **RULES_ENV, "TICKTRACK_LOG_LEVEL": "WARNING",
            "ANALYTICS_TELEMETRY_TOPIC": input_topic, "ANALYTICS_CONFIG_TOPIC": ctx.config_topic,
            "ANALYTICS_ALERTS_TOPIC": topics.get("alerts", ""), "ANALYTICS_TRIPS_TOPIC": topics.get("trips", ""),
-           "ANALYTICS_DEADLETTER_TOPIC": topics.get("dl", ""), "ANALYTICS_VEHICLES_FILE": str(ctx.vehicles_file),
+           "ANALYTICS_DEADLETTER_TOPIC": topics.get("dl", ""), "ANALYTICS_POINTS_TOPIC": topics.get("points", ""),
+           "ANALYTICS_VEHICLES_FILE": str(ctx.vehicles_file),
            "ANALYTICS_GEOFENCES_FILE": ctx.geofences_file, "ANALYTICS_FROM_BEGINNING": "true",
-           "INFLUX_BUCKET_FLEET": bucket or "", "INFLUX_WRITE_TOKEN": ctx.s.influx_token}
+           # no peer writes InfluxDB; should one ever try, it fails on a bucket that does not exist, never the demo's
+           "INFLUX_BUCKET_FLEET": f"{tag}-no-bucket", "INFLUX_WRITE_TOKEN": ctx.s.influx_token}
+    if peer in RULES_PEERS:
+        require_own_topics(env, ctx.w.run, AnalyticsSettings)
     if peer == "ticktrack":
         cmd = [sys.executable, "-m", "bytewax.run", "dataflows.fleet_analytics:build_flow()", "-w", "1"]
         if ctx.recovery:
@@ -198,34 +208,37 @@ def peer_command(ctx: Context, peer: str, tag: str, input_topic: str, topics: di
 def run_peer(ctx: Context, peer: str, index: int, input_topic: str, calibration: bool = False) -> dict[str, Any]:
     """One peer process over ``input_topic`` until every end marker is out; its timings and outputs."""
     tag = f"{ctx.w.run}-{peer}{index}{'c' if calibration else ''}"
-    topics = {k: f"{tag}.{k}" for k in (("alerts", "trips", "dl") if peer in RULES_PEERS else ("out",))}
-    ctx.create_topics(*topics.values())
-    bucket = None
-    if peer in RULES_PEERS:
-        bucket_obj = ctx.influx.buckets_api().create_bucket(bucket_name=tag, org=ctx.s.influx_org)
-        bucket = tag
-    cmd, env = peer_command(ctx, peer, tag, input_topic, topics, bucket)
+    topics = {k: f"{tag}.{k}" for k in (("alerts", "trips", "dl", "points") if peer in RULES_PEERS else ("out",))}
+    ctx.create_topics(*(t for k, t in topics.items() if k != "points"))
+    if "points" in topics:  # as many partitions as the demo's fleet.points
+        ctx.create_topics(topics["points"], partitions=PARTITIONS)
+    cmd, env = peer_command(ctx, peer, tag, input_topic, topics)
     log = REPO / "var" / "bench" / f"{tag}.log"
     proc = PeerProcess(cmd, env, REPO, log)
-    out_topic = topics["alerts"] if peer in RULES_PEERS else topics["out"]
-    watch = OutputWatch(ctx.s.kafka_config(), out_topic, ctx.w.partitions, proc.proc.pid)
-    watch.start()
+    kafka = ctx.s.kafka_config()
+    if peer in RULES_PEERS:  # done = every end marker's alert on the alerts topic and its alert point on the points topic
+        watches = [OutputWatch(kafka, topics["alerts"], ctx.w.partitions, proc.proc.pid),
+                   OutputWatch(kafka, topics["points"], ctx.w.partitions, proc.proc.pid, accept=is_alert_point)]
+    else:
+        watches = [OutputWatch(kafka, topics["out"], ctx.w.partitions, proc.proc.pid)]
+    for watch in watches:
+        watch.start()
+    first = watches[0]
     result: dict[str, Any] = {"peer": peer, "run": index + 1, "log": str(log.relative_to(REPO))}
     try:
         deadline = time.monotonic() + ctx.timeout_s
-        while watch.all_ends is None and proc.alive() and time.monotonic() < deadline and watch.is_alive():
+        while (any(w.all_ends is None for w in watches) and proc.alive() and time.monotonic() < deadline
+               and all(w.is_alive() or w.all_ends is not None for w in watches)):
             time.sleep(0.02)
-        done, cpu_done = watch.all_ends, watch.cpu_at_end
-        if done is not None and bucket is not None:
-            done = wait_influx_markers(ctx.influx, ctx.s.influx_org, bucket,
-                                       [ctx.w.marker_id(END, p) for p in range(ctx.w.partitions)], timeout_s=60)
-            cpu_done = cpu_seconds(proc.proc.pid) if done is not None and proc.alive() else None
+        last = max(watches, key=lambda w: w.all_ends if w.all_ends is not None else float("inf"))
+        done, cpu_done = last.all_ends, last.cpu_at_end
         usage = proc.stop()
-        if done is None or watch.first_start is None or cpu_done is None:
-            raise SystemExit(f"{peer} did not finish (exit {usage.returncode}, watcher {watch.error}); log: {log}")
+        if done is None or first.first_start is None or cpu_done is None:
+            errors = [w.error for w in watches if w.error]
+            raise SystemExit(f"{peer} did not finish (exit {usage.returncode}, watchers {errors}); log: {log}")
         result.update({"to_done_s": done - proc.started, "cpu_at_done_s": cpu_done,
-                       "first_output_to_done_s": done - watch.first_start, "to_first_output_s": watch.first_start - proc.started,
-                       "kafka_markers_to_done_s": done - watch.all_ends,
+                       "first_output_to_done_s": done - first.first_start, "to_first_output_s": first.first_start - proc.started,
+                       "alerts_to_points_done_s": done - first.all_ends,
                        "cpu_seconds_total": usage.cpu_s, "peak_rss_mb": usage.peak_rss_mb,
                        "exit_after_sigint": usage.returncode})  # measured before the stop; Bytewax exits 1 on SIGINT
         if peer in RULES_PEERS and not calibration:
@@ -233,10 +246,11 @@ def run_peer(ctx: Context, peer: str, index: int, input_topic: str, calibration:
             ids = [json.loads(v)["alert_id"] for _, v in alerts if v]
             result.update({"alerts": len(ids), "alert_ids": set(ids),
                            "trips": len(read_topic(ctx.s, topics["trips"])), "dead_letters": len(read_topic(ctx.s, topics["dl"])),
-                           "influx_points": influx_counts(ctx, bucket)})
+                           "points": points_counts(ctx, topics["points"])})
         return result
     finally:
-        watch.done.set()
+        for watch in watches:
+            watch.done.set()
         if proc.alive():
             proc.stop()
         extra = []
@@ -248,8 +262,6 @@ def run_peer(ctx: Context, peer: str, index: int, input_topic: str, calibration:
             except Exception:  # noqa: BLE001 - cleanup only
                 pass
         ctx.delete_topics([*topics.values(), *extra])
-        if bucket is not None:
-            ctx.influx.buckets_api().delete_bucket(bucket_obj)
 
 
 def measure(ctx: Context, peer: str, index: int) -> dict[str, Any]:
@@ -271,7 +283,7 @@ def measure(ctx: Context, peer: str, index: int) -> dict[str, Any]:
                  "cpu_ms_per_1k_records": round(1e6 * cpu / ctx.w.records, 1),
                  "first_output_to_done_records_per_s": round(ctx.w.records / full["first_output_to_done_s"]),
                  "calibration": {k: round(v, 3) if isinstance(v, float) else v for k, v in cal.items()}})
-    for k in ("to_done_s", "cpu_at_done_s", "first_output_to_done_s", "to_first_output_s", "kafka_markers_to_done_s"):
+    for k in ("to_done_s", "cpu_at_done_s", "first_output_to_done_s", "to_first_output_s", "alerts_to_points_done_s"):
         full[k] = round(full[k], 3)
     return full
 
@@ -331,7 +343,7 @@ def table(result: dict[str, Any]) -> str:
     for r in result["runs"]:
         if r["peer"] in RULES_PEERS:
             lines.append(f"  {r['peer']} run {r['run']}: {r['alerts']} alerts, {r['trips']} trips, {r['dead_letters']} dead letters; "
-                         f"InfluxDB points at stop {r['influx_points']}")
+                         f"points on Kafka at stop {r['points']}")
     return "\n".join(lines)
 
 
@@ -364,8 +376,7 @@ def main() -> int:
     (REPO / "var" / "bench").mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=f"{run}-"))
     admin = AdminClient({**s.kafka_config(), "log_level": 2})
-    ctx = Context(s, w, admin, InfluxDBClient(url=s.influx_url, token=s.influx_token, org=s.influx_org, timeout=60_000),
-                  f"{run}.telemetry", f"{run}.markers", f"{run}.config", write_registry(w, work_dir / "vehicles.json"),
+    ctx = Context(s, w, admin, f"{run}.telemetry", f"{run}.markers", f"{run}.config", write_registry(w, work_dir / "vehicles.json"),
                   args.geofences, quix_py, args.recovery, args.timeout, work_dir)
     result: dict[str, Any] = {"command": " ".join([Path(sys.executable).name, *sys.argv]),
                               "machine": {"host": platform.node(), **machine()},
@@ -391,7 +402,6 @@ def main() -> int:
         result["runs"] = runs
     finally:
         ctx.delete_topics([ctx.input_topic, ctx.marker_topic, ctx.config_topic])
-        ctx.influx.close()
         shutil.rmtree(work_dir, ignore_errors=True)
 
     path = REPO / "var" / "bench" / f"processing_peers-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.json"

@@ -1,12 +1,13 @@
 """When a peer of the processing benchmark has done all the work, and what it cost.
 
 Exact completion, not "quiet for a while": every input partition starts and ends with a marker
-vehicle (``workload.py``). The watcher reads the peer's output topic live and notes the wall
+vehicle (``workload.py``). A watcher reads one output topic of the peer live and notes the wall
 time of the first start-marker record (the peer is past start-up and consuming) and of the
-last end-marker record (every partition went through the rules). For the rules peers the end
-also waits until the end markers' alert points are queryable in InfluxDB, so the time covers
-the last InfluxDB write as well. CPU time of the peer process is sampled at both instants
-from /proc; peak RSS and total CPU come from ``wait4`` when the process ends.
+last end-marker record (every partition went through the rules). For the rules peers one
+watcher reads the alerts topic and one the points topic (only ``alerts`` points), and the peer
+is done when both saw every end marker, so the time covers the last points write as well. CPU
+time of the peer process is sampled at both instants from /proc; peak RSS and total CPU come
+from ``wait4`` when the process ends.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-from influxdb_client import InfluxDBClient
 
 from bench.peers.workload import END, START, marker_kind
 
@@ -80,11 +81,15 @@ class PeerProcess:
 
 
 class OutputWatch(threading.Thread):
-    """Reads a peer's output topic from the beginning and times the start / end markers."""
+    """Reads a peer's output topic from the beginning and times the start / end markers.
 
-    def __init__(self, kafka: dict[str, str], topic: str, partitions: int, pid: int) -> None:
+    ``accept``: only records whose value it accepts count (e.g. the ``alerts`` points of a
+    points topic, not a marker's health point)."""
+
+    def __init__(self, kafka: dict[str, str], topic: str, partitions: int, pid: int,
+                 accept: Callable[[bytes], bool] | None = None) -> None:
         super().__init__(daemon=True)
-        self.kafka, self.topic, self.partitions, self.pid = kafka, topic, partitions, pid
+        self.kafka, self.topic, self.partitions, self.pid, self.accept = kafka, topic, partitions, pid, accept
         self.first_start: float | None = None
         self.cpu_at_start: float | None = None
         self.ends: dict[str, float] = {}
@@ -102,6 +107,8 @@ class OutputWatch(threading.Thread):
             while not self.done.is_set() and self.all_ends is None:
                 for m in c.consume(1000, 0.05):
                     if m.error() is not None or m.key() is None:
+                        continue
+                    if self.accept is not None and not self.accept(m.value() or b""):
                         continue
                     key = m.key().decode()
                     kind, now = marker_kind(key), time.monotonic()
@@ -121,20 +128,3 @@ class OutputWatch(threading.Thread):
             return cpu_seconds(self.pid)
         except OSError:
             return None
-
-
-def wait_influx_markers(influx: InfluxDBClient, org: str, bucket: str, end_ids: list[str], timeout_s: float,
-                        period_s: float = 0.1) -> float | None:
-    """Poll until the alert point of every end marker is queryable; the monotonic time it was, or None."""
-    ids = ", ".join(f'"{i}"' for i in end_ids)
-    flux = (f'from(bucket: "{bucket}") |> range(start: -30d)\n'
-            f'  |> filter(fn: (r) => r._measurement == "alerts" and r._field == "alert_id")\n'
-            f'  |> filter(fn: (r) => contains(value: r.vehicle_id, set: [{ids}]))\n  |> keep(columns: ["vehicle_id"])')
-    q = influx.query_api()
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        seen = {r.values["vehicle_id"] for t in q.query(flux, org=org) for r in t.records}
-        if len(seen) == len(end_ids):
-            return time.monotonic()
-        time.sleep(period_s)
-    return None

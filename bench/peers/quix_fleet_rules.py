@@ -1,20 +1,23 @@
 """The Quix Streams peer of the processing benchmark: ticktrack's fleet rules written as a Quix app.
 
 Same work as ``dataflows/fleet_analytics.py`` so the throughput ratio means something: Avro
-decode, registry check (live ``CompactedTopicTable``, unknown vehicles to the dead-letter
-topic), ``rules.fleet.engine.on_fix`` per vehicle with the state in Quix's State store
-(RocksDB, keyed by the message key = vehicle id, pickled like Bytewax snapshots), alerts and
-trips to Kafka, 1-minute stats in a Quix tumbling window (event time = fix time, 5 s grace)
-and the alert / trip / health / day / stats / late points to InfluxDB through a batching sink.
+decode with the Kafka record timestamp as arrival time (as the flow's ``decode_fix``), registry
+check (live ``CompactedTopicTable``, unknown vehicles to the dead-letter topic),
+``rules.fleet.engine.on_fix`` per vehicle with the state in Quix's State store (RocksDB, keyed
+by the message key = vehicle id, pickled like Bytewax snapshots), rule errors to the dead-letter
+topic, alerts and trips to Kafka, 1-minute stats in a Quix tumbling window (event time = fix
+time, 5 s grace) and the alert / trip / health / day / stats / late points as line protocol
+(``contracts.line_protocol.encode_point``) on the points topic, keyed by vehicle - the flow's
+``fleet.points``, which a store flow writes to InfluxDB. Neither peer talks to InfluxDB.
 Not equal: Quix has no per-key wall-clock timer, so ``engine.on_tick`` (offline, quiet trips,
-reorder flush by processing time) does not run; the bench disables the offline rule.
+reorder flush on the stream clock) does not run; the bench disables the offline rule.
 
 Runs in its own venv (quixstreams pins older confluent-kafka / pydantic than the project):
 
     PYTHONPATH=. .venv-bench-quix/bin/python bench/peers/quix_fleet_rules.py
 Settings: the flow's ANALYTICS_*, FLEET_*, stack settings, plus BENCH_QUIX_GROUP,
 BENCH_QUIX_STATE_DIR, BENCH_QUIX_CHANGELOG (1 = changelog topics, Quix's recovery),
-BENCH_QUIX_COMMIT_S (checkpoint interval; the sink writes to InfluxDB at each checkpoint).
+BENCH_QUIX_COMMIT_S (checkpoint interval: Quix flushes its producer and commits offsets then).
 """
 
 from __future__ import annotations
@@ -30,16 +33,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from influxdb_client import InfluxDBClient, Point, WritePrecision  # noqa: E402
-from influxdb_client.client.write_api import SYNCHRONOUS  # noqa: E402
+from influxdb_client import Point  # noqa: E402
 from quixstreams import Application, State  # noqa: E402
 from quixstreams.kafka.configuration import ConnectionConfig  # noqa: E402
-from quixstreams.sinks import BatchingSink, SinkBatch  # noqa: E402
 from quixstreams.state.rocksdb import RocksDBOptions  # noqa: E402
 
 from contracts.avro import decode  # noqa: E402
 from contracts.deadletter import DeadLetter  # noqa: E402
 from contracts.fleet_analytics_points import alert_point, day_point, health_point, late_point, stats_point, trip_point  # noqa: E402
+from contracts.line_protocol import encode_point  # noqa: E402
 from contracts.telemetry import Telemetry, from_avro_record  # noqa: E402
 from rules.fleet import engine  # noqa: E402
 from rules.fleet.config import FleetSettings  # noqa: E402
@@ -53,22 +55,6 @@ from dataflows.live_registry import start_live_registry  # noqa: E402
 
 # the analytics flow's producer settings (sinks/kafka.py DEFAULT_PRODUCER_CONFIG)
 PRODUCER = {"acks": "all", "enable.idempotence": "true", "linger.ms": "5", "compression.type": "lz4"}
-
-
-class InfluxPoints(BatchingSink):
-    """Write ``influxdb_client.Point`` values at each checkpoint, synchronously, ms precision."""
-
-    def __init__(self, url: str, token: str, org: str, bucket: str, chunk_size: int = 5000) -> None:
-        super().__init__()
-        self._url, self._token, self._org, self._bucket, self._chunk = url, token, org, bucket, chunk_size
-
-    def setup(self) -> None:
-        self._client = InfluxDBClient(url=self._url, token=self._token, org=self._org, timeout=30_000)
-        self._writer = self._client.write_api(write_options=SYNCHRONOUS)
-
-    def write(self, batch: SinkBatch) -> None:
-        for chunk in batch.iter_chunks(self._chunk):
-            self._writer.write(self._bucket, self._org, [item.value for item in chunk], write_precision=WritePrecision.MS)
 
 
 def main() -> None:
@@ -90,12 +76,12 @@ def main() -> None:
         rocksdb_options=RocksDBOptions(dumps=pickle.dumps, loads=pickle.loads),
         producer_extra_config=PRODUCER, loglevel="WARNING")
     telemetry = app.topic(analytics.telemetry_topic, key_deserializer="str", value_deserializer="bytes")
-    alerts_topic, trips_topic, dead_topic = (app.topic(t, key_serializer="str", value_serializer="bytes") for t in (
-        analytics.alerts_topic, analytics.trips_topic, analytics.deadletter_topic))
-    influx = InfluxPoints(stack.influx_url, stack.writer_token(), stack.influx_org, stack.influx_bucket_fleet)
+    alerts_topic, trips_topic, dead_topic, points_topic = (app.topic(t, key_serializer="str", value_serializer="bytes") for t in (
+        analytics.alerts_topic, analytics.trips_topic, analytics.deadletter_topic, analytics.points_topic))
 
-    def decode_fix(value: bytes) -> tuple[Telemetry, int]:
-        return from_avro_record(decode("telemetry", value)), int(time.time() * 1000)
+    def decode_fix(value: bytes, _key: str, ts_ms: int, _headers: object) -> tuple[Telemetry, int]:
+        """As the flow's decode_fix: arrival = the record's Kafka timestamp, the wall clock only without one."""
+        return from_avro_record(decode("telemetry", value)), ts_ms if ts_ms and ts_ms > 0 else int(time.time() * 1000)
 
     def known(item: tuple[Telemetry, int]) -> bool:
         return not isinstance(registry.current.lookup(item[0].vehicle_id), Rejected)
@@ -119,9 +105,13 @@ def main() -> None:
     def stats_to_point(window: dict, key: str, _ts: int, _headers: object) -> Point:
         return stats_point(window["value"], fleet_of(key), window["end"], cfg.trip_start_speed_kmh)
 
-    fixes = app.dataframe(telemetry).apply(decode_fix)
-    fixes.filter(lambda item: not known(item)).apply(dead_letter).to_topic(dead_topic)
+    fixes = app.dataframe(telemetry).apply(decode_fix, metadata=True)
+    # dead letters keyed by the source topic, as the flow keys them
+    dead_key = lambda _value: analytics.telemetry_topic  # noqa: E731
+    fixes.filter(lambda item: not known(item)).apply(dead_letter).to_topic(dead_topic, key=dead_key)
     outs = fixes.filter(known).apply(vehicle_rules, stateful=True)
+    (outs.apply(lambda o: o.errors, expand=True)
+     .apply(lambda e: e.dead_letter(analytics.telemetry_topic).to_json()).to_topic(dead_topic, key=dead_key))
 
     alerts = outs.apply(lambda o: o.alerts, expand=True)
     alerts.apply(lambda a: a.to_json().encode()).to_topic(alerts_topic)
@@ -141,7 +131,7 @@ def main() -> None:
               .concat(stats.apply(stats_to_point, metadata=True))
               .concat(processed.filter(lambda pf: pf.flag is not None)
                       .apply(lambda pf: late_point(pf.fix.vehicle_id, pf.fix.ts_ms, "rules", pf.flag))))
-    points.sink(influx)
+    points.apply(encode_point).to_topic(points_topic)  # key = the vehicle id, as the flow's point records
     app.run()
 
 
