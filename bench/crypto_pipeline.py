@@ -1,17 +1,25 @@
-"""Benchmark of the crypto pipeline: 45 simulated exchanges x 20 symbols, real Kafka, flow process, InfluxDB.
+"""Benchmark of the crypto pipeline: 45 simulated exchanges x 20 symbols, real Kafka, the prices
+flow, the crypto store flow, InfluxDB.
 
     .venv/bin/python bench/crypto_pipeline.py [--live-s 60] [--burst-s 20] [--workers 1]
 
 Three measurements, each against a baseline taken in the same run on the same data:
   collected  quotes/s from the real collector (simulated exchanges polled as fast as it can) into
              Kafka, vs a bare producer of the same quotes (no polling, no validation);
-  processed  quotes/s of the crypto flow on that backlog (parse, book, spreads, alerts, OHLC, Kafka
-             and InfluxDB writes), vs a bare consume-and-decode (``from_json``) of the same topic;
-  delay      live (collector at --poll-interval, flow running): receive time -> spread queryable in
-             InfluxDB, sampled by querying the newest spread of every symbol each --sample-ms,
-             so a delay is exact to one sample period; baseline: receive time -> quote consumed
-             from Kafka by a bare consumer.
-Everything goes to throwaway topics and a throwaway bucket (deleted at the end). Results: JSON in
+  processed  quotes/s of the prices flow alone on that backlog (parse, book, spreads, alerts, OHLC,
+             every output to Kafka: spreads, alerts and the points as line protocol), vs a bare
+             consume-and-decode (``from_json``) of the same topic. The flow no longer writes
+             InfluxDB; the store flow does, and is not part of this figure;
+  delay      live (collector at --poll-interval, prices flow and crypto store running): receive
+             time -> spread queryable in InfluxDB (collector -> tickers -> prices flow -> points
+             topic -> crypto store -> InfluxDB), sampled by querying the newest spread of every
+             symbol each --sample-ms, so a delay is exact to one sample period; baselines: receive
+             time -> quote consumed from the tickers topic by a bare consumer, and receive time ->
+             spread point consumed from the points topic (what the prices flow adds; the rest up
+             to InfluxDB is the store's). The CPU cores of both flows and of Kafka and InfluxDB
+             during the live phase are reported too.
+Everything goes to throwaway topics (every topic setting of both flows is checked to be the
+run's own before they start) and a throwaway bucket (deleted at the end). Results: JSON in
 var/bench/crypto_pipeline-<time>.json and a table on stdout. Not a test: numbers, no thresholds.
 """
 
@@ -21,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import signal
 import statistics
 import subprocess
@@ -39,8 +48,10 @@ from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 from influxdb_client import InfluxDBClient  # noqa: E402
 
+from bench.common import CpuMeter, proc_cost, require_own_topics, service_pids  # noqa: E402
 from contracts.quote import from_json  # noqa: E402
 from rules.crypto.config import DEFAULT_EXCHANGES, DEFAULT_SYMBOLS  # noqa: E402
+from settings.crypto_flows import CryptoFlowSettings, CryptoStoreSettings  # noqa: E402
 from settings.stack import StackSettings, load_stack_settings  # noqa: E402
 from simulators.market import MarketConfig, SimulatedMarket  # noqa: E402
 
@@ -105,15 +116,27 @@ class Stack:
         self.influx.close()
 
 
-def flow_env(st: Stack, tickers: str, spreads: str, sink: str) -> dict[str, str]:
-    return {**os.environ, "CRYPTO_FLOW_TICKERS_TOPIC": tickers, "CRYPTO_FLOW_SPREADS_TOPIC": spreads,
-            "CRYPTO_FLOW_ALERTS_TOPIC": sink, "CRYPTO_FLOW_DEADLETTER_TOPIC": sink,
-            "CRYPTO_FLOW_FROM_BEGINNING": "true", "INFLUX_BUCKET_CRYPTO": st.bucket,
-            "INFLUX_WRITE_TOKEN": st.s.influx_token, "TICKTRACK_LOG_LEVEL": "WARNING"}
+def flow_env(st: Stack, tickers: str, spreads: str, points: str, sink: str) -> dict[str, str]:
+    """Environment of the prices flow: every topic the run's own (checked), the run's bucket."""
+    env = {**os.environ, "CRYPTO_FLOW_TICKERS_TOPIC": tickers, "CRYPTO_FLOW_SPREADS_TOPIC": spreads,
+           "CRYPTO_FLOW_ALERTS_TOPIC": sink, "CRYPTO_FLOW_DEADLETTER_TOPIC": sink, "CRYPTO_FLOW_POINTS_TOPIC": points,
+           "CRYPTO_FLOW_FROM_BEGINNING": "true", "INFLUX_BUCKET_CRYPTO": st.bucket,
+           "INFLUX_WRITE_TOKEN": st.s.influx_token, "TICKTRACK_LOG_LEVEL": "WARNING"}
+    require_own_topics(env, st.run, CryptoFlowSettings)
+    return env
 
 
-def start_flow(env: dict[str, str], workers: int, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([PY, "-m", "bytewax.run", "dataflows.crypto_prices:build_flow()", "-w", str(workers)],
+def store_env(st: Stack, tickers: str, points: str, sink: str) -> dict[str, str]:
+    """Environment of the crypto store: the run's tickers and points topics, dead letters to the bench's sink."""
+    env = {**os.environ, "CRYPTO_STORE_TICKERS_TOPIC": tickers, "CRYPTO_STORE_POINTS_TOPIC": points,
+           "CRYPTO_STORE_DEADLETTER_TOPIC": sink, "CRYPTO_STORE_FROM_BEGINNING": "true",
+           "INFLUX_BUCKET_CRYPTO": st.bucket, "INFLUX_WRITE_TOKEN": st.s.influx_token, "TICKTRACK_LOG_LEVEL": "WARNING"}
+    require_own_topics(env, st.run, CryptoStoreSettings)
+    return env
+
+
+def start_flow(env: dict[str, str], workers: int, log: Path, flow: str = "crypto_prices") -> subprocess.Popen:
+    return subprocess.Popen([PY, "-m", "bytewax.run", f"dataflows.{flow}:build_flow()", "-w", str(workers)],
                             cwd=REPO, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
 
 
@@ -227,6 +250,45 @@ class KafkaDelay(threading.Thread):
             c.close()
 
 
+RECV_FIELD = re.compile(rb"[ ,]recv_ts_ms=(\d+)i")
+SYMBOL_TAG = re.compile(rb"^spreads,(?:[^ ]*,)?symbol=([^, ]+)")
+
+
+class PointsDelay(threading.Thread):
+    """Intermediate baseline: receive time -> spread point on the points topic (the prices flow's
+    share of the delay; the rest up to InfluxDB is the store's). Sampled like ``InfluxDelay``:
+    every ``sample_ms``, the newest spread of every symbol that has a newer one than at the last
+    sample, so both figures see the same spreads, not every spread of a poll's burst."""
+
+    def __init__(self, s: StackSettings, topic: str, sample_ms: int) -> None:
+        super().__init__(daemon=True)
+        self.s, self.topic, self.sample_s, self.delays, self.done = s, topic, sample_ms / 1000, [], threading.Event()
+
+    def run(self) -> None:
+        c = Consumer({**self.s.kafka_config(), "group.id": f"bench-{uuid.uuid4().hex[:8]}", "auto.offset.reset": "latest",
+                      "enable.auto.commit": "false", "log_level": 2, "fetch.wait.max.ms": "10"})
+        c.subscribe([self.topic])
+        newest: dict[bytes, int] = {}
+        sampled: dict[bytes, int] = {}
+        next_sample = time.monotonic() + self.sample_s
+        try:
+            while not self.done.is_set():
+                for m in c.consume(5000, min(0.05, max(0.0, next_sample - time.monotonic()))):
+                    if m.error() is None and m.value().startswith(b"spreads,"):
+                        sym, recv = SYMBOL_TAG.search(m.value()), RECV_FIELD.search(m.value())
+                        if sym and recv:
+                            newest[sym.group(1)] = max(newest.get(sym.group(1), 0), int(recv.group(1)))
+                if time.monotonic() >= next_sample:
+                    now = time.time() * 1000
+                    for sym, recv in newest.items():
+                        if recv > sampled.get(sym, 0):
+                            sampled[sym] = recv
+                            self.delays.append(now - recv)
+                    next_sample += self.sample_s
+        finally:
+            c.close()
+
+
 class InfluxDelay(threading.Thread):
     """Receive time -> spread queryable: the newest spread of every symbol, every ``sample_ms``."""
 
@@ -271,8 +333,8 @@ def main() -> int:
                               "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                               "exchanges": 45, "symbols": 20, "workers": args.workers}
     try:
-        backlog, bare_topic, spreads_a, live, spreads_b = (st.topic(n, p) for n, p in (
-            ("backlog", 6), ("bare", 6), ("spreads-a", 3), ("live", 6), ("spreads-b", 3)))
+        backlog, bare_topic, spreads_a, points_a, live, spreads_b, points_b = (st.topic(n, p) for n, p in (
+            ("backlog", 6), ("bare", 6), ("spreads-a", 3), ("points-a", 6), ("live", 6), ("spreads-b", 3), ("points-b", 6)))
         sink = st.topic("sink", 1)  # alerts and dead letters of the bench
 
         print(f"[bench] collect: collector -> {backlog} for {args.burst_s:g}s", file=sys.stderr)
@@ -286,32 +348,41 @@ def main() -> int:
         print(f"[bench] process: baseline consume+decode, then the flow on {collected} quotes", file=sys.stderr)
         consume_rate = bare_consume(s, backlog, collected)
         t0 = time.monotonic()
-        flow = start_flow(flow_env(st, backlog, spreads_a, sink), args.workers, out_dir / f"{run}-flow-a.log")
+        flow = start_flow(flow_env(st, backlog, spreads_a, points_a, sink), args.workers, out_dir / f"{run}-flow-a.log")
         try:
             n_spreads, span_s = spreads_span(s, spreads_a)
             wall_s = time.monotonic() - t0
+            flow_cpu_s = proc_cost(flow.pid)["cpu_s"]  # start-up included
         finally:
             stop(flow)
         process_rate = collected / span_s
         result["process"] = {"quotes": collected, "spread_records": n_spreads, "busy_seconds": round(span_s, 2),
                              "quotes_per_s": round(process_rate), "wall_seconds_incl_start": round(wall_s, 1),
-                             "baseline_consume_decode_per_s": round(consume_rate), "ratio": round(process_rate / consume_rate, 3)}
+                             "baseline_consume_decode_per_s": round(consume_rate), "ratio": round(process_rate / consume_rate, 3),
+                             "points_records": st.count(points_a), "flow_cpu_s_incl_start": flow_cpu_s}
 
         print(f"[bench] delay: live for {args.live_s:g}s, poll every {args.poll_interval:g}s", file=sys.stderr)
-        flow = start_flow(flow_env(st, live, spreads_b, sink), args.workers, out_dir / f"{run}-flow-b.log")
-        kafka_delay, influx_delay = KafkaDelay(s, live), InfluxDelay(st, args.sample_ms)
+        flow = start_flow(flow_env(st, live, spreads_b, points_b, sink), args.workers, out_dir / f"{run}-flow-b.log")
+        store = start_flow(store_env(st, live, points_b, sink), 1, out_dir / f"{run}-store-b.log", "crypto_store")
+        kafka_delay, points_delay, influx_delay = KafkaDelay(s, live), PointsDelay(s, points_b, args.sample_ms), InfluxDelay(st, args.sample_ms)
+        meter = CpuMeter({**service_pids(), "crypto_prices": flow.pid, "crypto_store": store.pid})
         try:
-            time.sleep(8)  # flow start-up (ccxt fee tables, Kafka assignment)
+            time.sleep(8)  # flows' start-up (ccxt fee tables, Kafka assignment)
             kafka_delay.start()
+            points_delay.start()
             influx_delay.start()
+            meter.start()
             live_stats = run_collector(live, sink, args.live_s, args.poll_interval)
+            cores = meter.stop()
         finally:
-            kafka_delay.done.set()
-            influx_delay.done.set()
-            kafka_delay.join(10)
-            influx_delay.join(10)
+            for t in (kafka_delay, points_delay, influx_delay):
+                t.done.set()
+            for t in (kafka_delay, points_delay, influx_delay):
+                t.join(10)
             stop(flow)
+            stop(store)
         warm = [d for d in influx_delay.delays[len(influx_delay.delays) // 10:]]  # drop the first tenth (warm-up)
+        warm_points = points_delay.delays[len(points_delay.delays) // 10:]
         result["delay_ms"] = {
             "live_quotes_per_s": round(live_stats["quotes"] / live_stats["seconds"]),
             "spread_in_influx_p50": round(pct(warm, 50) or -1), "spread_in_influx_p99": round(pct(warm, 99) or -1),
@@ -319,7 +390,10 @@ def main() -> int:
             "query_ms_p50": round(1000 * (statistics.median(influx_delay.queries) if influx_delay.queries else 0), 1),
             "baseline_kafka_consume_p50": round(pct(kafka_delay.delays, 50) or -1),
             "baseline_kafka_consume_p99": round(pct(kafka_delay.delays, 99) or -1),
+            "spread_point_on_kafka_p50": round(pct(warm_points, 50) or -1),
+            "spread_point_on_kafka_p99": round(pct(warm_points, 99) or -1),
         }
+        result["live_cores"] = cores  # crypto_prices, crypto_store, mosquitto, kafka, influxdb, machine (all of it)
         d = result["delay_ms"]
         d["ratio_p50"] = round(d["spread_in_influx_p50"] / max(d["baseline_kafka_consume_p50"], 1), 2)
     finally:
@@ -335,8 +409,13 @@ def main() -> int:
     print(f"{'processed quotes/s (flow)':<34}{p['quotes_per_s']:>12}{p['baseline_consume_decode_per_s']:>12}{p['ratio']:>8}")
     print(f"{'delay p50 recv->spread in Influx':<34}{d['spread_in_influx_p50']:>10}ms{d['baseline_kafka_consume_p50']:>10}ms{d['ratio_p50']:>8}")
     print(f"{'delay p99 recv->spread in Influx':<34}{d['spread_in_influx_p99']:>10}ms{d['baseline_kafka_consume_p99']:>10}ms")
+    print(f"{'delay p50 / p99 recv->spread point':<34}{d['spread_point_on_kafka_p50']:>10}ms{d['spread_point_on_kafka_p99']:>10}ms"
+          "  (newest spread per symbol on the points topic, same sampling: the prices flow's share)")
+    cores = result["live_cores"]
     print(f"\nlive phase: {d['live_quotes_per_s']} quotes/s; delay sampled every {d['sample_period_ms']} ms "
-          f"({d['samples']} samples); results: {path.relative_to(REPO)}")
+          f"({d['samples']} samples); CPU cores: " + ", ".join(f"{k} {v}" for k, v in cores.items())
+          + f"\nprocess phase: {p['points_records']} point records, flow CPU {p['flow_cpu_s_incl_start']} s incl. start-up"
+          + f"; results: {path.relative_to(REPO)}")
     return 0
 
 
