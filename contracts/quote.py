@@ -171,19 +171,9 @@ def from_json(payload: bytes | str) -> Quote:
     return validate_quote(doc)
 
 
-class _DeadLetterRecord(dict):  # type: ignore[type-arg]
-    """The dead-letter dict; ``d["source"]`` still reads ``source_topic`` for callers written
-    before the formats were unified. Only in-process: the key is never serialized."""
-
-    def __missing__(self, key: str) -> Any:
-        if key == "source":
-            return self["source_topic"]
-        raise KeyError(key)
-
-
 def dead_letter(reason: str, source: str, payload: Any, received_at_ms: int) -> dict[str, Any]:
     """The ``crypto.deadletter`` record, in the one dead-letter format (contracts/deadletter.py).
 
     ``source`` (``ccxt:kraken``, ``kafka:crypto.tickers``) becomes ``source_topic``; ``payload``
     is the raw input: bytes are kept as they are, anything else as its JSON text."""
-    return _DeadLetterRecord(DeadLetter(reason, source, payload_bytes(payload), received_at_ms).to_dict())
+    return DeadLetter(reason, source, payload_bytes(payload), received_at_ms).to_dict()

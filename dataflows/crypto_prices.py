@@ -49,12 +49,8 @@ def parse_ticker(msg: KafkaSourceMessage) -> Quote | dict[str, Any]:
     try:
         return from_json(msg.value)
     except InvalidQuote as exc:
-        try:
-            payload: Any = orjson.loads(msg.value)
-        except orjson.JSONDecodeError:
-            payload = msg.value
         received_ms = msg.timestamp[1] if msg.timestamp and msg.timestamp[1] > 0 else int(datetime.now(timezone.utc).timestamp() * 1000)
-        return dead_letter(exc.reason, f"kafka:{msg.topic}", payload, received_ms)
+        return dead_letter(exc.reason, f"kafka:{msg.topic}", msg.value, received_ms)
 
 
 def json_record(key: str, doc: dict[str, Any]) -> KafkaRecord:
@@ -89,7 +85,7 @@ def build_flow(flow_settings: CryptoFlowSettings | None = None, stack: StackSett
                          starting_offset=OFFSET_BEGINNING if cfg.from_beginning else OFFSET_END, add_config=kafka)
     parsed = op.branch("valid", op.map("parse", op.input("kafka_in", flow, source), parse_ticker),
                        lambda x: isinstance(x, Quote))
-    op.output("deadletter_out", op.map("deadletter_record", parsed.falses, lambda d: json_record(d["source"], d)),
+    op.output("deadletter_out", op.map("deadletter_record", parsed.falses, lambda d: json_record(d["source_topic"], d)),
               KafkaProducerSink(kafka, cfg.deadletter_topic))
     quotes = parsed.trues
 

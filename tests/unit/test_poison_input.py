@@ -184,7 +184,7 @@ def test_crypto_dead_letters_have_the_one_format_and_keep_bytes() -> None:
     d = dead_letter("bid: not a number", "kafka:crypto.tickers", raw, ARRIVED)
     assert d == json.loads(DeadLetter("bid: not a number", "kafka:crypto.tickers", raw, ARRIVED).to_json())
     assert d["payload_encoding"] == "base64" and base64.b64decode(d["payload"]) == raw  # no errors="replace" any more
-    assert d["source"] == "kafka:crypto.tickers"
+    assert d["source_topic"] == "kafka:crypto.tickers"
 
 
 def test_crypto_dead_letter_of_a_parsed_ticker_is_its_json_text() -> None:

@@ -74,7 +74,6 @@ def test_dead_letter_record_shape() -> None:
                       "payload_encoding": "utf-8", "payload_bytes": 10,
                       "payload_sha256": "ad6e1fb52bb125516a7e1b0ef888007812c5777c5ff5d4bc4ef24ce1ecd0d285",
                       "payload_truncated": False, "received_at": "2026-01-01T00:00:00.000Z"}
-    assert record["source"] == "ccxt:binance"  # the old key still reads, in-process only
     assert b'"source"' not in orjson.dumps(record)
 
 

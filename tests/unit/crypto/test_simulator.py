@@ -45,7 +45,7 @@ def test_default_market_shape_stale_exchange_and_dead_letters() -> None:
     assert market.stale_exchange == "toobit"
     assert "toobit" in per_step[8] and all("toobit" not in s for s in per_step[9:])
     assert dead and all(d["reason"].startswith("crossed book") for d in dead)
-    assert all(d["source"].startswith("simulated:") for d in dead)
+    assert all(d["source_topic"].startswith("simulated:") for d in dead)
 
 
 def test_rules_on_the_simulated_market_exclude_the_other_coin_and_the_quiet_exchange() -> None:
