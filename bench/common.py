@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import pwd
+import shutil
 import socket
 import subprocess
 import sys
@@ -131,14 +133,19 @@ class PrivateMosquitto:
     Why not the shared broker: every ingest session subscribed there (other people's running
     tests, and persistent sessions of finished runs, which queue up to 200,000 messages each for a
     day) would get a copy of the bench's fleet/+/telemetry traffic, and the bench's ingest would
-    ingest theirs. Stopped by its own pid file (``stack.sh down`` with the same ``TICKTRACK_VAR``)."""
+    ingest theirs. ``autosave_interval``: instead of the template's save after every change
+    (``autosave_on_changes true``, ``autosave_interval 1``), save every N seconds - the setting
+    before 2026-12-01, to tell the broker's share of a figure from the flows'. Then the bench
+    renders the template itself and starts the binary the way stack.sh does. Stopped by its pid."""
 
-    def __init__(self, var_dir: Path) -> None:
+    def __init__(self, var_dir: Path, autosave_interval: int | None = None) -> None:
         self.var_dir = var_dir
+        self.autosave_interval = autosave_interval
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.url = f"mqtt://127.0.0.1:{self.port}"
+        self._proc: subprocess.Popen | None = None
 
     def _stack(self, command: str) -> None:
         env = {**os.environ, "TICKTRACK_VAR": str(self.var_dir), "MQTT_PORT": str(self.port), "MQTT_AUTH": "off"}
@@ -147,14 +154,46 @@ class PrivateMosquitto:
         if res.returncode != 0:
             raise SystemExit(f"bench: private mosquitto {command} failed:\n{res.stderr[-2000:]}")
 
+    def config(self) -> str:
+        """The repo's template filled in like stack.sh does, with the autosave override."""
+        text = (REPO / "services" / "mosquitto" / "mosquitto.conf.tmpl").read_text()
+        text = (text.replace("@VAR@", str(self.var_dir)).replace("@PORT@", str(self.port)).replace("@HOST@", "127.0.0.1")
+                .replace("@USER@", pwd.getpwuid(os.getuid()).pw_name))
+        lines = [ln for ln in text.splitlines() if not ln.startswith(("autosave_on_changes", "autosave_interval"))]
+        return "\n".join([*lines, "autosave_on_changes false", f"autosave_interval {self.autosave_interval}", ""])
+
     @property
     def pid(self) -> int:
+        if self._proc is not None:
+            return self._proc.pid
         return int((self.var_dir / "run" / "mosquitto.pid").read_text().split()[0])
 
     def __enter__(self) -> "PrivateMosquitto":
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        self._stack("up")
+        if self.autosave_interval is None:
+            self._stack("up")
+            return self
+        for sub in ("mosquitto/data", "logs"):
+            (self.var_dir / sub).mkdir(parents=True, exist_ok=True)
+        conf = self.var_dir / "mosquitto" / "mosquitto.conf"
+        conf.write_text(self.config())
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self._proc = subprocess.Popen([binary, "-c", str(conf)], stdout=open(self.var_dir / "logs" / "mosquitto.out", "ab"),
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+        check = subprocess.run([sys.executable, str(REPO / "services" / "check_ready.py"), "mqtt", self.url],
+                               capture_output=True, text=True, timeout=120)
+        if check.returncode != 0:
+            self.__exit__()
+            raise SystemExit(f"bench: private mosquitto does not answer:\n{check.stderr[-2000:]}")
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self._stack("down")
+        if self._proc is None:
+            self._stack("down")
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()

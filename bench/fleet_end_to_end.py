@@ -23,7 +23,8 @@ any flow starts), the store flow gets the run's registry file and config topic, 
 the run's; all deleted at the end. The fixes go through a private Mosquitto started from the
 repo's template (services/mosquitto/mosquitto.conf.tmpl) on a free port, so no other ingest
 session on the shared broker gets them and no one else's fixes reach this run (--shared-mqtt
-for the shared broker). JSON in var/bench/fleet_end_to_end-<time>.json. Numbers, not a test.
+for the shared broker; --mosquitto-autosave-interval N for the broker's save every N s instead of
+after every change, the setting before 2026-12-01). JSON in var/bench/fleet_end_to_end-<time>.json. Numbers, not a test.
 """
 
 from __future__ import annotations
@@ -201,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared-mqtt", action="store_true",
                     help="publish through the shared stack's Mosquitto instead of a private one started from the repo's "
                          "template (other ingest sessions there get a copy of every fix; the bench removes its own sessions after)")
+    ap.add_argument("--mosquitto-autosave-interval", type=int, metavar="N",
+                    help="private broker saves every N s instead of the template's save after every change "
+                         "(the setting before 2026-12-01: tells the broker's share of a figure from the flows')")
     args = ap.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",")]
     s = load_stack_settings()
@@ -229,11 +233,13 @@ def main(argv: list[str] | None = None) -> int:
             mqtt_url, services = s.mqtt_url, service_pids()
             stack.callback(drop_sessions, mqtt_url, [f"{run}-{i}" for i in range(args.ingest_workers)])
         else:
-            broker = stack.enter_context(PrivateMosquitto(logs / "mosquitto"))
+            broker = stack.enter_context(PrivateMosquitto(logs / "mosquitto", args.mosquitto_autosave_interval))
             mqtt_url, services = broker.url, {**service_pids(), "mosquitto": broker.pid}
         env["MQTT_URL"] = mqtt_url
         result = run_all(s, args, rates, run, logs, ids, topics, env, mqtt_url, services)
-    result["mqtt"] = "shared" if args.shared_mqtt else "private (services/mosquitto/mosquitto.conf.tmpl)"
+    result["mqtt"] = ("shared" if args.shared_mqtt else "private (services/mosquitto/mosquitto.conf.tmpl"
+                      + (f", autosave_interval {args.mosquitto_autosave_interval} instead of on every change)"
+                         if args.mosquitto_autosave_interval else ")"))
     best = result["highest_sustained_msgs_per_s"]
     path = write_result("fleet_end_to_end", result)
     print_table(result["steps"], best, path)
