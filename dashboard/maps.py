@@ -68,14 +68,23 @@ def _geofence_traces(geofences: Iterable[Geofence]) -> list[go.Scattermap]:
     return traces
 
 
-def _view(lats: Sequence[float], lons: Sequence[float]) -> dict[str, object]:
+TILE_PX = 512  # MapLibre's world is 512 px wide at zoom 0
+FLEET_MAP_PX, ROUTE_MAP_PX = 520, 420  # map heights
+
+
+def _view(lats: Sequence[float], lons: Sequence[float], height_px: int) -> dict[str, object]:
+    """Centre and zoom that show every point, with a margin, in a map ``height_px`` high.
+
+    A degree of latitude takes 1/cos(lat) more pixels than a degree of longitude (Mercator),
+    and the map is at least as wide as it is high, so fitting the larger of the two spans
+    into the height fits both."""
     if not lats:
         return {"center": {"lat": 48.0, "lon": 10.0}, "zoom": 3}
-    lat_span = max(lats) - min(lats)
-    lon_span = max(lons) - min(lons)
-    span = max(lat_span, lon_span, 0.005)
-    zoom = max(1.0, min(15.0, math.log2(360.0 / span) - 0.5))
-    return {"center": {"lat": (max(lats) + min(lats)) / 2, "lon": (max(lons) + min(lons)) / 2}, "zoom": zoom}
+    centre_lat = (max(lats) + min(lats)) / 2
+    lat_span = (max(lats) - min(lats)) / max(0.1, math.cos(math.radians(centre_lat)))
+    span = max(lat_span, max(lons) - min(lons), 0.005)
+    zoom = math.log2(height_px * 360.0 / (TILE_PX * span)) - 1.0  # -1: the points fill half the height
+    return {"center": {"lat": centre_lat, "lon": (max(lons) + min(lons)) / 2}, "zoom": max(1.0, min(15.0, zoom))}
 
 
 def fleet_map(vehicles: pd.DataFrame, geofences: Iterable[Geofence], style: str, selected: str | None) -> go.Figure:
@@ -92,8 +101,8 @@ def fleet_map(vehicles: pd.DataFrame, geofences: Iterable[Geofence], style: str,
                                     marker={"size": sizes, "color": STATUS_COLORS[status]}, name=status,
                                     text=labels, hoverinfo="text", customdata=list(part["vehicle_id"])))
     view = _view(list(vehicles["lat"].astype(float)) if not vehicles.empty else [],
-                 list(vehicles["lon"].astype(float)) if not vehicles.empty else [])
-    fig.update_layout(map={"style": style, **view}, margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=520,
+                 list(vehicles["lon"].astype(float)) if not vehicles.empty else [], FLEET_MAP_PX)
+    fig.update_layout(map={"style": style, **view}, margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=FLEET_MAP_PX,
                       legend={"orientation": "h", "y": 1.02}, uirevision="fleet-map")
     return fig
 
@@ -108,10 +117,10 @@ def route_map(route: pd.DataFrame, upto: int, style: str, geofences: Iterable[Ge
                                     line={"width": 4, "color": "#1f77b4"}, name="driven"))
         fig.add_trace(go.Scattermap(lat=[lats.iloc[upto]], lon=[lons.iloc[upto]], mode="markers",
                                     marker={"size": 16, "color": "#d62728"}, name="vehicle"))
-        view = _view(list(lats), list(lons))
+        view = _view(list(lats), list(lons), ROUTE_MAP_PX)
     else:
-        view = _view([], [])
-    fig.update_layout(map={"style": style, **view}, margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=420)
+        view = _view([], [], ROUTE_MAP_PX)
+    fig.update_layout(map={"style": style, **view}, margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=ROUTE_MAP_PX)
     return fig
 
 
