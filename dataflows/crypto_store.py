@@ -23,12 +23,11 @@ from contracts.crypto_points import quote_point
 from contracts.deadletter import DeadLetter
 from contracts.line_protocol import decode_line
 from contracts.quote import InvalidQuote, from_json
+from dataflows.store_output import write_or_dead_letter
 from settings.crypto_flows import CryptoStoreSettings
 from settings.errors import load_settings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
-from sinks.influxdb import InfluxSink
-from sinks.kafka import KafkaProducerSink, KafkaRecord
 from sources.kafka_time import record_timestamp_ms
 
 log = structlog.get_logger(__name__)
@@ -57,10 +56,5 @@ def build_flow(store: CryptoStoreSettings | None = None, stack: StackSettings | 
     source = KafkaSource([kafka["bootstrap.servers"]], [store.tickers_topic, store.points_topic],
                          starting_offset=OFFSET_BEGINNING if store.from_beginning else OFFSET_END, add_config=kafka)
     items = op.filter_map("to_write", op.input("kafka_in", flow, source), lambda m: to_write(m, store.points_topic))
-    split = op.branch("writable", items, lambda x: not isinstance(x, DeadLetter))
-    op.output("deadletter_out", op.map("deadletter_record", split.falses, lambda d: KafkaRecord(d.source_topic.encode(), d.to_json())),
-              KafkaProducerSink(kafka, store.deadletter_topic))
-    op.output("influx_out", split.trues, InfluxSink(stack.influx_url, stack.writer_token(), stack.influx_org,
-                                                    stack.influx_bucket_crypto, kafka_config=kafka,
-                                                    deadletter_topic=store.deadletter_topic))
+    write_or_dead_letter(items, stack, stack.influx_bucket_crypto, store.deadletter_topic)
     return flow

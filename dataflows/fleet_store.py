@@ -28,12 +28,11 @@ from contracts.fleet_points import telemetry_point
 from contracts.line_protocol import decode_line
 from contracts.telemetry import from_avro_record
 from dataflows.live_registry import start_live_registry
+from dataflows.store_output import write_or_dead_letter
 from settings.errors import load_settings
 from settings.flows import StoreSettings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
-from sinks.influxdb import InfluxSink
-from sinks.kafka import KafkaProducerSink, KafkaRecord
 from sources.kafka_time import record_timestamp_ms
 
 
@@ -63,10 +62,5 @@ def build_flow(store: StoreSettings | None = None, stack: StackSettings | None =
     source = KafkaSource([kafka["bootstrap.servers"]], [store.telemetry_topic, store.points_topic], tail=store.tail,
                          starting_offset=OFFSET_BEGINNING if store.from_beginning else OFFSET_END, add_config=kafka)
     items = op.map("to_write", op.input("kafka_in", flow, source), lambda m: to_write(m, store.points_topic, fleet_of))
-    split = op.branch("writable", items, lambda x: not isinstance(x, DeadLetter))
-    op.output("deadletter_out", op.map("deadletter_record", split.falses, lambda d: KafkaRecord(d.source_topic.encode(), d.to_json())),
-              KafkaProducerSink(kafka, store.deadletter_topic))
-    op.output("influx_out", split.trues, InfluxSink(stack.influx_url, stack.writer_token(), stack.influx_org,
-                                                    stack.influx_bucket_fleet, kafka_config=kafka,
-                                                    deadletter_topic=store.deadletter_topic))
+    write_or_dead_letter(items, stack, stack.influx_bucket_fleet, store.deadletter_topic)
     return flow

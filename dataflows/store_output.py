@@ -1,0 +1,25 @@
+"""The end of both store flows: points to InfluxDB, everything that cannot be written to dead letters."""
+
+from __future__ import annotations
+
+import bytewax.operators as op
+from bytewax.dataflow import Stream
+from influxdb_client import Point
+
+from contracts.deadletter import DeadLetter
+from settings.stack import StackSettings
+from sinks.influxdb import InfluxSink
+from sinks.kafka import KafkaProducerSink, KafkaRecord
+
+
+def write_or_dead_letter(items: Stream[Point | str | DeadLetter], stack: StackSettings, bucket: str,
+                         deadletter_topic: str) -> None:
+    """Points and line-protocol lines go to ``bucket``; dead letters, and the points InfluxDB
+    refuses, to ``deadletter_topic``."""
+    kafka = stack.kafka_config()
+    split = op.branch("writable", items, lambda x: not isinstance(x, DeadLetter))
+    op.output("deadletter_out", op.map("deadletter_record", split.falses,
+                                       lambda d: KafkaRecord(d.source_topic.encode(), d.to_json())),
+              KafkaProducerSink(kafka, deadletter_topic))
+    op.output("influx_out", split.trues, InfluxSink(stack.influx_url, stack.writer_token(), stack.influx_org, bucket,
+                                                    kafka_config=kafka, deadletter_topic=deadletter_topic))
