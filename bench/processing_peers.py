@@ -52,7 +52,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 from bench.common import machine, require_own_topics  # noqa: E402
-from bench.peers.completion import OutputWatch, PeerProcess  # noqa: E402
+from bench.peers.completion import OutputWatch, PeerProcess, wait_visible  # noqa: E402
 from bench.peers.quix_venv import quix_python, quix_version  # noqa: E402
 from bench.peers.workload import END, START, Workload, drive, marker_fixes, write_registry  # noqa: E402
 from contracts.avro import TELEMETRY_SCHEMA_HEADER, encode  # noqa: E402
@@ -89,6 +89,8 @@ class Context:
     def create_topics(self, *names: str, partitions: int = 3) -> None:
         for fut in self.admin.create_topics([NewTopic(n, partitions, 1) for n in names]).values():
             fut.result(timeout=30)
+        for n in names:  # metadata shows every partition with a leader before anyone uses them
+            wait_visible(self.admin, n)
 
     def delete_topics(self, names: list[str]) -> None:
         if not names:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from bench.peers.workload import END, START, marker_kind
 
@@ -80,6 +81,22 @@ class PeerProcess:
         return Usage(self.proc.returncode, round(u.ru_utime + u.ru_stime, 2), round(u.ru_maxrss / 1024, 1))
 
 
+def wait_visible(client: Consumer | AdminClient, topic: str, timeout_s: float = 30.0) -> list[int]:
+    """Partitions of ``topic`` once its metadata shows every one with a leader.
+
+    Right after ``create_topics`` the metadata can still list a topic without partitions (or
+    leaders); a watcher that assigned itself those partitions would never see a record."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        md = client.list_topics(topic, timeout=10).topics.get(topic)
+        if (md is not None and md.error is None and md.partitions
+                and all(p.error is None and p.leader >= 0 for p in md.partitions.values())):
+            return sorted(md.partitions)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"topic {topic} not ready within {timeout_s:.0f} s: {md.error if md else 'absent'}")
+        time.sleep(0.1)
+
+
 class OutputWatch(threading.Thread):
     """Reads a peer's output topic from the beginning and times the start / end markers.
 
@@ -101,9 +118,8 @@ class OutputWatch(threading.Thread):
     def run(self) -> None:
         c = Consumer({**self.kafka, "group.id": f"{self.topic}-watch", "enable.auto.commit": "false", "log_level": "2",
                       "fetch.wait.max.ms": "20"})
-        parts = c.list_topics(self.topic, timeout=10).topics[self.topic].partitions
-        c.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in parts])
         try:
+            c.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in wait_visible(c, self.topic)])
             while not self.done.is_set() and self.all_ends is None:
                 for m in c.consume(1000, 0.05):
                     if m.error() is not None or m.key() is None:
