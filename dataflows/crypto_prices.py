@@ -27,7 +27,7 @@ from bytewax.operators.windowing import EventClock, TumblingWindower, fold_windo
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END
 from influxdb_client import Point
 
-from contracts.crypto_points import extremes_point, ohlc_point, spread_point
+from sinks.influx_points.crypto import extremes_point, ohlc_point, spread_point
 from contracts.line_protocol import encode_point
 from contracts.quote import InvalidQuote, Quote, dead_letter, from_json
 from rules.crypto.arbitrage import ArbitrageRules

@@ -19,7 +19,7 @@ from bytewax.dataflow import Dataflow
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END
 from influxdb_client import Point
 
-from contracts.crypto_points import quote_point
+from sinks.influx_points.crypto import quote_point
 from contracts.deadletter import DeadLetter
 from contracts.line_protocol import decode_line
 from contracts.quote import InvalidQuote, from_json

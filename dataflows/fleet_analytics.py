@@ -25,7 +25,7 @@ from influxdb_client import Point
 
 from contracts.avro import decode
 from contracts.deadletter import DeadLetter
-from contracts.fleet_analytics_points import alert_point, day_point, health_point, late_point, stats_point, trip_point
+from sinks.influx_points.fleet_analytics import alert_point, day_point, health_point, late_point, stats_point, trip_point
 from contracts.line_protocol import encode_point
 from contracts.telemetry import Telemetry, from_avro_record
 from dataflows.live_registry import start_live_registry

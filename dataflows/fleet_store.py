@@ -24,7 +24,7 @@ from influxdb_client import Point
 
 from contracts.avro import decode
 from contracts.deadletter import DeadLetter
-from contracts.fleet_points import telemetry_point
+from sinks.influx_points.fleet import telemetry_point
 from contracts.line_protocol import decode_line
 from contracts.telemetry import from_avro_record
 from dataflows.live_registry import start_live_registry

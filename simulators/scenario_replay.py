@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 
 from contracts.telemetry import InvalidTelemetry, parse_telemetry
 from rules.fleet import engine
-from rules.fleet.alerts import Alert
+from contracts.alert import Alert
 from rules.fleet.config import FleetSettings
-from rules.fleet.health import HealthReport
+from contracts.health import HealthReport
 from rules.fleet.registry import Registry, Rejected
-from rules.fleet.trips import Trip
+from contracts.trip import Trip
 from simulators.scenario_device import Message
 
 

@@ -16,7 +16,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from rules.fleet import alerts as A
+from contracts import alert as A
 from rules.fleet.config import FleetSettings
 from rules.fleet.geofence_shapes import Geofence
 from simulators.scenario_device import Device, Message

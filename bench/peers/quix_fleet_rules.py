@@ -40,7 +40,7 @@ from quixstreams.state.rocksdb import RocksDBOptions  # noqa: E402
 
 from contracts.avro import decode  # noqa: E402
 from contracts.deadletter import DeadLetter  # noqa: E402
-from contracts.fleet_analytics_points import alert_point, day_point, health_point, late_point, stats_point, trip_point  # noqa: E402
+from sinks.influx_points.fleet_analytics import alert_point, day_point, health_point, late_point, stats_point, trip_point  # noqa: E402
 from contracts.line_protocol import encode_point  # noqa: E402
 from contracts.telemetry import Telemetry, from_avro_record  # noqa: E402
 from rules.fleet import engine  # noqa: E402
@@ -98,7 +98,7 @@ def main() -> None:
         state.set("vehicle", new)
         return out
 
-    def day_to_point(d) -> Point:  # noqa: ANN001 - rules.fleet.scoring.DayScore
+    def day_to_point(d) -> Point:  # noqa: ANN001 - contracts.day_score.DayScore
         start = datetime.combine(date.fromisoformat(d.day), datetime.min.time(), tzinfo=tz.utc)
         return day_point(d, fleet_of(d.vehicle_id), int(start.timestamp() * 1000))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv-bench-quix"
 REQUIREMENTS = Path(__file__).with_name("requirements-quix.txt")
-CHECK = ("import quixstreams, rules.fleet.engine, contracts.avro, contracts.fleet_analytics_points, contracts.line_protocol, "
+CHECK = ("import quixstreams, rules.fleet.engine, contracts.avro, sinks.influx_points.fleet_analytics, contracts.line_protocol, "
          "sources.kafka_table, settings.flows; print(quixstreams.__version__)")
 
 

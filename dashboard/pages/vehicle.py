@@ -44,7 +44,7 @@ if health:
     c[0].metric("Health", str(health.get("status", "?")))
     c[1].metric("Next service (km)", f"{float(health['next_service_km']):,.0f}" if pd.notna(health.get("next_service_km")) else "-")
     c[2].metric("Next service (date)", str(health.get("next_service_date") or "-"))
-    # the health record carries no oil life (contracts/fleet_analytics_points.py): the device reports it
+    # the health record carries no oil life (sinks/influx_points/fleet_analytics.py): the device reports it
     oil = data.latest_fields(ctx.scope, "telemetry", vehicle_id, timedelta(days=30)).get("oil_life_pct")
     c[3].metric("Oil life %", f"{float(oil):.0f}" if pd.notna(oil) else "-")
     suggestions = [x.strip() for x in str(health.get("suggestions") or "").split(";") if x.strip()]

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from rules.crypto.spread import SpreadRecord
+from contracts.spread import SpreadRecord
 
 
 @dataclass(frozen=True)

@@ -7,25 +7,8 @@ same ticker never show up as a low or a high. Ties go to the alphabetically firs
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
-
+from contracts.extremes import Extremes
 from rules.crypto.book import BookView
-
-
-@dataclass(frozen=True)
-class Extremes:
-    """One ``extremes`` record: lowest and highest mid across exchanges at ``ts`` (newest recv_ts_ms)."""
-
-    symbol: str
-    ts: int
-    low: float
-    low_exchange: str
-    high: float
-    high_exchange: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def compute_extremes(view: BookView) -> Extremes | None:

@@ -12,9 +12,11 @@ from typing import Any
 
 from contracts.quote import Quote
 from rules.crypto.book import BookRules, BookView, SymbolBook, update_book
-from rules.crypto.extremes import Extremes, compute_extremes
+from contracts.extremes import Extremes
+from rules.crypto.extremes import compute_extremes
 from rules.crypto.fees import FeeTable, build_fee_table
-from rules.crypto.spread import SpreadRecord, compute_spread
+from contracts.spread import SpreadRecord
+from rules.crypto.spread import compute_spread
 
 
 @dataclass(frozen=True)

@@ -10,33 +10,11 @@ best ask paying that exchange's taker fee and sells at the best bid paying that 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
 
 from contracts.quote import Quote
+from contracts.spread import SpreadRecord
 from rules.crypto.book import BookView
 from rules.crypto.fees import FeeTable
-
-
-@dataclass(frozen=True)
-class SpreadRecord:
-    """One ``crypto.spreads`` record; ``ts`` is the book's clock (newest recv_ts_ms), prices in quote currency."""
-
-    symbol: str
-    ts: int
-    best_bid: float
-    best_bid_exchange: str
-    best_ask: float
-    best_ask_exchange: str
-    mid: float
-    spread: float
-    spread_pct: float
-    arbitrage_pct_after_fees: float
-    exchanges_counted: int
-    exchanges_excluded: list[dict[str, str]]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def arbitrage_pct_after_fees(best_bid: float, fee_bid: float, best_ask: float, fee_ask: float) -> float:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from contracts import alert as A
 from contracts.telemetry import Telemetry
 
-from . import alerts as A
 from .config import FleetSettings
 from .dtc_codes import describe, is_severe
 

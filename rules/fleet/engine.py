@@ -21,10 +21,13 @@ from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from typing import TypeVar
 
+from contracts import alert as A
+from contracts.day_score import DayScore
+from contracts.health import HealthReport, ServiceForecast
 from contracts.telemetry import Telemetry
+from contracts.trip import Trip
 
 from . import dtc, fuel, geofences, harsh_driving, idle, offline, overspeed, ranges, trips
-from . import alerts as A
 from . import health as H
 from . import maintenance as M
 from . import ordering as O
@@ -52,9 +55,9 @@ class ProcessedFix:
 class Output:
     fixes: list[ProcessedFix] = field(default_factory=list)
     alerts: list[A.Alert] = field(default_factory=list)
-    trips: list[trips.Trip] = field(default_factory=list)
-    days: list[S.DayScore] = field(default_factory=list)
-    health: list[H.HealthReport] = field(default_factory=list)
+    trips: list[Trip] = field(default_factory=list)
+    days: list[DayScore] = field(default_factory=list)
+    health: list[HealthReport] = field(default_factory=list)
     errors: list[RuleError] = field(default_factory=list)
 
     def extend(self, other: Output) -> None:
@@ -66,8 +69,8 @@ class Output:
         self.errors += other.errors
 
 
-def _emitted(alerts: Sequence[A.Alert] = (), trips_: Sequence[trips.Trip] = (), days: Sequence[S.DayScore] = (),
-             health: Sequence[H.HealthReport] = ()) -> Output | None:
+def _emitted(alerts: Sequence[A.Alert] = (), trips_: Sequence[Trip] = (), days: Sequence[DayScore] = (),
+             health: Sequence[HealthReport] = ()) -> Output | None:
     """What a rule emitted for a fix; None for nothing, the common case (saves an Output per rule and fix)."""
     if not (alerts or trips_ or days or health):
         return None
@@ -149,7 +152,7 @@ class _Fix:
     def fences(self) -> dict[str, Geofence]:
         return {gid: f for gid, f in self.reg.geofences.items() if f.applies_to(self.vehicle.id, self.vehicle.fleet_id)}
 
-    def forecasts(self, usage: M.UsageState) -> list[M.ServiceForecast]:
+    def forecasts(self, usage: M.UsageState) -> list[ServiceForecast]:
         v, ts = self.vehicle, self.fix.ts_ms
         return [M.forecast(r, v.last_service[r.id], usage, ts) for r in self.reg.maintenance_rules if r.id in v.last_service]
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from contracts import alert as A
 from contracts.telemetry import Telemetry
 
-from . import alerts as A
 from .config import FleetSettings
 from .geofence_shapes import Geofence
 

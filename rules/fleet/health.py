@@ -9,19 +9,16 @@ due within ``service_due_soon_days`` / ``service_due_soon_km`` -> ``attention``,
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Literal
 
+from contracts import alert as A
+from contracts.health import HealthReport, Issue, ServiceForecast, Status
 from contracts.telemetry import Telemetry
 
-from . import alerts as A
 from .config import FleetSettings
 from .dtc_codes import describe, is_severe
-from .maintenance import ServiceForecast
 from .ranges import Rating, evaluate
-
-Status = Literal["ok", "attention", "critical"]
 
 SUGGESTIONS = {
     A.COOLANT_HIGH: "Check coolant level, radiator and fan; stop the engine if it keeps rising",
@@ -32,26 +29,6 @@ SUGGESTIONS = {
     A.OIL_LIFE_LOW: "Change the oil and filter",
     A.RPM_HIGH: "Talk to the driver about high engine speeds",
 }
-
-
-@dataclass(frozen=True)
-class Issue:
-    code: str  # alert type or "dtc:P0301" or "service:<rule id>"
-    severity: A.Severity
-    message: str
-    suggestion: str
-
-
-@dataclass(frozen=True)
-class HealthReport:
-    vehicle_id: str
-    ts: int
-    status: Status
-    issues: tuple[Issue, ...] = ()
-    next_service: ServiceForecast | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

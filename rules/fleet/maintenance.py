@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta, timezone
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from contracts.health import ServiceForecast
+
 from .config import FleetSettings
 
 DAY_MS = 86_400_000
@@ -75,18 +77,6 @@ def rates(state: UsageState) -> tuple[float | None, float | None]:
     return rate(1), rate(2)
 
 
-@dataclass(frozen=True)
-class ServiceForecast:
-    rule_id: str
-    name: str
-    due_date: date | None  # None when no criterion can be dated (no usage yet)
-    due_by: str | None  # "km", "engine_hours" or "months"
-    remaining_km: float | None
-    remaining_engine_hours: float | None
-    overdue: bool
-    suggestion: str
-
-
 def _add_months(d: date, months: int) -> date:
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
@@ -138,7 +128,7 @@ def due_alerts(
 
     ``alerted`` holds "rule_id@last_service_date" keys; a new service record re-arms the rule.
     """
-    from . import alerts as A
+    from contracts import alert as A
 
     out = []
     keys = set(alerted)

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from contracts import alert as A
 from contracts.telemetry import Telemetry
 
-from . import alerts as A
 from .config import FleetSettings
 
 

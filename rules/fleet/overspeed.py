@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from contracts import alert as A
 from contracts.telemetry import Telemetry
 
-from . import alerts as A
 from .config import FleetSettings
 from .geo import haversine_m
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from contracts import alert as A
 from contracts.telemetry import Telemetry
 
-from . import alerts as A
 from .config import FleetSettings
 
 WHEELS = {"fl": "front left", "fr": "front right", "rl": "rear left", "rr": "rear right"}

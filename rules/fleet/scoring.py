@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from contracts.day_score import DayScore
+
 from .config import FleetSettings
 
 EVENT_KEYS = ("harsh_braking", "harsh_acceleration", "harsh_cornering", "overspeed")
@@ -33,18 +35,6 @@ def safety_score(distance_km: float, events: Mapping[str, int], idle_s: float, c
     points = sum(weights[k] * events.get(k, 0) for k in EVENT_KEYS) + cfg.score_weight_idle_10min * idle_s / 600
     penalty = points * 100 / max(distance_km, cfg.score_min_distance_km)
     return round(min(100.0, max(0.0, 100.0 - penalty)), 1)
-
-
-@dataclass(frozen=True)
-class DayScore:
-    vehicle_id: str
-    day: str  # local date, YYYY-MM-DD
-    trips: int = 0
-    distance_km: float = 0.0
-    duration_s: float = 0.0
-    idle_s: float = 0.0
-    events: Mapping[str, int] = field(default_factory=dict)
-    score: float = 100.0
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ Harsh and overspeed counts come from the alerts the other rules emitted for the 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, replace
 
+from contracts import alert as A
 from contracts.telemetry import Telemetry
+from contracts.trip import Trip
 
-from . import alerts as A
 from .config import FleetSettings
 from .geo import haversine_m
 from .idle import engine_on
@@ -38,31 +38,6 @@ class TripAcc:
     max_speed_kmh: float = 0.0
     idle_ms: int = 0
     events: tuple[tuple[str, int], ...] = tuple((k, 0) for k in EVENT_KEYS)
-
-
-@dataclass(frozen=True)
-class Trip:
-    """A finished trip, as written to InfluxDB and shown in reports."""
-
-    trip_id: str
-    vehicle_id: str
-    fleet_id: str | None
-    start_ts: int
-    end_ts: int
-    start_lat: float
-    start_lon: float
-    end_lat: float
-    end_lon: float
-    distance_km: float
-    duration_s: float
-    max_speed_kmh: float
-    mean_speed_kmh: float
-    idle_s: float
-    events: dict[str, int] = field(default_factory=dict)
-    safety_score: float = 100.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from collectors.kafka_out import KafkaProduce
 from collectors.outputs import produce_outputs
 from collectors.poller import ExchangePoller
 from collectors.runner import run_collector
-from contracts.crypto_points import quote_time_ms
+from sinks.influx_points.crypto import quote_time_ms
 from contracts.quote import InvalidQuote, Quote, from_json
 from rules.crypto.arbitrage import ArbitrageRules
 from rules.crypto.config import DEFAULT_EXCHANGES, CryptoSettings

@@ -24,7 +24,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from rules.fleet import alerts as A
+from contracts import alert as A
 from rules.fleet.config import FleetSettings
 from rules.fleet.registry import apply_change, load_registry
 from settings.stack import REPO_ROOT, StackSettings

@@ -10,7 +10,7 @@ from rules.crypto.arbitrage import ArbitrageRules, alert_id, update_arbitrage
 from rules.crypto.book import BookView
 from rules.crypto.extremes import compute_extremes
 from rules.crypto.ohlc import fold_ohlc, merge_ohlc, new_ohlc, ohlc_record, quote_event_time
-from rules.crypto.spread import SpreadRecord
+from contracts.spread import SpreadRecord
 from tests.unit.crypto.helpers import T0, q
 
 

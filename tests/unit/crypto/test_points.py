@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from contracts.crypto_points import extremes_point, ohlc_point, quote_point, spread_point
+from sinks.influx_points.crypto import extremes_point, ohlc_point, quote_point, spread_point
 from contracts.quote import Quote
-from rules.crypto.extremes import Extremes
-from rules.crypto.spread import SpreadRecord
+from contracts.extremes import Extremes
+from contracts.spread import SpreadRecord
 
 RECV = 1_767_225_601_000
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from rules.fleet import alerts as A
+from contracts import alert as A
 
 
 def _alert(**kw):

@@ -3,7 +3,7 @@
 import json
 import random
 
-from rules.fleet import alerts as A
+from contracts import alert as A
 from rules.fleet import engine as E
 from rules.fleet.registry import apply_change, parse_registry
 

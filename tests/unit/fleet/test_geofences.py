@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from rules.fleet import alerts as A
+from contracts import alert as A
 from rules.fleet import geofences as G
 from rules.fleet.geofence_shapes import GeofenceError, load_geofences, parse_collection, parse_feature
 

@@ -1,4 +1,4 @@
-from rules.fleet import alerts as A
+from contracts import alert as A
 from rules.fleet import harsh_driving as H
 
 from .helpers import cfg, fix

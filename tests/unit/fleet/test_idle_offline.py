@@ -1,4 +1,4 @@
-from rules.fleet import alerts as A
+from contracts import alert as A
 from rules.fleet import idle as I
 from rules.fleet import offline as OF
 

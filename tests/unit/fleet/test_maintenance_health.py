@@ -1,6 +1,6 @@
 from datetime import date, datetime, timezone
 
-from rules.fleet import alerts as A
+from contracts import alert as A
 from rules.fleet import health as H
 from rules.fleet import maintenance as M
 

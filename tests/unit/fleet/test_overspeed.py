@@ -1,6 +1,6 @@
 import pytest
 
-from rules.fleet import alerts as A
+from contracts import alert as A
 from rules.fleet import overspeed as OS
 
 from .helpers import LAT, T0, cfg, fix, north

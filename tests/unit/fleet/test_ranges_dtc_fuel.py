@@ -1,4 +1,4 @@
-from rules.fleet import alerts as A
+from contracts import alert as A
 from rules.fleet import dtc as D
 from rules.fleet import fuel as F
 from rules.fleet import ranges as R

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from contracts.telemetry import Telemetry
 from dataflows.vehicle_logic import Snapshot, VehicleLogic
-from rules.fleet import alerts as A
+from contracts import alert as A
 from rules.fleet.registry import parse_registry
 from rules.fleet.stream_clock import StreamClock
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from rules.fleet import alerts as A
+from contracts import alert as A
 from rules.fleet.config import FleetSettings
 from rules.fleet.registry import Registry, load_registry
 from settings.stack import REPO_ROOT

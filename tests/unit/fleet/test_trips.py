@@ -1,6 +1,6 @@
 import pytest
 
-from rules.fleet import alerts as A
+from contracts import alert as A
 from rules.fleet import scoring as S
 from rules.fleet import trips as T
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from influxdb_client import Point, WritePrecision
 
-from contracts.points import set_fields
-from rules.fleet.alerts import Alert
-from rules.fleet.health import HealthReport
-from rules.fleet.scoring import DayScore
+from sinks.influx_points.fields import set_fields
+from contracts.alert import Alert
+from contracts.health import HealthReport
+from contracts.day_score import DayScore
 from rules.fleet.stats import MinuteStats
-from rules.fleet.trips import Trip
+from contracts.trip import Trip
 
 HARSH_KEYS = ("harsh_braking", "harsh_acceleration", "harsh_cornering")
 INT_FIELDS = frozenset({"samples", "trips", "harsh_events", "overspeed_events", "start_ms", "end_ms"})

@@ -12,10 +12,10 @@ from typing import Any
 
 from influxdb_client import Point, WritePrecision
 
-from contracts.points import set_fields
+from sinks.influx_points.fields import set_fields
 from contracts.quote import Quote
-from rules.crypto.extremes import Extremes
-from rules.crypto.spread import SpreadRecord
+from contracts.extremes import Extremes
+from contracts.spread import SpreadRecord
 
 QUOTES = "quotes"
 SPREADS = "spreads"
