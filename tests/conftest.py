@@ -24,6 +24,9 @@ def pytest_configure(config: pytest.Config) -> None:
     buckets = run_buckets.RunBuckets(s.influx_bucket_fleet, s.influx_bucket_crypto, f"test-fleet-{run}", f"test-crypto-{run}")
     os.environ["INFLUX_BUCKET_FLEET"] = buckets.fleet
     os.environ["INFLUX_BUCKET_CRYPTO"] = buckets.crypto
+    # Every test's ingest has its own MQTT client ids: its persistent sessions must not stay on the
+    # shared broker for the default day, queueing every device message of the demo meanwhile.
+    os.environ.setdefault("INGEST_MQTT_SESSION_EXPIRY_S", "300")
     if not s.influx_token:
         return
     # The stack's writer and reader tokens know only the demo's buckets; tests use the operator token.
