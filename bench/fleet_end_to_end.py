@@ -52,7 +52,7 @@ from bench.common import (REPO, CpuMeter, PrivateMosquitto, percentile, proc_cos
 from settings.flows import AnalyticsSettings, IngestSettings, StoreSettings
 from settings.stack import StackSettings, load_stack_settings
 from simulators.vehicles import fleet_of_ids
-from sources.mqtt import MqttConnection, connect_client, make_client
+from sources.mqtt_client import MqttConnection, connect_client, make_client
 
 ALERT_TYPES = {"harsh_braking", "harsh_acceleration", "harsh_cornering", "overspeed"}
 

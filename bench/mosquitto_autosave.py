@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import REPO, write_result  # noqa: E402
-from sources.mqtt import MqttConnection, connect_client, make_client  # noqa: E402
+from sources.mqtt_client import MqttConnection, connect_client, make_client  # noqa: E402
 
 TEMPLATE = REPO / "services" / "mosquitto" / "mosquitto.conf.tmpl"
 SETTINGS = {"on_changes_1": "autosave_on_changes true\nautosave_interval 1\n",

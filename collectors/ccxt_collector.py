@@ -21,8 +21,8 @@ from typing import Any
 import structlog
 
 from collectors.clients import make_client
-from collectors.kafka_out import KafkaProduce
-from collectors.outputs import Outputs, jsonl_outputs, produce_outputs
+from sinks.kafka_producer import KafkaProduce
+from sinks.quote_outputs import Outputs, jsonl_outputs, produce_outputs
 from collectors.poller import ExchangePoller, wall_clock_ms
 from collectors.runner import run_collector
 from rules.crypto.config import CryptoSettings, load_crypto_settings

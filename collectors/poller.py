@@ -18,7 +18,7 @@ from typing import Any
 import ccxt.async_support as ccxt
 import structlog
 
-from collectors.normalize import has_bid_ask, normalize, with_order_book_top
+from contracts.ccxt_ticker import has_bid_ask, normalize, with_order_book_top
 from contracts.quote import Quote
 
 log = structlog.get_logger(__name__)
@@ -40,7 +40,7 @@ class PollResult:
 
 @dataclass
 class ExchangePoller:
-    """Polls one ccxt async client. ``source`` prefixes dead letters (``ccxt:<id>``)."""
+    """Polls one ccxt async client. ``source_prefix`` is its quotes' ``source`` (``ccxt`` / ``simulated``) and prefixes dead letters (``ccxt:<id>``)."""
 
     client: Any
     symbols: Sequence[str]

@@ -16,7 +16,7 @@ import ccxt.async_support as ccxt
 import structlog
 
 from collectors.backoff import PERMANENT, RETRYABLE, Backoff, is_rate_limit
-from collectors.outputs import Outputs
+from sinks.quote_outputs import Outputs
 from collectors.poller import ExchangePoller
 from collectors.watcher import QuietStream, TickerWatcher
 from rules.crypto.config import CryptoSettings

@@ -15,8 +15,8 @@ import ccxt.async_support as ccxt
 import structlog
 
 from collectors.clients import can_watch
-from collectors.normalize import has_bid_ask, normalize
-from collectors.outputs import Outputs
+from contracts.ccxt_ticker import has_bid_ask, normalize
+from sinks.quote_outputs import Outputs
 from collectors.poller import ExchangePoller
 
 log = structlog.get_logger(__name__)

@@ -3,6 +3,11 @@
 ``alert_id`` is a hash of what identifies the episode (vehicle, type, the event time the
 episode started, geofence, code), never of processing time or a counter: a replay of the
 same telemetry yields the same ids, so the notifier and sinks can deduplicate on it.
+
+Alerts are records of *incidents*: ``incident_id`` names the incident (the ``alert_id`` of the
+record that raised it, so it is as deterministic), ``state`` says what the record does to it:
+``raised``, ``escalated`` (warning -> critical, at most once) or ``cleared``. A record written
+before these fields existed reads as ``raised`` with ``incident_id = alert_id`` (``from_dict``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from typing import Any, Literal
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")
+IncidentState = Literal["raised", "escalated", "cleared"]
+INCIDENT_STATES: tuple[IncidentState, ...] = ("raised", "escalated", "cleared")
 
 # Alert types (see docs/alerts.md for value / threshold meaning and examples).
 OVERSPEED = "overspeed"  # above the effective limit for the minimal duration (episode start)
@@ -72,15 +79,30 @@ class Alert:
     message: str
     geofence_id: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    state: IncidentState = "raised"
+    incident_id: str = ""  # empty = this record raised its incident: set to alert_id
 
     def __post_init__(self) -> None:
         if self.type not in ALERT_TYPES:
             raise ValueError(f"unknown alert type {self.type!r}")
         if self.severity not in SEVERITIES:
             raise ValueError(f"unknown severity {self.severity!r}")
+        if self.state not in INCIDENT_STATES:
+            raise ValueError(f"unknown incident state {self.state!r}")
+        if not self.incident_id:
+            object.__setattr__(self, "incident_id", self.alert_id)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Alert:
+        """A ``fleet.alerts`` record back to an Alert; records older than the incident fields
+        read as ``raised`` incidents of their own; unknown keys are ignored."""
+        known = {f: doc[f] for f in cls.__dataclass_fields__ if f in doc}
+        known["incident_id"] = known.get("incident_id") or ""
+        known["state"] = known.get("state") or "raised"
+        return cls(**known)
 
     def to_json(self) -> str:
         """Compact JSON with sorted keys, the value of a ``fleet.alerts`` record."""
@@ -103,8 +125,11 @@ def make_alert(
     geofence_id: str | None = None,
     id_parts: tuple[str | None, ...] = (),
     details: dict[str, Any] | None = None,
+    state: IncidentState = "raised",
+    incident_id: str | None = None,
 ) -> Alert:
-    """Build an alert whose id derives from (vehicle, type, episode_ts, geofence, id_parts)."""
+    """Build an alert whose id derives from (vehicle, type, episode_ts, geofence, id_parts);
+    ``incident_id`` None = it raises its own incident."""
     return Alert(
         alert_id=make_alert_id(vehicle_id, type, episode_ts, geofence_id, *id_parts),
         vehicle_id=vehicle_id,
@@ -119,4 +144,6 @@ def make_alert(
         message=message,
         geofence_id=geofence_id,
         details=dict(details or {}),
+        state=state,
+        incident_id=incident_id or "",
     )

@@ -20,7 +20,8 @@ from settings.errors import load_settings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
 from sinks.kafka import KafkaProducerSink, KafkaRecord
-from sources.mqtt import MqttConnection, MqttMessage, MqttSource
+from sources.mqtt import MqttMessage, MqttSource
+from sources.mqtt_client import MqttConnection
 
 
 def validate(msg: MqttMessage, max_age_ms: int = MAX_TS_AGE_MS, max_future_ms: int = MAX_TS_FUTURE_MS) -> Telemetry | DeadLetter:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import paho.mqtt.client as mqtt
 
 from settings.stack import load_stack_settings
-from sources.mqtt import MqttConnection, connect_client, make_client
+from sources.mqtt_client import MqttConnection, connect_client, make_client
 
 
 @contextmanager

@@ -5,7 +5,9 @@ each (default: the scenario's vehicle, with ``vehicle_prefix`` prepended - tests
 registry with unique ids). Scenarios on different vehicles run side by side; on one vehicle
 they follow each other with ``gap_s`` of silence (longer than every rule's gap limit, shorter
 than the offline timeout), so no scenario's state leaks into the next. A scenario whose zone
-has a schedule is moved back in time to when it is active and runs first on its vehicle.
+has a schedule is moved back in time to when it is active and runs first on its vehicle; when it
+lies wholly in the past it is published at once (offset of the vehicle's start), so the next
+scenario of that vehicle is live from the first minute.
 Everything here is pure: same registry, selection and start, same messages.
 """
 
@@ -127,8 +129,13 @@ def plan(selection: Iterable[tuple[str, str | None]], registry: Registry, start_
             else:
                 ctx_start = cursor
             runs.append(Run(sc, vid, ctx_start, tuple(msgs)))
-            planned += [(base + m.at_ms - ctx_start, vid, i, m) for i, m in enumerate(msgs, start=len(planned))]
             prev_end = max(m.at_ms for m in msgs)
+            if prev_end + gap_s * 1000 <= cursor:
+                # moved wholly into the past (a zone's schedule): publish it at once, so the vehicle's
+                # next scenario runs live from the start instead of after this one's duration
+                planned += [(base, vid, i, m) for i, m in enumerate(msgs, start=len(planned))]
+                continue
+            planned += [(base + m.at_ms - ctx_start, vid, i, m) for i, m in enumerate(msgs, start=len(planned))]
             base += prev_end - ctx_start + int(gap_s * 1000)
             cursor = max(cursor, prev_end + int(gap_s * 1000))
     planned.sort(key=lambda p: (p[0], p[1], p[2]))

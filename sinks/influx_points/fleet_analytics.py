@@ -28,9 +28,12 @@ def _fields(p: Point, **fields: object) -> Point:
 
 
 def alert_point(a: Alert) -> Point:
+    """``state`` and ``incident_id`` are fields, not tags: incident ids are unbounded (a tag would
+    make a series per incident) and a state tag would split the alert series the dashboard counts."""
     p = _tags(Point("alerts"), a.vehicle_id, a.fleet_id).tag("type", a.type).tag("severity", a.severity)
     return _fields(p, alert_id=a.alert_id, message=a.message, value=a.value, threshold=a.threshold,
-                   lat=a.lat, lon=a.lon, geofence_id=a.geofence_id).time(a.ts, WritePrecision.MS)
+                   lat=a.lat, lon=a.lon, geofence_id=a.geofence_id, state=a.state,
+                   incident_id=a.incident_id).time(a.ts, WritePrecision.MS)
 
 
 def trip_point(t: Trip) -> Point:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from sources.mqtt import MqttConnection, connect_client, make_client
+from sources.mqtt_client import MqttConnection, connect_client, make_client
 from tests.support.private_stack import PrivateStack
 
 pytestmark = pytest.mark.faults

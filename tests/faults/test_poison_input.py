@@ -21,7 +21,7 @@ import pytest
 
 from contracts.avro import decode
 from contracts.telemetry import parse_timestamp_ms
-from sources.mqtt import MqttConnection, connect_client, make_client
+from sources.mqtt_client import MqttConnection, connect_client, make_client
 from tests.support.private_stack import PrivateStack
 from tests.support.services import consume, kafka_topics, require_stack, running_flow, unique
 

@@ -27,8 +27,8 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from collectors.clients import make_client
-from collectors.kafka_out import KafkaProduce
-from collectors.outputs import produce_outputs
+from sinks.kafka_producer import KafkaProduce
+from sinks.quote_outputs import produce_outputs
 from collectors.poller import ExchangePoller
 from collectors.runner import run_collector
 from sinks.influx_points.crypto import quote_time_ms

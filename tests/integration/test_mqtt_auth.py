@@ -16,7 +16,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from settings.stack import REPO_ROOT
-from sources.mqtt import MqttConnection, connect_client, make_client
+from sources.mqtt_client import MqttConnection, connect_client, make_client
 from tests.support.private_stack import PrivateStack, free_port
 
 pytestmark = pytest.mark.integration

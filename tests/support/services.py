@@ -22,7 +22,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from influxdb_client import InfluxDBClient
 
 from settings.stack import REPO_ROOT, StackSettings, load_stack_settings
-from sources.mqtt import MqttConnection, connect_client, make_client
+from sources.mqtt_client import MqttConnection, connect_client, make_client
 
 
 def require_stack() -> StackSettings:

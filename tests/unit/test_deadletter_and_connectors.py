@@ -11,7 +11,7 @@ from urllib3.exceptions import NewConnectionError
 
 from contracts.deadletter import DeadLetter
 from sinks.influxdb import backoff_delays, is_retryable
-from sources.mqtt import MqttConnection
+from sources.mqtt_client import MqttConnection
 
 
 def test_deadletter_keeps_text_payload() -> None:

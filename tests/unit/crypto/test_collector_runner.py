@@ -9,7 +9,7 @@ from typing import Any
 
 import ccxt.async_support as ccxt
 
-from collectors.outputs import Outputs, produce_outputs
+from sinks.quote_outputs import Outputs, produce_outputs
 from collectors.poller import ExchangePoller
 from collectors.runner import run_collector
 from contracts.quote import Quote

@@ -32,8 +32,20 @@ def test_id_changes_with_episode_type_vehicle_geofence():
 def test_to_json_has_every_documented_field():
     doc = json.loads(_alert(geofence_id="g1", details={"start_ts": 1000}).to_json())
     assert set(doc) == {"alert_id", "vehicle_id", "fleet_id", "type", "severity", "ts", "value", "threshold",
-                        "lat", "lon", "geofence_id", "message", "details"}
+                        "lat", "lon", "geofence_id", "message", "details", "state", "incident_id"}
     assert doc["value"] == 101.235 and doc["ts"] == 2000 and doc["details"] == {"start_ts": 1000}
+    assert doc["state"] == "raised" and doc["incident_id"] == doc["alert_id"]  # a raise names its own incident
+
+
+def test_json_round_trip_and_records_older_than_incidents():
+    a = _alert(state="escalated", incident_id="abc", severity="critical")
+    assert A.Alert.from_dict(json.loads(a.to_json())) == a
+    old = json.loads(_alert().to_json())
+    del old["state"], old["incident_id"]
+    back = A.Alert.from_dict({**old, "added_later": 1})
+    assert back.state == "raised" and back.incident_id == back.alert_id == old["alert_id"]
+    with pytest.raises(ValueError, match="incident state"):
+        _alert(state="open")
 
 
 def test_unknown_type_or_severity_is_refused():

@@ -21,10 +21,46 @@ def run(mod, fixes, c=C, state=None):
 def test_coolant_needs_two_samples_and_escalates_once():
     _, out = run(R, [fix(0, coolant_temp_c=115.0)])
     assert out == []
-    temps = [90, 115, 116, 118, 125, 126, 100, 112, 113]
+    temps = [90, 115, 116, 118, 125, 126, 100, 112, 113, 127, 128]
     _, out = run(R, [fix(i, coolant_temp_c=float(t)) for i, t in enumerate(temps)])
-    assert [(a.type, a.severity, a.ts - T0) for a in out] == [
-        (A.COOLANT_HIGH, "warning", 2000), (A.COOLANT_HIGH, "critical", 4000), (A.COOLANT_HIGH, "warning", 8000)]
+    # raised at the 2nd reading over 110, escalated at the 2nd over 120; the dip to 100 is within
+    # the 300 s hold-off, so 112 extends the open incident and 127/128 cannot escalate it again
+    assert [(a.type, a.severity, a.state, a.ts - T0) for a in out] == [
+        (A.COOLANT_HIGH, "warning", "raised", 2000), (A.COOLANT_HIGH, "critical", "escalated", 5000)]
+    assert out[0].incident_id == out[1].incident_id == out[0].alert_id != out[1].alert_id
+
+
+def test_incident_clears_after_the_hold_off_past_the_clear_threshold_only():
+    c = cfg(range_min_samples=2, range_clear_s=300, coolant_hysteresis_c=5)
+    hot = [fix(t, coolant_temp_c=115.0) for t in (0, 60)]
+    band = [fix(120 + 60 * i, coolant_temp_c=108.0) for i in range(20)]  # in range, not 5 C under: stays open
+    cool = [fix(1400 + 60 * i, coolant_temp_c=95.0) for i in range(7)]  # back past 105 C: clears 300 s later
+    _, out = run(R, hot + band + cool, c=c)
+    assert [(a.state, a.severity, a.ts - T0) for a in out] == [("raised", "warning", 60_000), ("cleared", "info", 1_700_000)]
+    assert out[1].incident_id == out[0].alert_id and out[1].value == 95.0
+    again = [fix(2000 + t, coolant_temp_c=115.0) for t in (0, 60)]  # after the clear: a new incident
+    _, out2 = run(R, hot + band + cool + again, c=c)
+    assert [a.state for a in out2] == ["raised", "cleared", "raised"] and out2[2].incident_id != out2[0].incident_id
+
+
+def test_hovering_battery_overnight_is_one_incident():
+    """Engine off, resting just under the 12.2 V limit (12.18 V +-0.03 V noise), a reading a minute for 10 h."""
+    import random
+    rng = random.Random(3)
+    fixes = [fix(60 * i, battery_v=round(12.18 + rng.uniform(-0.03, 0.03), 3), ignition=False) for i in range(600)]
+    crossings = sum((a.battery_v < 12.2) != (b.battery_v < 12.2) for a, b in zip(fixes, fixes[1:]))
+    assert crossings > 100  # the noise crosses the limit all night (the old rule: one warning each)
+    for n in (2, 10):
+        _, out = run(R, fixes, c=cfg(range_min_samples=n))
+        assert [(a.type, a.state) for a in out] == [(A.BATTERY_LOW, "raised")]
+
+
+def test_starting_the_engine_clears_a_battery_low_incident():
+    c = cfg(range_min_samples=2, range_clear_s=60)
+    parked = [fix(t, battery_v=12.0, ignition=False) for t in (0, 60)]
+    running = [fix(120 + 30 * i, battery_v=14.1, rpm=900.0, ignition=True) for i in range(4)]
+    _, out = run(R, parked + running, c=c)
+    assert [(a.type, a.state, a.ts - T0) for a in out] == [(A.BATTERY_LOW, "raised", 60_000), (A.BATTERY_LOW, "cleared", 180_000)]
 
 
 def test_battery_depends_on_engine_state():

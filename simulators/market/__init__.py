@@ -6,7 +6,7 @@ dislocations on one exchange (arbitrage opportunities), one exchange that goes q
 exchange where a symbol is a different coin (price far off), and rare broken (crossed) tickers.
 The state at step k depends only on the seed and k, never on who asked or when. Tickers are
 ccxt unified dicts, so the collector's normalization and dead-letter path run on them unchanged.
-Run ``python -m simulators.market --help`` for the CLI (``simulators/market_cli.py``).
+Run ``python -m simulators.market --help`` for the CLI (``simulators/market/__main__.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.normalize import normalize
+from contracts.ccxt_ticker import normalize
 from contracts.quote import Quote
 from rules.crypto.config import DEFAULT_EXCHANGES, DEFAULT_SYMBOLS
 
@@ -171,8 +171,3 @@ def _round_price(price: float) -> float:
     """Round to 6 significant digits beyond the integer part, like exchange tick sizes do."""
     return float(f"{price:.8g}")
 
-
-if __name__ == "__main__":
-    from simulators.market_cli import main
-
-    raise SystemExit(main())

@@ -1,4 +1,5 @@
-"""Where collected records go: two callbacks, so the collector never knows about Kafka or files.
+"""Where collected quotes go: two callbacks, so the collector and the market simulator never know
+about Kafka or files.
 
 ``produce_outputs`` adapts any ``produce(topic, key, value)`` callable (a Kafka producer, a test
 list) to the two topics of the contract.
@@ -14,9 +15,7 @@ from typing import Any, TextIO
 import orjson
 
 from contracts.quote import Quote
-
-TICKERS_TOPIC = "crypto.tickers"
-DEADLETTER_TOPIC = "crypto.deadletter"
+from settings.topics import CRYPTO_DEADLETTER, CRYPTO_TICKERS
 
 Produce = Callable[[str, str, bytes], None]
 
@@ -29,7 +28,7 @@ class Outputs:
     on_dead: Callable[[dict[str, Any]], None]
 
 
-def produce_outputs(produce: Produce, tickers_topic: str = TICKERS_TOPIC, dead_topic: str = DEADLETTER_TOPIC) -> Outputs:
+def produce_outputs(produce: Produce, tickers_topic: str = CRYPTO_TICKERS, dead_topic: str = CRYPTO_DEADLETTER) -> Outputs:
     """Quotes as JSON keyed ``exchange:symbol``; dead letters as JSON keyed by their source."""
     return Outputs(
         on_quote=lambda q: produce(tickers_topic, q.key, q.to_json()),

@@ -12,10 +12,11 @@ import time
 
 import structlog
 
-from collectors.outputs import jsonl_outputs, produce_outputs
 from rules.crypto.config import DEFAULT_EXCHANGES, DEFAULT_SYMBOLS
 from settings.logs import configure_logging
 from simulators.market import MarketConfig, SimulatedMarket
+from sinks.kafka_producer import KafkaProduce
+from sinks.quote_outputs import jsonl_outputs, produce_outputs
 
 log = structlog.get_logger(__name__)
 
@@ -49,8 +50,6 @@ def main(argv: list[str] | None = None) -> int:
     market = SimulatedMarket(config)
     producer = None
     if args.out == "kafka":
-        from collectors.kafka_out import KafkaProduce
-
         producer = KafkaProduce.from_stack()
         outputs = produce_outputs(producer)
     else:
@@ -80,3 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     log.info("market done", steps=step, quotes=quotes, dead_letters=dead)
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""A confluent-kafka ``produce(topic, key, value)`` for ``collectors.outputs.produce_outputs``.
+"""A confluent-kafka ``produce(topic, key, value)`` for ``sinks.quote_outputs.produce_outputs``.
 
 Delivery errors are counted and logged from the delivery callback (never silently dropped);
 ``flush()`` must be called at the end of a run.
