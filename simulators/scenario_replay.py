@@ -36,8 +36,13 @@ class Replay:
     rejected: list[tuple[Message, str]] = field(default_factory=list)  # (message, reason)
 
     def counts(self, vehicle_id: str | None = None) -> dict[str, int]:
-        """Alert type -> count (of one vehicle, or all)."""
-        return dict(Counter(a.type for a in self.alerts if vehicle_id in (None, a.vehicle_id)))
+        """Alert type -> count of the records that raised or escalated an incident (of one vehicle,
+        or all); ``cleared`` records are counted by ``clears``."""
+        return dict(Counter(a.type for a in self.alerts if vehicle_id in (None, a.vehicle_id) and a.state != "cleared"))
+
+    def clears(self, vehicle_id: str | None = None) -> dict[str, int]:
+        """Alert type -> count of ``cleared`` records (of one vehicle, or all)."""
+        return dict(Counter(a.type for a in self.alerts if vehicle_id in (None, a.vehicle_id) and a.state == "cleared"))
 
     def _take(self, out: engine.Output) -> None:
         self.alerts += out.alerts

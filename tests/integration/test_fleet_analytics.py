@@ -142,7 +142,8 @@ def test_scripted_trips_give_exactly_the_expected_alerts_trips_health_and_window
     documented = {v: c for v, c in the_plan.expected().items()}
     documented[f"{prefix}limit"] = {A.OVERSPEED: 1, A.OVERSPEED_END: 1}
     assert {v: expected.counts(v) for v in documented} == documented
-    assert len(expected.alerts) == 25 and len(expected.trips) == 1
+    assert len(expected.alerts) == 25 + 5 and len(expected.trips) == 1  # + 5 range incidents cleared (tire, coolant, charging, rpm, battery)
+    assert sum(expected.clears().values()) == 5
     assert sorted(r for _, r in expected.rejected) == [f"unknown_vehicle: {prefix}ghost"] * 2 + [f"vehicle_deactivated: {prefix}van-05"] * 2
 
     want_health = {(h.vehicle_id, h.ts, h.status) for h in expected.health}
