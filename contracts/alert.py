@@ -45,14 +45,19 @@ RPM_HIGH = "rpm_high"
 DTC = "dtc"
 FUEL_DROP = "fuel_drop"
 REFUEL = "refuel"
-MAINTENANCE_DUE = "maintenance_due"
+MAINTENANCE_DUE = "maintenance_due"  # repeated every period until a service is recorded
+MOTION_STARTED = "motion_started"  # Traccar "moving": a trip's motion confirmed
+MOTION_STOPPED = "motion_stopped"  # Traccar "stopped": that motion ended
+IGNITION_ON = "ignition_on"
+IGNITION_OFF = "ignition_off"
+DEVICE_ALARM = "device_alarm"  # the tracker's own alarm (sos, tow, power_cut, ...); details.kind
 
 ALERT_TYPES: tuple[str, ...] = (
     OVERSPEED, OVERSPEED_END, HARSH_BRAKING, HARSH_ACCELERATION, HARSH_CORNERING,
     GEOFENCE_ENTER, GEOFENCE_EXIT, GEOFENCE_OUTSIDE_ALLOWED, GEOFENCE_INSIDE_FORBIDDEN,
     IDLE, DEVICE_OFFLINE, DEVICE_ONLINE, COOLANT_HIGH, BATTERY_LOW, CHARGING_FAULT,
     TIRE_PRESSURE_LOW, TIRE_PRESSURE_HIGH, OIL_LIFE_LOW, RPM_HIGH, DTC, FUEL_DROP, REFUEL,
-    MAINTENANCE_DUE,
+    MAINTENANCE_DUE, MOTION_STARTED, MOTION_STOPPED, IGNITION_ON, IGNITION_OFF, DEVICE_ALARM,
 )
 
 

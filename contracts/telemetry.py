@@ -81,6 +81,8 @@ class Telemetry(BaseModel):
     tire_pressure_kpa: Wheels | None = None
     accel_ms2: Accel | None = None
     dtc: tuple[str, ...] = ()
+    alarm: str | None = Field(None, min_length=1, max_length=32, pattern=r"^[A-Za-z][A-Za-z0-9_ -]*$",
+                              description="device alarm as reported (sos, tow, power_cut, ...); rules/fleet/alarms.py")
     received_at_ms: int = Field(0, description="set by the ingest when the message arrived; never from the device")
 
     @field_validator("ignition", mode="before")

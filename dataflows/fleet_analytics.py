@@ -23,7 +23,7 @@ from bytewax.operators.windowing import EventClock, TumblingWindower, fold_windo
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, TIMESTAMP_NOT_AVAILABLE
 from influxdb_client import Point
 
-from contracts.avro import decode
+from contracts.avro import decode, header_version
 from contracts.deadletter import DeadLetter
 from sinks.influx_points.fleet_analytics import alert_point, day_point, health_point, late_point, stats_point, trip_point
 from contracts.line_protocol import encode_point
@@ -50,7 +50,7 @@ def decode_fix(msg: KafkaSourceMessage) -> tuple[Telemetry, int]:
     the record has none. It drives the offline rule and the stream clock."""
     kind, ts = msg.timestamp or (TIMESTAMP_NOT_AVAILABLE, -1)
     arrival_ms = ts if kind != TIMESTAMP_NOT_AVAILABLE and ts > 0 else int(time.time() * 1000)
-    return from_avro_record(decode("telemetry", msg.value)), arrival_ms
+    return from_avro_record(decode("telemetry", msg.value, header_version(msg.headers))), arrival_ms
 
 
 def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings | None = None,

@@ -8,10 +8,17 @@ the messages delivered as scheduled (``at_ms``); ``trips`` the trips it must pro
 default vehicles and geofences are those of ``config/vehicles.json`` and
 ``config/geofences.geojson``; ``scenario_plan.plan`` maps them to other ids and lays several
 scenarios out in time. Catalogue: docs/simulators.md.
+
+Every scenario that runs the engine starts and ends parked with the ignition off: a first fix
+with the key off, the key turned (``ignition_on``), the manoeuvre, the key off again
+(``ignition_off``) and, after a drive, a stop long enough to end the motion
+(``trip_min_stop_s``: ``motion_stopped``). So scenarios on one vehicle add up: none leaves a
+motion open or an ignition state for the next one to report.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -56,6 +63,21 @@ def _device(ctx: ScenarioContext, **kw: object) -> Device:
     return Device(ctx.vehicle_id, ctx.start_ms, *ctx.home, **kw)  # type: ignore[arg-type]
 
 
+def _start(d: Device) -> Device:
+    """Parked with the key off (the state scenarios start and end in), then the key turned."""
+    d.switch(False)
+    d.emit()
+    d.switch(True)
+    d.wait(10)
+    return d
+
+
+def _park(d: Device, ctx: ScenarioContext) -> None:
+    """Key off and stand, a fix a minute, until the stop has lasted ``trip_min_stop_s``."""
+    d.switch(False)
+    d.wait(math.ceil(ctx.cfg.trip_min_stop_s / 60) * 60, every_s=60)
+
+
 def _limit(ctx: ScenarioContext) -> float:
     if ctx.speed_limit_kmh is None:
         raise ScenarioError(f"{ctx.vehicle_id} has no speed limit (vehicle, fleet or FLEET_DEFAULT_SPEED_LIMIT_KMH)")
@@ -71,45 +93,40 @@ def _fence(ctx: ScenarioContext) -> Geofence:
 # -- driving ------------------------------------------------------------------------------------
 def overspeed(ctx: ScenarioContext) -> list[Message]:
     """25 km/h over the limit for 30 s (warning: under the 30 km/h critical margin), then slow down."""
-    d = _device(ctx)
-    d.emit()
-    d.wait(10)
+    d = _start(_device(ctx))
     d.ramp(_limit(ctx) + 25)
     d.cruise(30)
     d.ramp(0)
     d.wait(20)
+    _park(d, ctx)
     return d.messages
 
 
 def harsh_braking(ctx: ScenarioContext) -> list[Message]:
     """60 km/h, then 20 km/h per second to a stop (5.6 m/s^2 from the speed change, no accelerometer)."""
-    d = _device(ctx)
-    d.emit()
-    d.wait(10)
+    d = _start(_device(ctx))
     d.ramp(60)
     d.cruise(15)
     d.ramp(0, kmh_per_s=20)
     d.wait(20)
+    _park(d, ctx)
     return d.messages
 
 
 def harsh_acceleration(ctx: ScenarioContext) -> list[Message]:
     """From a standstill to 60 km/h at 15 km/h per second (4.2 m/s^2), then a gentle stop."""
-    d = _device(ctx)
-    d.emit()
-    d.wait(10)
+    d = _start(_device(ctx))
     d.ramp(60, kmh_per_s=15)
     d.cruise(15)
     d.ramp(0)
     d.wait(20)
+    _park(d, ctx)
     return d.messages
 
 
 def harsh_cornering(ctx: ScenarioContext) -> list[Message]:
     """A device with an accelerometer takes a bend at 40 km/h with 5.2 m/s^2 lateral for 3 s."""
-    d = _device(ctx, accelerometer=True)
-    d.emit()
-    d.wait(10)
+    d = _start(_device(ctx, accelerometer=True))
     d.ramp(40)
     d.cruise(10)
     for _ in range(3):
@@ -118,15 +135,14 @@ def harsh_cornering(ctx: ScenarioContext) -> list[Message]:
     d.cruise(10)
     d.ramp(0)
     d.wait(20)
+    _park(d, ctx)
     return d.messages
 
 
 def trip(ctx: ScenarioContext) -> list[Message]:
     """A complete trip: 2 km east at 50 km/h, a 60 s stop at a light (does not split the trip),
     2 km north, park and switch off; fixes while parked until the 5-minute stop ends the trip."""
-    d = _device(ctx)
-    d.emit()
-    d.wait(10)
+    d = _start(_device(ctx))
     d.drive_to(*offset(*ctx.home, 0, 2000), 50)
     d.wait(60)
     d.drive_to(*offset(*ctx.home, 2000, 2000), 50)
@@ -149,12 +165,13 @@ def _visit(ctx: ScenarioContext, kind: str) -> list[Message]:
     """From 150 m outside a zone of ``kind`` to inside, 30 s there, and back out."""
     d, inside, outside = _in_and_out(ctx, kind)
     d.lat, d.lon = outside
-    d.emit()
+    _start(d)
     d.wait(20, every_s=5)
     d.drive_to(*inside, 30)
     d.wait(30, every_s=5)
     d.drive_to(*outside, 30)
     d.wait(20, every_s=5)
+    _park(d, ctx)
     return d.messages
 
 
@@ -175,20 +192,20 @@ def geofence_outside_allowed(ctx: ScenarioContext) -> list[Message]:
     exit, outside_allowed, enter."""
     d, inside, outside = _in_and_out(ctx, "allowed")
     d.lat, d.lon = inside
-    d.emit()
+    _start(d)
     d.wait(20, every_s=5)
     d.drive_to(*outside, 30)
     d.wait(30, every_s=5)
     d.drive_to(*inside, 30)
     d.wait(20, every_s=5)
+    _park(d, ctx)
     return d.messages
 
 
 # -- standing still -----------------------------------------------------------------------------
 def idle(ctx: ScenarioContext) -> list[Message]:
     """Engine on, not moving, a fix every 10 s for 5.5 minutes; then switched off."""
-    d = _device(ctx)
-    d.emit()
+    d = _start(_device(ctx))
     d.wait(330)
     d.switch(False)
     d.wait(20)
@@ -198,8 +215,11 @@ def idle(ctx: ScenarioContext) -> list[Message]:
 def _parked_values(ctx: ScenarioContext, values: list[dict], engine: bool, every_s: float = 10.0) -> list[Message]:
     """Stand at home, one fix per item of ``values`` (field overrides), then two normal fixes."""
     d = _device(ctx)
-    d.switch(engine)
-    d.emit()
+    if engine:
+        _start(d)
+    else:
+        d.switch(False)
+        d.emit()
     for fields in values:
         d.step(0.0, every_s, **fields)
     d.wait(2 * every_s, every_s)
@@ -276,9 +296,7 @@ def out_of_order(ctx: ScenarioContext) -> list[Message]:
     (QoS 1 redelivery); one fix is sent 60 s late. No alert: the reorder buffer puts the burst
     in order, drops 7 duplicates and keeps the 60 s late fix flagged ``late`` (rules skip it)."""
     rng = random.Random(7)
-    d = _device(ctx)
-    d.emit()
-    d.wait(10)
+    d = _start(_device(ctx))
     d.ramp(48)
     n0 = len(d.messages)
     for _ in range(100):
@@ -286,6 +304,7 @@ def out_of_order(ctx: ScenarioContext) -> list[Message]:
     n1 = len(d.messages)
     d.ramp(0)
     d.wait(20)
+    _park(d, ctx)
     head, cruise, tail = d.messages[:n0], d.messages[n0:n1], d.messages[n1:]
     gap = cruise[40:60]
     held = cruise[20]
@@ -311,31 +330,36 @@ def _at(m: Message, at_ms: int) -> Message:
     return Message(at_ms, m.ts_ms, m.topic, m.payload)
 
 
+# What starting and ending parked adds (see the module doc): the key turned on and off, and a
+# drive long enough to be announced (motion_min_distance_m or motion_min_duration_s).
+KEY_TURNED = {A.IGNITION_ON: 1, A.IGNITION_OFF: 1}
+DROVE = {A.MOTION_STARTED: 1, A.MOTION_STOPPED: 1}
+
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
-    Scenario("overspeed", overspeed.__doc__ or "", "taxi-03", {A.OVERSPEED: 1, A.OVERSPEED_END: 1}, overspeed),
-    Scenario("harsh_braking", harsh_braking.__doc__ or "", "taxi-02", {A.HARSH_BRAKING: 1}, harsh_braking),
-    Scenario("harsh_acceleration", harsh_acceleration.__doc__ or "", "taxi-02", {A.HARSH_ACCELERATION: 1}, harsh_acceleration),
-    Scenario("harsh_cornering", harsh_cornering.__doc__ or "", "taxi-01", {A.HARSH_CORNERING: 1}, harsh_cornering),
+    Scenario("overspeed", overspeed.__doc__ or "", "taxi-03", {A.OVERSPEED: 1, A.OVERSPEED_END: 1, **KEY_TURNED, **DROVE}, overspeed),
+    Scenario("harsh_braking", harsh_braking.__doc__ or "", "taxi-02", {A.HARSH_BRAKING: 1, **KEY_TURNED}, harsh_braking),
+    Scenario("harsh_acceleration", harsh_acceleration.__doc__ or "", "taxi-02", {A.HARSH_ACCELERATION: 1, **KEY_TURNED}, harsh_acceleration),
+    Scenario("harsh_cornering", harsh_cornering.__doc__ or "", "taxi-01", {A.HARSH_CORNERING: 1, **KEY_TURNED}, harsh_cornering),
     Scenario("geofence_enter_exit", geofence_enter_exit.__doc__ or "", "taxi-04",
-             {A.GEOFENCE_ENTER: 1, A.GEOFENCE_EXIT: 1}, geofence_enter_exit, geofence="a100-roadworks", fence_kind="zone"),
+             {A.GEOFENCE_ENTER: 1, A.GEOFENCE_EXIT: 1, **KEY_TURNED}, geofence_enter_exit, geofence="a100-roadworks", fence_kind="zone"),
     Scenario("geofence_outside_allowed", geofence_outside_allowed.__doc__ or "", "family-car",
-             {A.GEOFENCE_EXIT: 1, A.GEOFENCE_OUTSIDE_ALLOWED: 1, A.GEOFENCE_ENTER: 1}, geofence_outside_allowed,
+             {A.GEOFENCE_EXIT: 1, A.GEOFENCE_OUTSIDE_ALLOWED: 1, A.GEOFENCE_ENTER: 1, **KEY_TURNED, **DROVE}, geofence_outside_allowed,
              geofence="lena-school-days", fence_kind="allowed"),
     Scenario("geofence_inside_forbidden", geofence_inside_forbidden.__doc__ or "", "taxi-01",
-             {A.GEOFENCE_ENTER: 1, A.GEOFENCE_INSIDE_FORBIDDEN: 1, A.GEOFENCE_EXIT: 1}, geofence_inside_forbidden,
+             {A.GEOFENCE_ENTER: 1, A.GEOFENCE_INSIDE_FORBIDDEN: 1, A.GEOFENCE_EXIT: 1, **KEY_TURNED, **DROVE}, geofence_inside_forbidden,
              geofence="tegel-restricted", fence_kind="forbidden"),
-    Scenario("idle", idle.__doc__ or "", "van-01", {A.IDLE: 1}, idle),
-    Scenario("coolant_high", coolant_high.__doc__ or "", "van-03", {A.COOLANT_HIGH: 1}, coolant_high),
+    Scenario("idle", idle.__doc__ or "", "van-01", {A.IDLE: 1, **KEY_TURNED}, idle),
+    Scenario("coolant_high", coolant_high.__doc__ or "", "van-03", {A.COOLANT_HIGH: 1, **KEY_TURNED}, coolant_high),
     Scenario("battery_low", battery_low.__doc__ or "", "van-04", {A.BATTERY_LOW: 1}, battery_low),
-    Scenario("charging_fault", charging_fault.__doc__ or "", "van-03", {A.CHARGING_FAULT: 1}, charging_fault),
-    Scenario("tire_pressure_low", tire_pressure_low.__doc__ or "", "van-01", {A.TIRE_PRESSURE_LOW: 1}, tire_pressure_low),
-    Scenario("oil_life_low", oil_life_low.__doc__ or "", "van-01", {A.OIL_LIFE_LOW: 1}, oil_life_low),
-    Scenario("rpm_high", rpm_high.__doc__ or "", "van-03", {A.RPM_HIGH: 1}, rpm_high),
-    Scenario("new_dtc", new_dtc.__doc__ or "", "van-03", {A.DTC: 1}, new_dtc),
+    Scenario("charging_fault", charging_fault.__doc__ or "", "van-03", {A.CHARGING_FAULT: 1, **KEY_TURNED}, charging_fault),
+    Scenario("tire_pressure_low", tire_pressure_low.__doc__ or "", "van-01", {A.TIRE_PRESSURE_LOW: 1, **KEY_TURNED}, tire_pressure_low),
+    Scenario("oil_life_low", oil_life_low.__doc__ or "", "van-01", {A.OIL_LIFE_LOW: 1, **KEY_TURNED}, oil_life_low),
+    Scenario("rpm_high", rpm_high.__doc__ or "", "van-03", {A.RPM_HIGH: 1, **KEY_TURNED}, rpm_high),
+    Scenario("new_dtc", new_dtc.__doc__ or "", "van-03", {A.DTC: 1, **KEY_TURNED}, new_dtc),
     Scenario("fuel_drop", fuel_drop.__doc__ or "", "van-02", {A.FUEL_DROP: 1}, fuel_drop),
     Scenario("refuel", refuel.__doc__ or "", "van-04", {A.REFUEL: 1}, refuel),
-    Scenario("trip", trip.__doc__ or "", "taxi-03", {}, trip, trips=1),
+    Scenario("trip", trip.__doc__ or "", "taxi-03", {**KEY_TURNED, **DROVE}, trip, trips=1),
     Scenario("device_offline", device_offline.__doc__ or "", "taxi-04", {A.DEVICE_OFFLINE: 1, A.DEVICE_ONLINE: 1},
              device_offline),
-    Scenario("out_of_order", out_of_order.__doc__ or "", "taxi-04", {}, out_of_order, late=1, duplicates=7),
+    Scenario("out_of_order", out_of_order.__doc__ or "", "taxi-04", {**KEY_TURNED, **DROVE}, out_of_order, late=1, duplicates=7),
 )}

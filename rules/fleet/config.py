@@ -82,3 +82,7 @@ class FleetSettings(BaseSettings):
     service_due_soon_days: float = Field(14.0, ge=0, description="days; a service due within this is 'attention'")
     service_due_soon_km: float = Field(1000.0, ge=0, description="km; a service due within this is 'attention'")
     usage_window_days: int = Field(30, ge=1, description="days of history for the km/day and hours/day rates")
+    maintenance_repeat_days: float = Field(7.0, ge=0, description="days between reminders of an overdue service whose rule sets no repeat_days / repeat_km / repeat_engine_hours (0 = remind once)")
+    # motion events (Traccar minimalTripDistance / minimalTripDuration; capped at trip_min_distance_m / trip_min_duration_s)
+    motion_min_distance_m: float = Field(500.0, ge=0, description="m; a motion is announced (motion_started) once it covered this ...")
+    motion_min_duration_s: float = Field(300.0, ge=0, description="s; ... or lasted this long (Traccar: 500 m, 300 s)")

@@ -27,7 +27,7 @@ from contracts.health import HealthReport, ServiceForecast
 from contracts.telemetry import Telemetry
 from contracts.trip import Trip
 
-from . import dtc, fuel, geofences, harsh_driving, idle, offline, overspeed, ranges, trips
+from . import alarms, dtc, fuel, geofences, harsh_driving, idle, ignition, motion, offline, overspeed, ranges, trips
 from . import health as H
 from . import maintenance as M
 from . import ordering as O
@@ -89,6 +89,9 @@ class VehicleState:
     dtc: dtc.DtcState = dtc.DtcState()
     fuel: fuel.FuelState = fuel.FuelState()
     trips: trips.TripState = trips.TripState()
+    motion: motion.MotionState = motion.MotionState()
+    ignition: ignition.IgnitionState = ignition.IgnitionState()
+    alarms: alarms.AlarmState = alarms.AlarmState()
     daily: S.DailyState = S.DailyState()
     health: H.HealthState = H.HealthState()
     usage: M.UsageState = M.UsageState()
@@ -193,6 +196,12 @@ def _trips(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
     return _with(st, trips=tst), _emitted(trips_=finished)
 
 
+def _motion(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
+    """Reads the trip state the trip rule just updated (motion is derived from trips)."""
+    mst, alerts = motion.step(st.motion, st.trips, c.fix.vehicle_id, c.vehicle.fleet_id, c.cfg, c.fix.ts_ms)
+    return _with(st, motion=mst), _emitted(alerts)
+
+
 def _scoring(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
     tz = (c.fleet.timezone if c.fleet else None) or c.cfg.score_timezone
     daily, days = st.daily, []
@@ -223,7 +232,8 @@ def _health(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
 
 
 # In this order: overspeed reads the geofence state of this fix, trips count the alerts before
-# them, scoring scores the trips they finished, health reads this fix's usage.
+# them, motion reads the trip state they left, scoring scores the trips they finished, health
+# reads this fix's usage.
 RULES: tuple[tuple[str, Rule], ...] = (
     ("geofences", _geofences),
     ("overspeed", _overspeed),
@@ -233,6 +243,9 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("dtc", _simple("dtc", dtc.step)),
     ("fuel", _fuel),
     ("trips", _trips),
+    ("motion", _motion),
+    ("ignition", _simple("ignition", ignition.step)),
+    ("alarms", _simple("alarms", alarms.step)),
     ("scoring", _scoring),
     ("maintenance", _maintenance),
     ("health", _health),
@@ -301,8 +314,10 @@ def on_tick(st: VehicleState, vehicle_id: str, now_ms: int, reg: Registry, cfg: 
     tst, finished = _isolated("trips", at, out.errors, (st.trips, []),
                               trips.tick, st.trips, vehicle_id, v.fleet_id, event_now(st.offline, now_ms), cfg)
     out.alerts += alerts
+    mst, ended = _isolated("motion", at, out.errors, (st.motion, []), motion.step, st.motion, tst, vehicle_id, v.fleet_id, cfg)
+    out.alerts += ended
     out.trips += finished
-    return replace(st, offline=off, trips=tst), out
+    return replace(st, offline=off, trips=tst, motion=mst), out
 
 
 def event_now(off: offline.OfflineState, now_ms: int) -> int:
