@@ -4,7 +4,7 @@
     python -m collectors.ccxt_collector --simulated --duration 30 --out stdout
     python -m collectors.ccxt_collector --exchanges binance,kraken --symbols BTC/USDT --out kafka
 
-Settings come from ``CRYPTO_*`` environment variables (``rules/crypto/config.py``); options win.
+Settings come from ``CRYPTO_*`` environment variables (``settings/rules_env.py``); options win.
 With ``--simulated auto`` (default) the simulated market is used when no exchange answers
 ``load_markets`` within the request timeout (e.g. a machine without internet).
 """
@@ -25,9 +25,10 @@ from sinks.kafka_producer import KafkaProduce
 from sinks.quote_outputs import Outputs, jsonl_outputs, produce_outputs
 from collectors.poller import ExchangePoller, wall_clock_ms
 from collectors.runner import run_collector
-from rules.crypto.config import CryptoSettings, load_crypto_settings
+from rules.crypto.config import CryptoSettings
 from settings import topics
 from settings.logs import configure_logging
+from settings.rules_env import load_crypto_settings
 from simulators.market import MarketConfig, SimulatedMarket
 from simulators.market_exchange import simulated_clients
 
@@ -93,7 +94,6 @@ async def build_pollers(settings: CryptoSettings, mode: str) -> list[ExchangePol
     config = MarketConfig(exchanges=tuple(settings.exchanges), symbols=tuple(settings.symbols),
                           seed=settings.simulated_seed, start_ms=wall_clock_ms())  # fmt: skip
     market = SimulatedMarket(config)
-    settings.use_websocket = False
     return [
         ExchangePoller(c, settings.symbols, semaphore, settings.request_timeout_s, None, source_prefix="simulated")
         for c in simulated_clients(market, wall_clock_ms)
@@ -110,6 +110,8 @@ async def collect(settings: CryptoSettings, mode: str, outputs: Outputs, duratio
     if duration_s > 0:
         loop.call_later(duration_s, stop.set)
     pollers = await build_pollers(settings, mode)
+    if pollers and pollers[0].source_prefix == "simulated":  # the simulated market is polled, never watched
+        settings = settings.model_copy(update={"use_websocket": False})
     log.info("collector started", exchanges=len(pollers), symbols=len(settings.symbols), simulated=pollers[0].source_prefix == "simulated")
     started = time.monotonic()
     stats = await run_collector(pollers, outputs, settings, stop, progress_s)

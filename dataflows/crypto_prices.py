@@ -36,6 +36,7 @@ from rules.crypto.ohlc import OHLC, fold_ohlc, merge_ohlc, new_ohlc, ohlc_record
 from rules.crypto.pipeline import SymbolRules
 from settings.crypto_flows import CryptoFlowSettings
 from settings.errors import load_settings
+from settings.rules_env import load_crypto_settings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
 from sinks.kafka import KafkaProducerSink, KafkaRecord
@@ -74,7 +75,7 @@ def build_flow(flow_settings: CryptoFlowSettings | None = None, stack: StackSett
     configure_logging()
     cfg = flow_settings or load_settings(CryptoFlowSettings)
     stack = stack or load_stack_settings()
-    crypto = rules or load_settings(CryptoSettings)
+    crypto = rules or load_crypto_settings()
     symbol_rules = SymbolRules.from_settings(crypto)
     arbitrage = ArbitrageRules.from_settings(crypto)
     kafka = stack.kafka_config()

@@ -35,6 +35,7 @@ from rules.fleet.registry import Rejected
 from rules.fleet.stats import MinuteStats, fold_minute, merge
 from rules.fleet.stream_clock import StreamClock
 from settings.errors import load_settings
+from settings.rules_env import load_fleet_settings
 from settings.flows import AnalyticsSettings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
@@ -58,7 +59,7 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
     configure_logging()
     analytics = analytics or load_settings(AnalyticsSettings)
     stack = stack or load_stack_settings()
-    cfg = rules or load_settings(FleetSettings)
+    cfg = rules or load_fleet_settings()
     kafka = stack.kafka_config()
     registry = start_live_registry(analytics.vehicles_file, analytics.geofences_file, analytics.config_topic, kafka)
 

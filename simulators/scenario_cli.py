@@ -17,7 +17,7 @@ import structlog
 
 from rules.fleet.config import FleetSettings
 from rules.fleet.registry import load_registry
-from settings.errors import load_settings
+from settings.rules_env import load_fleet_settings
 from simulators.mqtt_publisher import mqtt_publisher
 from simulators.scenario_plan import Plan, parse_selection, plan
 from simulators.scenarios import SCENARIOS
@@ -46,7 +46,7 @@ def build_plan(args: argparse.Namespace, now_ms: int, cfg: FleetSettings) -> Pla
 
 
 def publish(args: argparse.Namespace) -> int:
-    cfg = load_settings(FleetSettings)
+    cfg = load_fleet_settings()
     the_plan = build_plan(args, int(time.time() * 1000), cfg)
     for r in the_plan.runs:
         log.info("scenario", name=r.scenario.name, vehicle=r.vehicle_id, messages=len(r.messages),

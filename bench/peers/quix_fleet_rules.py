@@ -44,10 +44,10 @@ from sinks.influx_points.fleet_analytics import alert_point, day_point, health_p
 from contracts.line_protocol import encode_point  # noqa: E402
 from contracts.telemetry import Telemetry, from_avro_record  # noqa: E402
 from rules.fleet import engine  # noqa: E402
-from rules.fleet.config import FleetSettings  # noqa: E402
 from rules.fleet.registry import Rejected  # noqa: E402
 from rules.fleet.stats import MinuteStats, fold_minute  # noqa: E402
 from settings.errors import load_settings  # noqa: E402
+from settings.rules_env import load_fleet_settings  # noqa: E402
 from settings.flows import AnalyticsSettings  # noqa: E402
 from settings.logs import configure_logging  # noqa: E402
 from settings.stack import load_stack_settings  # noqa: E402
@@ -61,7 +61,7 @@ def main() -> None:
     configure_logging()
     analytics = load_settings(AnalyticsSettings)
     stack = load_stack_settings()
-    cfg = load_settings(FleetSettings)
+    cfg = load_fleet_settings()
     kafka = stack.kafka_config()
     registry = start_live_registry(analytics.vehicles_file, analytics.geofences_file, analytics.config_topic, kafka)
 

@@ -1,6 +1,7 @@
 """Every setting of the crypto collector and rules, declared once, typed, with its unit.
 
-Read from the environment with the prefix ``CRYPTO_`` (e.g. ``CRYPTO_STALE_AFTER_S=20``).
+A plain frozen model, passed to the collector and the rules; ``settings.rules_env`` builds it
+from the environment with the prefix ``CRYPTO_`` (e.g. ``CRYPTO_STALE_AFTER_S=20``).
 Lists accept JSON (``["binance","kraken"]``) or a comma-separated string (``binance,kraken``).
 Fees are fractions (0.001 = 0.1 %) like ccxt's ``fees``; thresholds named ``*_pct`` are percent.
 """
@@ -8,10 +9,9 @@ Fees are fractions (0.001 = 0.1 %) like ccxt's ``fees``; thresholds named ``*_pc
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # 45 real ccxt ids of spot exchanges that offer fetchTickers (checked against ccxt in the tests).
 DEFAULT_EXCHANGES: tuple[str, ...] = (
@@ -29,16 +29,13 @@ DEFAULT_SYMBOLS: tuple[str, ...] = (
     "ATOM/USDT", "ETC/USDT", "UNI/USDT", "FIL/USDT", "NEAR/USDT", "HOT/USDT",
 )  # fmt: skip
 
-CsvList = Annotated[list[str], NoDecode]
-
-
-class CryptoSettings(BaseSettings):
+class CryptoSettings(BaseModel):
     """Collector and spread-rule settings (env prefix ``CRYPTO_``)."""
 
-    model_config = SettingsConfigDict(env_prefix="CRYPTO_", extra="ignore")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    exchanges: CsvList = Field(list(DEFAULT_EXCHANGES), description="ccxt exchange ids to collect from")
-    symbols: CsvList = Field(list(DEFAULT_SYMBOLS), description="ccxt unified symbols, e.g. BTC/USDT")
+    exchanges: list[str] = Field(list(DEFAULT_EXCHANGES), description="ccxt exchange ids to collect from")
+    symbols: list[str] = Field(list(DEFAULT_SYMBOLS), description="ccxt unified symbols, e.g. BTC/USDT")
     poll_interval_s: float = Field(5.0, gt=0, description="seconds between two fetch_tickers polls of one exchange")
     use_websocket: bool = Field(True, description="use ccxt.pro watch_tickers/watch_ticker where the exchange has it")
     ws_quiet_s: float = Field(30.0, gt=0, description="seconds without a websocket update before polling REST instead")
@@ -76,8 +73,3 @@ class CryptoSettings(BaseSettings):
             if not 0 <= fee < 0.1:
                 raise ValueError(f"taker fee of {exchange} must be a fraction in [0, 0.1), got {fee}")
         return value
-
-
-def load_crypto_settings(**overrides: Any) -> CryptoSettings:
-    """Settings from the environment; keyword overrides (e.g. from a CLI) win."""
-    return CryptoSettings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,6 +1,6 @@
 """One call per quote for the Bytewax flow: book update, spread and extremes, with settings bound.
 
-    rules = SymbolRules.from_settings(load_crypto_settings())
+    rules = SymbolRules.from_settings(crypto_settings)
     updates = op.stateful_map("book", keyed_by_symbol, rules.update)   # -> SymbolUpdate | None
     spreads = op.filter_map("spreads", updates, lambda kv: ...)        # SymbolUpdate.spread
 """

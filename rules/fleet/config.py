@@ -1,19 +1,19 @@
 """Every threshold of the fleet rules, declared once, typed, with its unit.
 
-Read from the environment with the prefix ``FLEET_`` (``FLEET_OVERSPEED_MIN_DURATION_S=5``).
-Rules take a ``FleetSettings`` argument instead of reading globals, so tests pass their own.
+A plain frozen model: rules take a ``FleetSettings`` argument instead of reading globals, so
+tests pass their own and never pick up a shell's variables. ``settings.rules_env`` builds it from
+the environment with the prefix ``FLEET_`` (``FLEET_OVERSPEED_MIN_DURATION_S=5``).
 """
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class FleetSettings(BaseSettings):
+class FleetSettings(BaseModel):
     """Thresholds of the fleet analytics; the defaults are what a Traccar user would expect."""
 
-    model_config = SettingsConfigDict(env_prefix="FLEET_", extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     # ordering
     allowed_lateness_s: float = Field(30.0, ge=0, description="s; how far behind the newest fix a fix may arrive and still be put in order")

@@ -16,7 +16,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from contracts.avro import TELEMETRY_SCHEMA_HEADER, encode
 from contracts.telemetry import Telemetry, parse_telemetry, to_avro_record
-from rules.fleet.config import FleetSettings
+from settings.rules_env import load_fleet_settings
 from tests.support.expected import expected_alerts
 from tests.support.services import consume, influx_query, kafka_topics, require_stack, running_flow, unique
 
@@ -62,7 +62,7 @@ def test_kill9_and_recover_loses_and_duplicates_nothing(tmp_path, monkeypatch) -
         monkeypatch.setenv(k, v)
     start_ms = int(time.time() * 1000) - 2 * 3_600_000
     fixes = drive(run, start_ms)
-    expected = expected_alerts(fixes, str(vehicles_file), FleetSettings())
+    expected = expected_alerts(fixes, str(vehicles_file), load_fleet_settings())
     types = sorted({json.loads(j)["type"] for j in expected.values()})
     assert {"overspeed", "overspeed_end", "harsh_braking"} <= set(types)
     assert len(expected) > 150

@@ -21,7 +21,7 @@ from influxdb_client import InfluxDBClient
 
 from contracts.avro import TELEMETRY_SCHEMA_HEADER, encode
 from contracts.telemetry import Telemetry, parse_telemetry, to_avro_record
-from rules.fleet.config import FleetSettings
+from settings.rules_env import load_fleet_settings
 from tests.support.expected import expected_alerts
 from tests.support.private_stack import PrivateStack
 from tests.support.services import consume, kafka_topics, require_stack, running_flow, unique, write_registry
@@ -141,7 +141,7 @@ def test_influx_outage_delays_no_alert_and_loses_nothing(tmp_path, monkeypatch) 
                 t3 = int(time.time() * 1000)
                 phases = {"before": (t0, t1), "outage": (t1, t2), "after": (t2, t3)}
 
-                expected = expected_alerts(drive.fixes, str(vehicles_file), FleetSettings())  # RULES_ENV is set
+                expected = expected_alerts(drive.fixes, str(vehicles_file), load_fleet_settings())  # RULES_ENV is set
                 records = consume(s, topics["alerts"], lambda m: len({json.loads(x.value())["alert_id"] for x in m}) >= len(expected),
                                   timeout_s=60, settle_s=3)
                 deadline = time.monotonic() + 120

@@ -45,7 +45,7 @@ from dashboard.scope import scope_for
 from dashboard.session import PageContext
 from dashboard.users import User, hash_password
 from dashboard.views import fleet_overview
-from rules.fleet.config import FleetSettings
+from settings.rules_env import load_fleet_settings
 from settings.stack import REPO_ROOT, StackSettings
 from tests.support.expected import expected_alerts
 from tests.support.services import (FlowProcess, consume, kafka_topics, publish, require_stack, running_flow, unique,
@@ -188,7 +188,7 @@ def journey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Journey]:
     end_ms = int(time.time() * 1000)
     messages = [m for i, v in enumerate((*vans, car)) for m in drive(v, i, end_ms, overspeed=(v == vans[1]))]
     fixes = sorted((parse_telemetry(topic, payload, end_ms) for topic, payload in messages), key=lambda f: f.ts_ms)
-    alerts = {i: json.loads(a) for i, a in expected_alerts(fixes, str(vehicles_file), FleetSettings()).items()}
+    alerts = {i: json.loads(a) for i, a in expected_alerts(fixes, str(vehicles_file), load_fleet_settings()).items()}
     last = {f.vehicle_id: (f.lat, f.lon) for f in fixes}
     settings = DashboardSettings(vehicles_file=vehicles_file, geofences_file=geofences_file, live_config=False)
     with ExitStack() as stack:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import ccxt
 import pytest
 
-from rules.crypto.config import DEFAULT_EXCHANGES, DEFAULT_SYMBOLS, CryptoSettings, load_crypto_settings
+from rules.crypto.config import DEFAULT_EXCHANGES, DEFAULT_SYMBOLS, CryptoSettings
 from rules.crypto.fees import FeeTable, build_fee_table, ccxt_taker_fee
+from settings.errors import ConfigError
+from settings.rules_env import load_crypto_settings
 
 
 def test_fees_from_ccxt_then_overrides_then_default() -> None:
@@ -49,6 +51,8 @@ def test_settings_from_env_accept_csv_and_json(monkeypatch: pytest.MonkeyPatch) 
 def test_settings_defaults_and_validation(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = CryptoSettings()
     assert (settings.stale_after_s, settings.outlier_pct, settings.arbitrage_threshold_pct, settings.poll_interval_s) == (30.0, 10.0, 0.3, 5.0)
-    monkeypatch.setenv("CRYPTO_TAKER_FEES", '{"binance": 0.5}')
     with pytest.raises(ValueError, match="fraction"):
-        CryptoSettings()
+        CryptoSettings(taker_fees={"binance": 0.5})
+    monkeypatch.setenv("CRYPTO_TAKER_FEES", '{"binance": 0.5}')
+    with pytest.raises(ConfigError, match="CRYPTO_TAKER_FEES"):
+        load_crypto_settings()
