@@ -4,7 +4,8 @@ compacted ``fleet.config`` topic applied live (sources/kafka_table.py)."""
 from __future__ import annotations
 
 from rules.fleet.geofence_shapes import GeofenceError
-from rules.fleet.registry import Registry, RegistryError, apply_change, load_registry
+from rules.fleet.registry import Registry, RegistryError, apply_change
+from settings.registry_files import load_registry
 from settings.errors import ConfigError
 from sources.kafka_table import CompactedTopicTable
 

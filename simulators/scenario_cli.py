@@ -16,7 +16,7 @@ import time
 import structlog
 
 from rules.fleet.config import FleetSettings
-from rules.fleet.registry import load_registry
+from settings.registry_files import load_registry
 from settings.rules_env import load_fleet_settings
 from simulators.mqtt_publisher import mqtt_publisher
 from simulators.scenario_plan import Plan, parse_selection, plan

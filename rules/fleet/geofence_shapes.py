@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -21,7 +20,6 @@ import shapely.validation
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from .files import read_json
 from .geo import LocalProjection
 from .schedule import ScheduleError, WeeklySchedule, parse_schedule
 
@@ -143,8 +141,3 @@ def parse_collection(doc: Any, source: str) -> dict[str, Geofence]:
         fences[fence.id] = fence
     return fences
 
-
-def load_geofences(path: str | Path) -> dict[str, Geofence]:
-    """Read a GeoJSON file; raises GeofenceError naming the file and the bad feature."""
-    path = Path(path)
-    return parse_collection(read_json(path, GeofenceError), str(path))

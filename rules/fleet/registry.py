@@ -1,4 +1,5 @@
-"""Fleets, vehicles and geofences: loaded from files at start, changed live from a compacted topic.
+"""Fleets, vehicles and geofences: parsed from the registry files (read by ``settings.registry_files``)
+at start, changed live from a compacted topic.
 
 The change topic is keyed ``vehicle:<id>``, ``fleet:<id>`` or ``geofence:<id>``; the value is
 the same JSON as in the files (a vehicle or fleet object, a GeoJSON Feature) or null, a
@@ -12,13 +13,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .files import read_json
-from .geofence_shapes import Geofence, GeofenceError, load_geofences, parse_feature
+from .geofence_shapes import Geofence, GeofenceError, parse_feature
 from .maintenance import MaintenanceRule, ServicePoint
 
 
@@ -100,14 +99,6 @@ def parse_registry(doc: Any, source: str, geofences: Mapping[str, Geofence] | No
         if v.fleet_id is not None and v.fleet_id not in out["fleets"]:
             raise RegistryError(f"{source}: vehicle {v.id!r} names unknown fleet {v.fleet_id!r}")
     return Registry(out["fleets"], out["vehicles"], dict(geofences or {}), rules)
-
-
-def load_registry(vehicles_path: str | Path, geofences_path: str | Path | None = None) -> Registry:
-    """Read ``config/vehicles.json`` (and the GeoJSON of geofences) at start."""
-    path = Path(vehicles_path)
-    doc = read_json(path, RegistryError)
-    fences = load_geofences(geofences_path) if geofences_path else {}
-    return parse_registry(doc, str(path), fences)
 
 
 def apply_change(registry: Registry, key: str, value: bytes | str | None) -> Registry:

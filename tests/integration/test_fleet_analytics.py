@@ -26,7 +26,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from contracts import alert as A
 from rules.fleet.config import FleetSettings
-from rules.fleet.registry import apply_change, load_registry
+from rules.fleet.registry import apply_change
+from settings.registry_files import load_registry
 from settings.stack import REPO_ROOT, StackSettings
 from simulators.scenario_device import Device, Message
 from simulators.scenario_plan import parse_selection, plan

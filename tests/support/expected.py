@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rules.fleet import engine
 from rules.fleet.config import FleetSettings
-from rules.fleet.registry import load_registry
+from settings.registry_files import load_registry
 from contracts.telemetry import Telemetry
 
 WALL_CLOCK_TYPES = ("device_offline", "device_online")

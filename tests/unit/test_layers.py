@@ -147,3 +147,35 @@ def test_the_checks_catch_an_upward_import_and_a_cycle(tmp_path: Path) -> None:
                                           "rules/a.py:2: rules (layer 1) imports dataflows.b (layer 4)"]
     assert cycles(import_graph(tmp_path)) == [["dataflows.b", "dataflows.c", "rules.a"]]
     assert cycles(package_graph(import_graph(tmp_path))) == [["dataflows", "rules"]]
+
+
+# rules/ is pure: what it needs arrives as arguments, never from the environment or a file.
+IMPURE_MODULES = frozenset({"os", "pathlib", "io", "shutil", "tempfile", "dotenv", "pydantic_settings", "settings"})
+IMPURE_NAMES = frozenset({"read_text", "read_bytes", "write_text", "write_bytes", "getenv", "environ"})
+
+
+def impurities(root: Path) -> list[str]:
+    """``file:line: what`` for every import of an I/O module and every file or environment access."""
+    found = []
+    for path in sorted((root / "rules").rglob("*.py")):
+        for line, module in imported_modules(path, root):
+            if module.split(".")[0] in IMPURE_MODULES:
+                found.append(f"{path.relative_to(root)}:{line}: imports {module}")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+            if name in IMPURE_NAMES:
+                found.append(f"{path.relative_to(root)}:{node.lineno}: uses {name}")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open":
+                found.append(f"{path.relative_to(root)}:{node.lineno}: uses open")
+    return sorted(set(found))
+
+
+def test_rules_read_no_environment_and_no_file() -> None:
+    assert impurities(ROOT) == []
+
+
+def test_the_purity_check_catches_a_file_and_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "x.py").write_text("import os\n\ndef f(p):\n    return p.read_text(), os.environ, open(p), p.open\n")
+    assert impurities(tmp_path) == ["rules/x.py:1: imports os", "rules/x.py:4: uses environ", "rules/x.py:4: uses open",
+                                    "rules/x.py:4: uses read_text"]

@@ -7,7 +7,8 @@ import pytest
 
 from contracts import alert as A
 from rules.fleet import geofences as G
-from rules.fleet.geofence_shapes import GeofenceError, load_geofences, parse_collection, parse_feature
+from rules.fleet.geofence_shapes import GeofenceError, parse_collection, parse_feature
+from settings.registry_files import load_geofences
 
 from .helpers import LAT, LON, T0, cfg, fix, ms, north
 

@@ -4,7 +4,9 @@ from pathlib import Path
 import pytest
 
 from rules.fleet.config import FleetSettings
-from rules.fleet.registry import Registry, RegistryError, Rejected, apply_change, load_registry, parse_registry
+from rules.fleet.registry import Registry, RegistryError, Rejected, apply_change, parse_registry
+from settings.registry_files import load_registry
+from settings.rules_env import load_fleet_settings
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -70,7 +72,7 @@ def test_bad_files_name_the_place(tmp_path):
 def test_settings_from_environment(monkeypatch):
     monkeypatch.setenv("FLEET_OVERSPEED_MIN_DURATION_S", "5")
     monkeypatch.setenv("FLEET_DEFAULT_SPEED_LIMIT_KMH", "80")
-    s = FleetSettings()
+    s = load_fleet_settings()
     assert s.overspeed_min_duration_s == 5 and s.default_speed_limit_kmh == 80 and s.allowed_lateness_s == 30
     for name, f in FleetSettings.model_fields.items():
         assert f.description, f"{name} has no description (unit)"

@@ -11,7 +11,8 @@ import pytest
 
 from contracts import alert as A
 from rules.fleet.config import FleetSettings
-from rules.fleet.registry import Registry, load_registry
+from rules.fleet.registry import Registry
+from settings.registry_files import load_registry
 from settings.stack import REPO_ROOT
 from simulators.scenario_cli import listing
 from simulators.scenario_plan import Plan, parse_selection, plan
