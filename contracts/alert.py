@@ -61,6 +61,11 @@ ALERT_TYPES: tuple[str, ...] = (
 )
 
 
+# Types that only ever clear another type's incident (overspeed -> overspeed_end, device_offline ->
+# device_online); the other rules clear with a record of the incident's own type.
+CLOSING_TYPES: frozenset[str] = frozenset({OVERSPEED_END, DEVICE_ONLINE})
+
+
 def make_alert_id(vehicle_id: str, type_: str, episode_ts: int, *parts: str | None) -> str:
     """Deterministic id: same vehicle, type, episode start and qualifiers -> same id."""
     key = "|".join(["v1", vehicle_id, type_, str(int(episode_ts)), *("" if p is None else str(p) for p in parts)])

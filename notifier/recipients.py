@@ -23,7 +23,8 @@ EMAIL = "email"
 
 _EMAIL_RE = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
 _TOP_KEYS = {"recipients", "vehicles", "fleets", "all"}
-_RECIPIENT_KEYS = {"webhooks", "emails", "min_severity", "types", "exclude_types"}
+_RECIPIENT_KEYS = {"webhooks", "emails", "min_severity", "types", "exclude_types", "notify_cleared"}
+CLEARED = "cleared"  # the incident state of a record that clears its incident (contracts/alert.py)
 
 
 class RecipientsError(ValueError):
@@ -50,10 +51,19 @@ class Recipient:
     min_severity: str | None = None
     types: frozenset[str] | None = None  # None = every type
     exclude_types: frozenset[str] = frozenset()
+    notify_cleared: bool = False  # also the records that clear an incident (one message per raise / escalation otherwise)
 
     def wants(self, alert: Mapping[str, Any]) -> bool:
-        """Filters: minimal severity, then the type lists."""
-        if self.min_severity is not None and severity_rank(alert.get("severity")) < SEVERITY_RANK[self.min_severity]:
+        """Filters: a cleared record only if asked (and judged by the severity its incident
+        reached, ``details.incident_severity``: the clear itself is ``info``), then minimal
+        severity, then the type lists."""
+        severity = alert.get("severity")
+        if alert.get("state") == CLEARED:
+            if not self.notify_cleared:
+                return False
+            details = alert.get("details")
+            severity = details.get("incident_severity", severity) if isinstance(details, Mapping) else severity
+        if self.min_severity is not None and severity_rank(severity) < SEVERITY_RANK[self.min_severity]:
             return False
         kind = alert.get("type")
         if self.types is not None and kind not in self.types:
@@ -167,6 +177,7 @@ def _recipient(name: str, value: object) -> Recipient:
         min_severity=min_severity,
         types=None if types is None else _type_set(types, f"{key}.types"),
         exclude_types=_type_set(obj.get("exclude_types", []), f"{key}.exclude_types"),
+        notify_cleared=_bool(obj.get("notify_cleared", False), f"{key}.notify_cleared"),
     )
 
 
@@ -191,6 +202,12 @@ def _webhook(value: object, key: str) -> tuple[str, tuple[tuple[str, str], ...]]
 def _email(value: object, key: str) -> str:
     if not isinstance(value, str) or not _EMAIL_RE.match(value):
         raise RecipientsError(f"{key}: {value!r} is not an email address")
+    return value
+
+
+def _bool(value: object, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise RecipientsError(f"{key}: expected true or false, got {value!r}")
     return value
 
 

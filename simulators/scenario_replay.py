@@ -18,12 +18,17 @@ from dataclasses import dataclass, field
 
 from contracts.telemetry import InvalidTelemetry, parse_telemetry
 from rules.fleet import engine
+from contracts import alert as A
 from contracts.alert import Alert
 from rules.fleet.config import FleetSettings
 from contracts.health import HealthReport
 from rules.fleet.registry import Registry, Rejected
 from contracts.trip import Trip
 from simulators.scenario_device import Message
+
+
+def _own_clear(a: Alert) -> bool:
+    return a.state == "cleared" and a.type not in A.CLOSING_TYPES
 
 
 @dataclass
@@ -36,13 +41,13 @@ class Replay:
     rejected: list[tuple[Message, str]] = field(default_factory=list)  # (message, reason)
 
     def counts(self, vehicle_id: str | None = None) -> dict[str, int]:
-        """Alert type -> count of the records that raised or escalated an incident (of one vehicle,
-        or all); ``cleared`` records are counted by ``clears``."""
-        return dict(Counter(a.type for a in self.alerts if vehicle_id in (None, a.vehicle_id) and a.state != "cleared"))
+        """Alert type -> count (of one vehicle, or all), without the records that clear an incident
+        of their own type (a range incident's clear): those are counted by ``clears``."""
+        return dict(Counter(a.type for a in self.alerts if vehicle_id in (None, a.vehicle_id) and not _own_clear(a)))
 
     def clears(self, vehicle_id: str | None = None) -> dict[str, int]:
-        """Alert type -> count of ``cleared`` records (of one vehicle, or all)."""
-        return dict(Counter(a.type for a in self.alerts if vehicle_id in (None, a.vehicle_id) and a.state == "cleared"))
+        """Alert type -> count of the records that cleared an incident of their own type."""
+        return dict(Counter(a.type for a in self.alerts if vehicle_id in (None, a.vehicle_id) and _own_clear(a)))
 
     def _take(self, out: engine.Output) -> None:
         self.alerts += out.alerts

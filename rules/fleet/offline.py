@@ -45,7 +45,8 @@ def on_fix(state: OfflineState, fix: Telemetry, fleet_id: str | None, arrival_ms
             vehicle_id=fix.vehicle_id, fleet_id=fleet_id, type=A.DEVICE_ONLINE, severity="info", ts=fix.ts_ms,
             episode_ts=state.last_event_ts, value=silent, lat=fix.lat, lon=fix.lon,
             message=f"{fix.vehicle_id} is sending data again after {silent / 60:.0f} min",
-            details={"last_seen_ts": state.last_event_ts},
+            details={"last_seen_ts": state.last_event_ts, "incident_severity": "warning"},
+            state="cleared", incident_id=A.make_alert_id(fix.vehicle_id, A.DEVICE_OFFLINE, state.last_event_ts, None),
         ))
     newest = max(state.last_event_ts, fix.ts_ms)
     pos = (fix.lat, fix.lon) if fix.ts_ms >= state.last_event_ts else (state.lat, state.lon)

@@ -37,6 +37,7 @@ class OverspeedState:
     distance_m: float = 0.0
     limit_kmh: float = 0.0  # limit when the episode started
     alerted: bool = False
+    severity: A.Severity = "warning"  # of the alert, for the closing record's incident
 
 
 def _close(state: OverspeedState, vid: str, fleet_id: str | None, end_ts: int, lat: float, lon: float) -> list[A.Alert]:
@@ -49,7 +50,9 @@ def _close(state: OverspeedState, vid: str, fleet_id: str | None, end_ts: int, l
         message=f"{vid} overspeed ended: peak {state.peak_kmh:.0f} km/h over limit {state.limit_kmh:.0f} km/h "
                 f"for {duration:.0f} s and {state.distance_m / 1000:.2f} km",
         details={"start_ts": state.start_ts, "end_ts": end_ts, "duration_s": duration, "peak_kmh": state.peak_kmh,
-                 "distance_m": round(state.distance_m, 1), "limit_kmh": state.limit_kmh},
+                 "distance_m": round(state.distance_m, 1), "limit_kmh": state.limit_kmh,
+                 "incident_severity": state.severity},
+        state="cleared", incident_id=A.make_alert_id(vid, A.OVERSPEED, state.start_ts, None),
     )]
 
 
@@ -73,11 +76,11 @@ def step(state: OverspeedState, fix: Telemetry, fleet_id: str | None, limit_kmh:
                         distance_m=state.distance_m + haversine_m(state.last_lat, state.last_lon, fix.lat, fix.lon))
     state = replace(state, last_ts=ts, last_lat=fix.lat, last_lon=fix.lon)
     if not state.alerted and ts - state.start_ts >= cfg.overspeed_min_duration_s * 1000:
-        state = replace(state, alerted=True)
         excess = fix.speed_kmh - limit_kmh
+        state = replace(state, alerted=True, severity="critical" if excess >= cfg.overspeed_critical_over_kmh else "warning")
         out.append(A.make_alert(
             vehicle_id=vid, fleet_id=fleet_id, type=A.OVERSPEED, ts=ts, episode_ts=state.start_ts,
-            severity="critical" if excess >= cfg.overspeed_critical_over_kmh else "warning",
+            severity=state.severity,
             value=fix.speed_kmh, threshold=limit_kmh, lat=fix.lat, lon=fix.lon,
             message=f"{vid} at {fix.speed_kmh:.0f} km/h, limit {limit_kmh:.0f} km/h, for {(ts - state.start_ts) / 1000:.0f} s",
             details={"start_ts": state.start_ts, "duration_s": (ts - state.start_ts) / 1000},

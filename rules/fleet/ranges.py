@@ -131,10 +131,13 @@ class RangeState:
 
 def _alert(fix: Telemetry, fleet_id: str | None, r: Rating, ep: Episode, severity: A.Severity, state: A.IncidentState,
            id_part: str, message: str) -> A.Alert:
+    details: dict[str, object] = {"key": r.key, "start_ts": ep.since_ts}
+    if state == "cleared":
+        details["incident_severity"] = ep.alerted  # the highest it reached, for the notifier's filters
     return A.make_alert(
         vehicle_id=fix.vehicle_id, fleet_id=fleet_id, type=ep.type, severity=severity, ts=fix.ts_ms, episode_ts=ep.since_ts,
         id_parts=(r.key, id_part), value=r.value, threshold=r.threshold, lat=fix.lat, lon=fix.lon, message=message,
-        details={"key": r.key, "start_ts": ep.since_ts}, state=state, incident_id=ep.incident_id,
+        details=details, state=state, incident_id=ep.incident_id,
     )
 
 

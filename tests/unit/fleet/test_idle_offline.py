@@ -68,6 +68,8 @@ def test_silence_no_tick_saw_is_reported_by_the_next_fix():
     state, out = OF.on_fix(state, fix(1800), None, T0 + 1_800_500, C)
     assert [a.type for a in out] == [A.DEVICE_OFFLINE, A.DEVICE_ONLINE]
     assert out[0].to_json() == by_tick[0].to_json()
+    # online clears the offline incident
+    assert [(a.state, a.incident_id) for a in out] == [("raised", out[0].alert_id), ("cleared", out[0].alert_id)]
     state, out = OF.on_fix(state, fix(1805), None, T0 + 1_805_500, C)
     assert out == []
     # a gap just under the timeout is no silence

@@ -36,6 +36,14 @@ def test_fires_at_the_fix_where_min_duration_is_reached_not_one_later():
     assert a.details["start_ts"] == T0 + 1000
 
 
+def test_overspeed_end_clears_the_overspeed_incident():
+    _, out = run([90] + [135] * 15 + [90])
+    (over, end) = [a for _, a in out]
+    assert (over.type, over.state, over.severity) == (A.OVERSPEED, "raised", "critical")
+    assert (end.type, end.state, end.incident_id) == (A.OVERSPEED_END, "cleared", over.alert_id)
+    assert end.details["incident_severity"] == "critical" and end.alert_id != over.alert_id
+
+
 def test_min_duration_zero_fires_on_first_fix_above():
     _, out = run([90, 101, 102], c=cfg(overspeed_min_duration_s=0))
     assert [(i, a.type) for i, a in out] == [(1, A.OVERSPEED)]

@@ -119,3 +119,22 @@ def test_not_json_and_missing_file(tmp_path: Path) -> None:
 def test_example_file_is_valid() -> None:
     cfg = load_recipients(REPO_ROOT / "config" / "recipients.json")
     assert cfg.recipients and cfg.has_channel(EMAIL) and cfg.has_channel(WEBHOOK)
+
+
+def test_cleared_records_only_for_recipients_who_ask() -> None:
+    doc = {"recipients": {"ops": {"webhooks": ["https://ops.example/hook"], "min_severity": "critical", "notify_cleared": True},
+                          "dispatch": {"emails": ["dispatch@example.com"]},
+                          "tires": {"emails": ["tires@example.com"], "notify_cleared": True, "types": ["tire_pressure_low"]}},
+           "all": ["ops", "dispatch", "tires"]}
+    cfg = parse_recipients(doc)
+    raised = alert(type="tire_pressure_low", state="raised", incident_id="a1")
+    assert targets(resolve(cfg, raised)) == {(EMAIL, "dispatch@example.com"), (EMAIL, "tires@example.com")}
+    cleared = alert(alert_id="a2", type="tire_pressure_low", severity="info", state="cleared", incident_id="a1",
+                    details={"incident_severity": "warning"})
+    assert targets(resolve(cfg, cleared)) == {(EMAIL, "tires@example.com")}  # ops: its incident never reached critical
+    cleared_critical = {**cleared, "details": {"incident_severity": "critical"}}
+    assert targets(resolve(cfg, cleared_critical)) == {(WEBHOOK, "https://ops.example/hook"), (EMAIL, "tires@example.com")}
+    old_record = {k: v for k, v in alert().items()}  # no state: an alert as before incidents, sent as before
+    assert targets(resolve(cfg, old_record)) == {(EMAIL, "dispatch@example.com")}
+    with pytest.raises(RecipientsError, match=r"recipients.ops.notify_cleared: expected true or false"):
+        parse_recipients({"recipients": {"ops": {"emails": ["a@b.example"], "notify_cleared": "yes"}}})
