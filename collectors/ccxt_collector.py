@@ -27,6 +27,7 @@ from collectors.poller import ExchangePoller, wall_clock_ms
 from collectors.runner import run_collector
 from rules.crypto.config import CryptoSettings
 from settings import topics
+from settings.errors import run_main
 from settings.logs import configure_logging
 from settings.rules_env import load_crypto_settings
 from simulators.market import MarketConfig, SimulatedMarket
@@ -140,4 +141,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main(main))

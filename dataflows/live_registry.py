@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from rules.fleet.geofence_shapes import GeofenceError
 from rules.fleet.registry import Registry, RegistryError, apply_change
-from settings.registry_files import load_registry
 from settings.errors import ConfigError
+from settings.registry_files import load_registry
 from sources.kafka_table import CompactedTopicTable
 
 
@@ -18,7 +18,7 @@ def start_live_registry(vehicles_file: str, geofences_file: str | None, config_t
                         setting_prefix: str = "ANALYTICS_", timeout_s: float = 60.0) -> CompactedTopicTable[Registry]:
     """Load the registry files, start following the config topic, return once caught up.
 
-    A bad file stops start-up with a message naming the setting (``<prefix>VEHICLES_FILE`` ...)."""
+    A bad file raises ``ConfigError`` naming the setting (``<prefix>VEHICLES_FILE`` ...) and the file."""
     try:
         initial = load_registry(vehicles_file, geofences_file or None)
     except (RegistryError, GeofenceError) as exc:

@@ -16,7 +16,7 @@ from types import FrameType
 from notifier.config import NotifierSettings, repo_path
 from notifier.recipients import RecipientsError, load_recipients, resolve
 from notifier.service import build_channels, open_service
-from settings.errors import ConfigError, load_settings
+from settings.errors import ConfigError, load_settings, run_main
 from settings.logs import configure_logging
 from settings.stack import load_stack_settings
 
@@ -68,4 +68,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -1,8 +1,13 @@
-"""Bad configuration stops a command at start-up with a message naming the key and its source."""
+"""Bad configuration stops a command at start-up with a message naming the key and its source.
+
+Library code raises ``ConfigError``; only entry points (``run_main``) turn it into an exit code.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -12,8 +17,17 @@ from pydantic_settings import BaseSettings
 S = TypeVar("S", bound=BaseSettings)
 
 
-class ConfigError(SystemExit):
-    """Raised (as a clean exit with a message, no traceback) when a setting is invalid."""
+class ConfigError(ValueError):
+    """A setting or configuration file is invalid; the message names the key (and the file)."""
+
+
+def run_main(main: Callable[[], int | None]) -> int:
+    """Run a command's ``main``; a ``ConfigError`` becomes its message on stderr and exit status 2."""
+    try:
+        return main() or 0
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
 
 def _source(var: str, env_file: Path | None) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import structlog
 
+from settings.errors import run_main
 from settings.logs import configure_logging
 from simulators import scenario_cli
 from simulators.mqtt_publisher import mqtt_publisher
@@ -78,4 +79,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main(main))

@@ -13,6 +13,7 @@ import time
 import structlog
 
 from rules.crypto.config import DEFAULT_EXCHANGES, DEFAULT_SYMBOLS
+from settings.errors import run_main
 from settings.logs import configure_logging
 from simulators.market import MarketConfig, SimulatedMarket
 from sinks.kafka_producer import KafkaProduce
@@ -82,4 +83,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_main(main))
