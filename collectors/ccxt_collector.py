@@ -5,8 +5,10 @@
     python -m collectors.ccxt_collector --exchanges binance,kraken --symbols BTC/USDT --out kafka
 
 Settings come from ``CRYPTO_*`` environment variables (``settings/rules_env.py``); options win.
-With ``--simulated auto`` (default) the simulated market is used when no exchange answers
-``load_markets`` within the request timeout (e.g. a machine without internet).
+The simulated market runs only when asked (``--simulated yes`` or ``CRYPTO_SIMULATED=true``, as
+the demo does): a collector that cannot reach its exchanges keeps retrying them and says so; it
+never publishes simulated prices under real exchange ids in their place. Every quote carries its
+``source`` (``ccxt`` / ``simulated``). A Kafka delivery failure stops the collector with exit code 1.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import asyncio
 import contextlib
 import signal
 import time
-from typing import Any
 
 import structlog
 
@@ -24,7 +25,7 @@ from collectors.clients import make_client
 from sinks.kafka_producer import KafkaProduce
 from sinks.quote_outputs import Outputs, jsonl_outputs, produce_outputs
 from collectors.poller import ExchangePoller, wall_clock_ms
-from collectors.runner import run_collector
+from collectors.runner import OutputFailed, run_collector
 from rules.crypto.config import CryptoSettings
 from settings import topics
 from settings.errors import run_main
@@ -40,8 +41,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m collectors.ccxt_collector", description=__doc__.split("\n\n")[0])
     parser.add_argument("--exchanges", help="comma-separated ccxt ids (default: CRYPTO_EXCHANGES, 45 exchanges)")
     parser.add_argument("--symbols", help="comma-separated unified symbols (default: CRYPTO_SYMBOLS, 20 pairs)")
-    parser.add_argument("--simulated", choices=("auto", "yes", "no"), default="auto",
-                        help="use the simulated market: auto = when no exchange is reachable (default), or CRYPTO_SIMULATED")  # fmt: skip
+    parser.add_argument("--simulated", choices=("yes", "no"), default=None,
+                        help="yes = the simulated market instead of the exchanges (default: CRYPTO_SIMULATED, else no)")  # fmt: skip
     parser.add_argument("--seed", type=int, help="seed of the simulated market (default CRYPTO_SIMULATED_SEED)")
     parser.add_argument("--poll-interval", type=float, help="seconds between polls of one exchange")
     parser.add_argument("--no-websocket", action="store_true", help="poll REST only, never ccxt.pro watch_*")
@@ -63,35 +64,12 @@ def settings_from_args(args: argparse.Namespace) -> CryptoSettings:
     )
 
 
-async def _reachable(clients: list[Any], timeout_s: float) -> bool:
-    """True as soon as one exchange loads its markets."""
-
-    async def probe(client: Any) -> bool:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(client.load_markets(), timeout_s)
-            return True
-        return False
-
-    tasks = [asyncio.create_task(probe(c)) for c in clients[:5]]
-    for done in asyncio.as_completed(tasks):
-        if await done:
-            for t in tasks:
-                t.cancel()
-            return True
-    return False
-
-
-async def build_pollers(settings: CryptoSettings, mode: str) -> list[ExchangePoller]:
-    """Real ccxt clients, or the simulated market when asked or when nothing is reachable."""
+async def build_pollers(settings: CryptoSettings, simulated: bool) -> list[ExchangePoller]:
+    """Real ccxt clients, or the simulated market when (and only when) asked for."""
     semaphore = asyncio.Semaphore(settings.max_concurrency)
-    if mode != "yes" and not (mode == "auto" and settings.simulated):
+    if not simulated:
         clients = [make_client(e, websocket=settings.use_websocket, timeout_s=settings.request_timeout_s) for e in settings.exchanges]
-        if mode == "no" or await _reachable(clients, settings.request_timeout_s):
-            return [ExchangePoller(c, settings.symbols, semaphore, settings.request_timeout_s, settings.orderbook_limit) for c in clients]
-        log.warning("no exchange reachable, using the simulated market", probed=[c.id for c in clients[:5]])
-        for client in clients:
-            with contextlib.suppress(Exception):
-                await client.close()
+        return [ExchangePoller(c, settings.symbols, semaphore, settings.request_timeout_s, settings.orderbook_limit) for c in clients]
     config = MarketConfig(exchanges=tuple(settings.exchanges), symbols=tuple(settings.symbols),
                           seed=settings.simulated_seed, start_ms=wall_clock_ms())  # fmt: skip
     market = SimulatedMarket(config)
@@ -101,8 +79,9 @@ async def build_pollers(settings: CryptoSettings, mode: str) -> list[ExchangePol
     ]
 
 
-async def collect(settings: CryptoSettings, mode: str, outputs: Outputs, duration_s: float, progress_s: float) -> int:
-    """Run until the duration elapses or SIGINT/SIGTERM; returns the number of quotes collected."""
+async def collect(settings: CryptoSettings, simulated: bool, outputs: Outputs, duration_s: float, progress_s: float) -> int:
+    """Run until the duration elapses or SIGINT/SIGTERM; returns the number of quotes collected.
+    Raises ``OutputFailed`` when the outputs stopped taking records."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -110,7 +89,7 @@ async def collect(settings: CryptoSettings, mode: str, outputs: Outputs, duratio
             loop.add_signal_handler(sig, stop.set)
     if duration_s > 0:
         loop.call_later(duration_s, stop.set)
-    pollers = await build_pollers(settings, mode)
+    pollers = await build_pollers(settings, simulated)
     if pollers and pollers[0].source_prefix == "simulated":  # the simulated market is polled, never watched
         settings = settings.model_copy(update={"use_websocket": False})
     log.info("collector started", exchanges=len(pollers), symbols=len(settings.symbols), simulated=pollers[0].source_prefix == "simulated")
@@ -126,11 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging()
     settings = settings_from_args(args)
-    mode = "yes" if settings.simulated and args.simulated == "auto" else args.simulated
+    simulated = settings.simulated if args.simulated is None else args.simulated == "yes"
     producer = KafkaProduce.from_stack() if args.out == "kafka" else None
-    outputs = produce_outputs(producer, args.tickers_topic, args.deadletter_topic) if producer is not None else jsonl_outputs()
+    outputs = (produce_outputs(producer, args.tickers_topic, args.deadletter_topic, producer.failure)
+               if producer is not None else jsonl_outputs())
     try:
-        asyncio.run(collect(settings, mode, outputs, args.duration, args.progress_every))
+        asyncio.run(collect(settings, simulated, outputs, args.duration, args.progress_every))
+    except OutputFailed as exc:
+        log.error("collector stopped: Kafka did not take its quotes", error=str(exc), tickers_topic=args.tickers_topic)
+        return 1
     finally:
         if producer is not None:
             left = producer.flush()

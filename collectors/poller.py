@@ -119,7 +119,7 @@ class ExchangePoller:
                     result.errors[symbol] = f"{type(exc).__name__}: {str(exc)[:200]}"
                     continue
                 recv = self.clock()
-            quote, letter = normalize(self.exchange_id, ticker, recv, f"{self.source_prefix}:{self.exchange_id}")
+            quote, letter = normalize(self.exchange_id, ticker, recv, self.source_prefix)
             if quote is not None:
                 result.quotes.append(quote)
             elif letter is not None:

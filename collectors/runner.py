@@ -2,7 +2,8 @@
 
 Per exchange: load markets, then stream (websocket) where possible or poll every
 ``poll_interval_s``; on rate-limit / network errors back off with jitter; on permanent errors
-(authentication, not supported) stop that exchange only. ``run_collector`` also logs progress.
+(authentication, not supported) stop that exchange only. ``run_collector`` also logs progress,
+and stops everything when the outputs fail (a quote Kafka did not take is lost: say so, loudly).
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ from rules.crypto.config import CryptoSettings
 
 log = structlog.get_logger(__name__)
 WS_FAILURES_BEFORE_POLLING = 3
+OUTPUT_CHECK_S = 0.2  # how often the outputs' delivery state is checked
+
+
+class OutputFailed(RuntimeError):
+    """The collector's outputs stopped taking records (e.g. a Kafka delivery failed)."""
 
 
 @dataclass
@@ -125,6 +131,18 @@ async def _progress(stats: Sequence[ExchangeStats], stop: asyncio.Event, every_s
         seen = total
 
 
+async def _watch_outputs(outputs: Outputs, stop: asyncio.Event, every_s: float, failed: list[str]) -> None:
+    """Stop the whole collector on the first output failure (e.g. Kafka refused a delivery)."""
+    while not stop.is_set():
+        error = outputs.failure()
+        if error is not None:
+            failed.append(error)
+            log.error("output failed, stopping the collector", error=error)
+            stop.set()
+            return
+        await _sleep_or_stop(stop, every_s)
+
+
 async def run_collector(
     pollers: Sequence[ExchangePoller],
     outputs: Outputs,
@@ -132,17 +150,22 @@ async def run_collector(
     stop: asyncio.Event,
     progress_every_s: float = 10.0,
 ) -> list[ExchangeStats]:
-    """Run all exchanges until ``stop``; close every client at the end; return the counters."""
+    """Run all exchanges until ``stop`` or an output failure; close every client at the end; return
+    the counters. Raises ``OutputFailed`` when the outputs failed (the records after it are lost)."""
     stats = [ExchangeStats(p.exchange_id) for p in pollers]
     tasks = [asyncio.create_task(run_exchange(p, outputs, settings, stop, s)) for p, s in zip(pollers, stats)]
     progress = asyncio.create_task(_progress(stats, stop, progress_every_s))
+    failed: list[str] = []
+    watch = asyncio.create_task(_watch_outputs(outputs, stop, OUTPUT_CHECK_S, failed))
     try:
         await stop.wait()
     finally:
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, progress, return_exceptions=True)
+        await asyncio.gather(*tasks, progress, watch, return_exceptions=True)
         for poller in pollers:
             with contextlib.suppress(Exception):
                 await poller.client.close()
+    if failed:
+        raise OutputFailed(failed[0])
     return stats

@@ -66,7 +66,7 @@ class TickerWatcher:
                 log.warning("bid/ask fallback failed", exchange=poller.exchange_id, symbol=symbol, error=str(exc)[:200])
                 return
             recv = poller.clock()
-        quote, letter = normalize(poller.exchange_id, ticker, recv, f"{poller.source_prefix}:{poller.exchange_id}")
+        quote, letter = normalize(poller.exchange_id, ticker, recv, poller.source_prefix)
         if quote is not None:
             self.received += 1
             self.outputs.on_quote(quote)

@@ -19,10 +19,11 @@ def has_bid_ask(ticker: Mapping[str, Any]) -> bool:
     return bool(ticker.get("bid")) and bool(ticker.get("ask"))
 
 
-def ticker_to_quote(exchange_id: str, ticker: Mapping[str, Any], recv_ts_ms: int) -> Quote:
-    """Validate one ccxt unified ticker; raises ``InvalidQuote``."""
+def ticker_to_quote(exchange_id: str, ticker: Mapping[str, Any], recv_ts_ms: int, origin: str = "ccxt") -> Quote:
+    """Validate one ccxt unified ticker; raises ``InvalidQuote``. ``origin``: ``ccxt`` or ``simulated``."""
     return validate_quote(
         {
+            "source": origin,
             "exchange": exchange_id,
             "symbol": ticker.get("symbol"),
             "bid": ticker.get("bid"),
@@ -55,10 +56,12 @@ def ticker_payload(ticker: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def normalize(
-    exchange_id: str, ticker: Mapping[str, Any], recv_ts_ms: int, source: str
+    exchange_id: str, ticker: Mapping[str, Any], recv_ts_ms: int, origin: str
 ) -> tuple[Quote | None, dict[str, Any] | None]:
-    """(quote, None) when valid, (None, dead-letter record) otherwise."""
+    """(quote, None) when valid, (None, dead-letter record from ``<origin>:<exchange>``) otherwise.
+
+    ``origin`` becomes the quote's ``source``: ``ccxt`` for a live exchange, ``simulated`` for the market."""
     try:
-        return ticker_to_quote(exchange_id, ticker, recv_ts_ms), None
+        return ticker_to_quote(exchange_id, ticker, recv_ts_ms, origin), None
     except InvalidQuote as exc:
-        return None, dead_letter(exc.reason, source, ticker_payload(ticker), recv_ts_ms)
+        return None, dead_letter(exc.reason, f"{origin}:{exchange_id}", ticker_payload(ticker), recv_ts_ms)

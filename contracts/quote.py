@@ -35,6 +35,9 @@ MAX_TS_AGE_MS = 30 * 86_400_000
 NUMBER_TEXT_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 EXCHANGE_RE = re.compile(r"^[a-z0-9_.-]{1,40}$")
 # ccxt unified: BASE/QUOTE, optionally :SETTLE and -expiry/strike/type for derivatives
+# Where a quote came from: a live exchange through ccxt, or the simulated market (demo, tests).
+# ``unknown`` only for records written before the field existed.
+QUOTE_SOURCES = ("ccxt", "simulated", "unknown")
 SYMBOL_RE = re.compile(r"^[A-Za-z0-9._$-]{1,32}/[A-Za-z0-9._$-]{1,32}(:[A-Za-z0-9._$-]{1,64})?$")
 
 
@@ -60,6 +63,7 @@ class Quote:
     base_volume: float | None
     exchange_ts_ms: int | None
     recv_ts_ms: int
+    source: str = "unknown"  # one of QUOTE_SOURCES: a simulated price never passes for an exchange's
 
     @property
     def mid(self) -> float:
@@ -139,6 +143,9 @@ def validate_quote(fields: Mapping[str, Any], *, max_age_ms: int = MAX_TS_AGE_MS
     }
     recv_ts_ms = _timestamp("recv_ts_ms", fields.get("recv_ts_ms"), required=True)
     assert recv_ts_ms is not None
+    source = fields.get("source", "unknown")
+    if source not in QUOTE_SOURCES:
+        raise InvalidQuote(f"source: not one of {', '.join(QUOTE_SOURCES)}: {str(source)[:40]!r}")
     exchange_ts_ms = _timestamp("exchange_ts_ms", fields.get("exchange_ts_ms"), required=False)
     if exchange_ts_ms is not None and exchange_ts_ms > recv_ts_ms + max_future_ms:
         raise InvalidQuote(f"exchange_ts_ms: {exchange_ts_ms} is more than {max_future_ms / 1000:g} s after "
@@ -157,6 +164,7 @@ def validate_quote(fields: Mapping[str, Any], *, max_age_ms: int = MAX_TS_AGE_MS
         base_volume=amounts["base_volume"],
         exchange_ts_ms=exchange_ts_ms,
         recv_ts_ms=recv_ts_ms,
+        source=source,
     )
 
 

@@ -49,6 +49,14 @@ class KafkaProduce:
                 self.producer.poll(0.1)
         self.producer.poll(0)
 
+    def failure(self) -> str | None:
+        """The first delivery error, after serving pending delivery reports; None while all went through.
+
+        The collector stops on it: a quote that Kafka did not take is lost, and a collector that
+        keeps polling exchanges meanwhile only hides that from its operator."""
+        self.producer.poll(0)
+        return self.last_error if self.failed else None
+
     def flush(self, timeout_s: float = 30.0) -> int:
         """Wait for outstanding messages; returns how many are still undelivered."""
         return self.producer.flush(timeout_s)

@@ -22,17 +22,22 @@ Produce = Callable[[str, str, bytes], None]
 
 @dataclass(frozen=True)
 class Outputs:
-    """``on_quote`` gets each valid quote, ``on_dead`` each dead-letter record."""
+    """``on_quote`` gets each valid quote, ``on_dead`` each dead-letter record; ``failure`` says why
+    records stopped reaching their destination (None while they do): the collector stops on it."""
 
     on_quote: Callable[[Quote], None]
     on_dead: Callable[[dict[str, Any]], None]
+    failure: Callable[[], str | None] = lambda: None
 
 
-def produce_outputs(produce: Produce, tickers_topic: str = CRYPTO_TICKERS, dead_topic: str = CRYPTO_DEADLETTER) -> Outputs:
-    """Quotes as JSON keyed ``exchange:symbol``; dead letters as JSON keyed by their source."""
+def produce_outputs(produce: Produce, tickers_topic: str = CRYPTO_TICKERS, dead_topic: str = CRYPTO_DEADLETTER,
+                    failure: Callable[[], str | None] | None = None) -> Outputs:
+    """Quotes as JSON keyed ``exchange:symbol``; dead letters as JSON keyed by their source.
+    ``failure``: the producer's delivery error (``KafkaProduce.failure``)."""
     return Outputs(
         on_quote=lambda q: produce(tickers_topic, q.key, q.to_json()),
         on_dead=lambda d: produce(dead_topic, str(d.get("source_topic", "")), orjson.dumps(d)),
+        failure=failure or (lambda: None),
     )
 
 

@@ -159,7 +159,7 @@ class SimulatedMarket:
             if self.is_stale(exchange):
                 continue
             for ticker in self.tickers(exchange).values():
-                quote, letter = normalize(exchange, ticker, recv, f"simulated:{exchange}")
+                quote, letter = normalize(exchange, ticker, recv, "simulated")
                 if quote is not None:
                     quotes.append(quote)
                 elif letter is not None:

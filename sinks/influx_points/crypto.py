@@ -36,7 +36,7 @@ def quote_time_ms(q: Quote) -> int:
 
 def quote_point(q: Quote) -> Point:
     """``quotes``: one normalized quote of one exchange and symbol."""
-    p = Point(QUOTES).tag("exchange", q.exchange).tag("symbol", q.symbol)
+    p = Point(QUOTES).tag("exchange", q.exchange).tag("symbol", q.symbol).tag("source", q.source)
     return _fields(p, bid=q.bid, ask=q.ask, last=q.last, bid_size=q.bid_size, ask_size=q.ask_size,
                    base_volume=q.base_volume, recv_ts_ms=q.recv_ts_ms).time(quote_time_ms(q), WritePrecision.MS)
 

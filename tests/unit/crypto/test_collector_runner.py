@@ -8,10 +8,11 @@ import sys
 from typing import Any
 
 import ccxt.async_support as ccxt
+import orjson
 
 from sinks.quote_outputs import Outputs, produce_outputs
 from collectors.poller import ExchangePoller
-from collectors.runner import run_collector
+from collectors.runner import OutputFailed, run_collector
 from contracts.quote import Quote
 from rules.crypto.config import CryptoSettings
 from simulators.market import MarketConfig, SimulatedMarket
@@ -115,6 +116,32 @@ def test_websocket_stream_then_quiet_then_rest_poll() -> None:
     assert stats[0].quotes == len(bids)
 
 
+def test_an_output_failure_stops_the_whole_collector_and_says_why() -> None:
+    """Kafka refusing a delivery is not one exchange's problem: everything stops, with the reason."""
+    quotes: list[Quote] = []
+    outputs = Outputs(quotes.append, lambda d: None,
+                      failure=lambda: "KafkaError{code=MSG_SIZE_TOO_LARGE}" if len(quotes) >= 5 else None)
+    clients = [ScriptedClient("a", []), ScriptedClient("b", [])]
+    semaphore = asyncio.Semaphore(4)
+    settings = fast_settings()
+    pollers = [ExchangePoller(c, settings.symbols, semaphore, settings.request_timeout_s, None, clock=lambda: T0) for c in clients]
+
+    async def run() -> float:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.call_later(30, stop.set)  # the collector would run this long without the failure
+        started = loop.time()
+        try:
+            await run_collector(pollers, outputs, settings, stop, progress_every_s=10)
+        except OutputFailed as exc:
+            assert str(exc) == "KafkaError{code=MSG_SIZE_TOO_LARGE}"
+            return loop.time() - started
+        raise AssertionError("run_collector returned although its outputs failed")
+
+    assert asyncio.run(run()) < 5
+    assert all(c.closed for c in clients)
+
+
 def test_produce_outputs_keys_and_topics() -> None:
     sent: list[tuple[str, str, bytes]] = []
     outputs = produce_outputs(lambda t, k, v: sent.append((t, k, v)))
@@ -137,3 +164,5 @@ def test_collector_cli_simulated_to_stdout() -> None:
     assert len(lines) >= 3 * 2 * 2
     assert all('"topic":"crypto.tickers"' in line or '"topic":"crypto.deadletter"' in line for line in lines)
     assert '"event": "collector stopped"' in done.stderr
+    quotes = [orjson.loads(line)["value"] for line in lines if '"topic":"crypto.tickers"' in line]
+    assert quotes and {q["source"] for q in quotes} == {"simulated"}  # never passes for the exchanges' own prices

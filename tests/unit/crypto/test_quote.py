@@ -11,7 +11,7 @@ from contracts.quote import InvalidQuote, Quote, dead_letter, from_json, quote_k
 
 GOOD = {
     "exchange": "binance", "symbol": "BTC/USDT", "bid": 64950.0, "ask": 64950.01, "last": 64950.0,
-    "bid_size": 1.5, "ask_size": 0.2, "base_volume": 18234.5, "exchange_ts_ms": 1767225600123, "recv_ts_ms": 1767225600200,
+    "bid_size": 1.5, "ask_size": 0.2, "base_volume": 18234.5, "exchange_ts_ms": 1767225600123, "recv_ts_ms": 1767225600200, "source": "ccxt",
 }  # fmt: skip
 
 
@@ -26,6 +26,13 @@ def test_valid_quote_round_trips_through_json() -> None:
 def test_optional_fields_may_be_missing_and_string_numbers_are_accepted() -> None:
     quote = validate_quote({"exchange": "kraken", "symbol": "ETH/USDT", "bid": "3201.35", "ask": "3201.55", "recv_ts_ms": 1767225600000})
     assert (quote.bid, quote.ask, quote.last, quote.exchange_ts_ms, quote.bid_size) == (3201.35, 3201.55, None, None, None)
+    assert quote.source == "unknown"  # a record written before quotes carried their source
+
+
+def test_source_says_whether_a_price_is_an_exchange_s_or_simulated() -> None:
+    assert validate_quote({**GOOD, "source": "simulated"}).source == "simulated"
+    with pytest.raises(InvalidQuote, match="source: not one of ccxt, simulated, unknown: 'binance'"):
+        validate_quote({**GOOD, "source": "binance"})
 
 
 @pytest.mark.parametrize(
