@@ -34,6 +34,7 @@ class FleetSettings(BaseModel):
     # geofences
     geofence_dwell_s: float = Field(10.0, ge=0, description="s; a new inside/outside state must last this long")
     geofence_dwell_samples: int = Field(2, ge=1, description="fixes; and be seen in this many consecutive fixes")
+    geofence_segment_max_gap_s: float = Field(600.0, gt=0, description="s; fixes further apart are not joined by a straight segment for the zones' segment check")
     # idle / offline
     idle_speed_kmh: float = Field(2.0, ge=0, description="km/h; at or below this the vehicle is not moving")
     idle_min_s: float = Field(300.0, gt=0, description="s; ignition on and not moving this long = idle alert")

@@ -27,7 +27,8 @@ from contracts.health import HealthReport, ServiceForecast
 from contracts.telemetry import Telemetry
 from contracts.trip import Trip
 
-from . import alarms, dtc, fuel, geofences, harsh_driving, idle, ignition, motion, offline, overspeed, ranges, trips
+from . import alarms, dtc, fuel, geofences, harsh_driving, idle, ignition, motion, offline, overspeed, ranges
+from . import segment_crossing, service_due, trips
 from . import health as H
 from . import maintenance as M
 from . import ordering as O
@@ -95,7 +96,7 @@ class VehicleState:
     daily: S.DailyState = S.DailyState()
     health: H.HealthState = H.HealthState()
     usage: M.UsageState = M.UsageState()
-    maintenance_alerted: frozenset[str] = frozenset()
+    service_due: service_due.DueState = service_due.DueState()
     last_status: str | None = None
     last_health_day: int | None = None
     last_fuel_drop_ts: int | None = None
@@ -144,7 +145,7 @@ class _Fix:
     vehicle: Vehicle
     reg: Registry
     cfg: FleetSettings
-    new_day: bool  # first fix of a UTC day: health report and maintenance check
+    new_day: bool  # first fix of a UTC day: health report
     emitted: Output = field(default_factory=Output)
 
     @cached_property
@@ -167,6 +168,11 @@ Rule = Callable[[VehicleState, _Fix], tuple[VehicleState, Output | None]]
 def _geofences(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
     gst, alerts = geofences.step(st.geofence, c.fix, c.vehicle.fleet_id, c.fences, c.cfg)
     return _with(st, geofence=gst), _emitted(alerts)
+
+
+def _segments(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
+    """Zones crossed between the previous fix (``st.prev``) and this one; reads the geofence state."""
+    return st, _emitted(segment_crossing.step(st.prev, c.fix, c.vehicle.fleet_id, c.fences, st.geofence.tracks, c.cfg))
 
 
 def _overspeed(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
@@ -214,11 +220,11 @@ def _scoring(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
 def _maintenance(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
     """Usage (odometer, engine hours) on every fix; overdue services once per UTC day."""
     v, fix = c.vehicle, c.fix
-    st = _with(st, usage=M.update_usage(st.usage, fix.ts_ms, fix.odometer_km, fix.engine_hours, c.cfg))
-    if not c.new_day:
-        return st, None
-    keys, due = M.due_alerts(st.maintenance_alerted, v.id, v.fleet_id, c.forecasts(st.usage), dict(v.last_service), fix.ts_ms)
-    return _with(st, maintenance_alerted=keys), _emitted(due)
+    usage = M.update_usage(st.usage, fix.ts_ms, fix.odometer_km, fix.engine_hours, c.cfg)
+    km, hours = usage.latest()
+    due, alerts = service_due.step(st.service_due, v.id, v.fleet_id, c.reg.maintenance_rules, v.last_service,
+                                   fix.ts_ms, fix.lat, fix.lon, km, hours, c.cfg)
+    return _with(st, usage=usage, service_due=due), _emitted(alerts)
 
 
 def _health(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
@@ -237,6 +243,7 @@ def _health(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
 RULES: tuple[tuple[str, Rule], ...] = (
     ("geofences", _geofences),
     ("overspeed", _overspeed),
+    ("segments", _segments),
     ("harsh", _simple("harsh", harsh_driving.step)),
     ("idle", _simple("idle", idle.step)),
     ("ranges", _simple("ranges", ranges.step)),

@@ -4,7 +4,8 @@ Properties: ``id`` (required, unique), ``name``, ``kind`` = ``allowed`` (alert w
 ``forbidden`` (alert when inside) or ``zone`` (no violation: enter / exit and speed limit only,
 e.g. a roadworks corridor), optional ``speed_limit_kmh``, ``vehicles`` / ``fleets``
 (lists of ids it applies to; both absent = every vehicle), optional ``schedule`` (see
-schedule.py). Shapes are projected to metres around their own centre, so a circle is round
+schedule.py), optional ``check_segments`` (default true for ``forbidden`` zones: the straight
+segment between two fixes is tested against the zone, segment_crossing.py). Shapes are projected to metres around their own centre, so a circle is round
 and a corridor has its width in metres. Every error names the file and the feature.
 """
 
@@ -42,6 +43,7 @@ class Geofence:
     vehicles: frozenset[str] = frozenset()
     fleets: frozenset[str] = frozenset()
     schedule: WeeklySchedule | None = None
+    check_segments: bool = False  # test the segment between two fixes (segment_crossing.py)
 
     def contains(self, lat: float, lon: float) -> bool:
         """Inside or on the border (the border counts as inside)."""
@@ -112,11 +114,15 @@ def _build(feature: Any) -> Geofence:
             schedule = parse_schedule(props["schedule"])
         except ScheduleError as exc:
             raise ValueError(str(exc)) from None
+    check_segments = props.get("check_segments", kind == "forbidden")
+    if not isinstance(check_segments, bool):
+        raise ValueError(f"property check_segments must be true or false (got {check_segments!r})")
     shapely.prepare(area)
     return Geofence(
         id=gid, name=str(props.get("name") or gid), kind=kind, shape=shape, area=area, projection=proj,
         speed_limit_kmh=_positive(props, "speed_limit_kmh", False),
         vehicles=_id_list(props, "vehicles"), fleets=_id_list(props, "fleets"), schedule=schedule,
+        check_segments=check_segments,
     )
 
 

@@ -29,6 +29,9 @@ class MaintenanceRule(BaseModel):
     every_km: float | None = Field(None, gt=0)
     every_engine_hours: float | None = Field(None, gt=0)
     every_months: int | None = Field(None, gt=0)
+    repeat_days: float | None = Field(None, gt=0, description="days between reminders while overdue")
+    repeat_km: float | None = Field(None, gt=0, description="km between reminders while overdue")
+    repeat_engine_hours: float | None = Field(None, gt=0, description="engine hours between reminders while overdue")
     suggestion: str = ""
 
     @model_validator(mode="after")
@@ -77,7 +80,7 @@ def rates(state: UsageState) -> tuple[float | None, float | None]:
     return rate(1), rate(2)
 
 
-def _add_months(d: date, months: int) -> date:
+def add_months(d: date, months: int) -> date:
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
     for day in (d.day, 30, 29, 28):
@@ -97,7 +100,7 @@ def forecast(rule: MaintenanceRule, last: ServicePoint, usage: UsageState, now_m
     rem_km = rem_h = None
     overdue = False
     if rule.every_months:
-        due = _add_months(last.date, rule.every_months)
+        due = add_months(last.date, rule.every_months)
         candidates.append((due, "months"))
         overdue |= due <= today
     for every, at, now_val, per_day, label in (
@@ -118,33 +121,3 @@ def forecast(rule: MaintenanceRule, last: ServicePoint, usage: UsageState, now_m
             candidates.append((today + timedelta(days=remaining / per_day), label))
     due_date, due_by = min(candidates) if candidates else (None, None)
     return ServiceForecast(rule.id, rule.name, due_date, due_by, rem_km, rem_h, overdue, rule.suggestion or f"Book service: {rule.name}")
-
-
-def due_alerts(
-    alerted: frozenset[str], vehicle_id: str, fleet_id: str | None, forecasts: list[ServiceForecast],
-    services: dict[str, ServicePoint], ts_ms: int,
-) -> tuple[frozenset[str], list]:
-    """One ``maintenance_due`` alert per rule and service interval, when it becomes overdue.
-
-    ``alerted`` holds "rule_id@last_service_date" keys; a new service record re-arms the rule.
-    """
-    from contracts import alert as A
-
-    out = []
-    keys = set(alerted)
-    for f in forecasts:
-        last = services.get(f.rule_id)
-        if not f.overdue or last is None:
-            continue
-        key = f"{f.rule_id}@{last.date.isoformat()}"
-        if key in keys:
-            continue
-        keys.add(key)
-        out.append(A.make_alert(
-            vehicle_id=vehicle_id, fleet_id=fleet_id, type=A.MAINTENANCE_DUE, severity="warning", ts=ts_ms,
-            episode_ts=0, id_parts=(key,), value=f.remaining_km, threshold=0.0,
-            message=f"{vehicle_id}: {f.name} is due ({f.due_by}): {f.suggestion}",
-            details={"rule_id": f.rule_id, "due_by": f.due_by, "remaining_km": f.remaining_km,
-                     "remaining_engine_hours": f.remaining_engine_hours, "last_service": last.date.isoformat()},
-        ))
-    return frozenset(keys), out
