@@ -1,11 +1,14 @@
 # ticktrack - the commands a user needs. `make help` lists them.
-.PHONY: help install up down status test test-unit test-integration demo bench
+.PHONY: help install venv up down status lint test test-unit demo bench
 
 help:            ## this list
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
 
 install:         ## apt packages and .venv with the pinned dependencies
 	scripts/install.sh
+
+venv:            ## only .venv with the pinned dependencies (no root, no apt)
+	scripts/install.sh --venv-only
 
 up: install      ## start Mosquitto, Kafka and InfluxDB (first run builds InfluxDB: 15-30 min)
 	services/stack.sh up
@@ -19,7 +22,11 @@ status:          ## show the services
 test: up         ## every test suite against the real services
 	.venv/bin/pytest
 
-test-unit: install  ## only the pure unit tests (no services)
+lint: venv       ## ruff and mypy as configured in pyproject.toml
+	.venv/bin/ruff check .
+	.venv/bin/mypy
+
+test-unit: venv  ## only the pure unit tests (no services, no root)
 	.venv/bin/pytest tests/unit
 
 demo: up         ## the whole platform on simulated vehicles and markets, dashboard on :8501

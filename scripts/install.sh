@@ -8,12 +8,15 @@ PYTHON="${PYTHON:-python3}"
 APT_PACKAGES=(mosquitto pkg-config chromium chromium-driver)
 
 if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
-  echo "Usage: scripts/install.sh   - apt packages (${APT_PACKAGES[*]}) and .venv with the project"
+  echo "Usage: scripts/install.sh [--venv-only]  - apt packages (${APT_PACKAGES[*]}) and .venv with the project"
+  echo "       --venv-only: only the .venv (no apt-get, no root), e.g. for make test-unit"
   exit 0
 fi
+venv_only=no
+[ "${1:-}" = "--venv-only" ] && venv_only=yes
 
 missing=()
-for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+[ "$venv_only" = yes ] || for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "[install] apt-get install ${missing[*]}" >&2
   mkdir -p var/logs
