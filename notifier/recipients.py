@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from contracts.alert import ALERT_TYPES
 from notifier.alert import SEVERITY_RANK, severity_rank
 
 WEBHOOK = "webhook"
@@ -216,6 +217,8 @@ def _type_set(value: object, key: str) -> frozenset[str]:
     for i, t in enumerate(items):
         if not isinstance(t, str) or not t:
             raise RecipientsError(f"{key}[{i}]: expected an alert type name")
+        if t not in ALERT_TYPES:  # a misspelt type would silently filter everything out (or nothing)
+            raise RecipientsError(f"{key}[{i}]: unknown alert type {t!r} (known: {', '.join(ALERT_TYPES)})")
     return frozenset(items)
 
 

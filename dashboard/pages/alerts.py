@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import streamlit as st
 
+from contracts.alert import ALERT_TYPES
 from dashboard import data
 from dashboard.session import require_page
 from dashboard.views import fleet_overview, vehicle_choices
@@ -32,7 +33,9 @@ choices = vehicle_choices(overview, registry)
 start, stop = time_range("alerts", "Last 24 hours")
 everything = data.alerts(ctx.scope, start, stop, s.max_rows)
 c1, c2, c3 = st.columns(3)
-types = c1.multiselect("Type", sorted({str(t) for t in everything["type"].dropna()}), key="alerts_types", placeholder="All types")
+# every type the rules can raise (a type absent from this range can still be chosen), then any other stored one
+type_choices = list(ALERT_TYPES) + sorted({str(t) for t in everything["type"].dropna()} - set(ALERT_TYPES))
+types = c1.multiselect("Type", type_choices, key="alerts_types", placeholder="All types")
 severities = c2.multiselect("Severity", ["info", "warning", "critical"], key="alerts_severities", placeholder="All severities")
 vehicles = c3.multiselect("Vehicle", list(choices), key="alerts_vehicles", format_func=lambda v: choices[v],
                           placeholder="All vehicles")

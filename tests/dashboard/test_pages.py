@@ -65,6 +65,19 @@ def test_alerts_history_filters_and_scope(world: World) -> None:
     assert at.download_button(key="alerts_csv").label == "Export CSV"
 
 
+def test_alerts_type_filter_offers_every_rule_type(world: World) -> None:
+    """The Type filter lists every type the rules can raise, also those absent from the range."""
+    from contracts.alert import ALERT_TYPES
+
+    at = open_page(sign_in(world, "manager"), "pages/alerts.py")
+    options = list(at.multiselect(key="alerts_types").options)
+    assert options[:len(ALERT_TYPES)] == list(ALERT_TYPES) and "ignition_on" in options
+    at.multiselect(key="alerts_types").set_value(["ignition_on"]).run()
+    assert len(frame(at, "alerts_history")) == 0  # the seeded world has none
+    at.multiselect(key="alerts_types").set_value(["coolant_high"]).run()
+    assert list(frame(at, "alerts_history")["type"]) == ["coolant_high"]
+
+
 def test_alerts_for_parent(world: World) -> None:
     at = open_page(sign_in(world, "parent"), "pages/alerts.py")
     assert list(frame(at, "alerts_history")["vehicle_id"]) == [world.v1]

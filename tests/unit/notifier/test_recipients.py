@@ -94,6 +94,9 @@ def test_extra_fields_do_not_matter() -> None:
     (lambda d: d["vehicles"].update({"car-1": 5}), "vehicles.car-1: expected a recipient name"),
     (lambda d: d.update(all="ghost"), "all[0]: unknown recipient 'ghost'"),
     (lambda d: d["recipients"]["workshop"].update(types="dtc"), "recipients.workshop.types: expected a list"),
+    (lambda d: d["recipients"]["workshop"].update(types=["dtc", "ignition-on"]),
+     "recipients.workshop.types[1]: unknown alert type 'ignition-on' (known: overspeed, "),
+    (lambda d: d["recipients"]["ops"].update(exclude_types=["motion_start"]), "recipients.ops.exclude_types[0]: unknown alert type"),
     (lambda d: d["recipients"]["dispatch"]["webhooks"][0]["headers"].update(X="a\r\nb"), "headers.X"),
 ])
 def test_invalid_file_names_file_and_key(tmp_path: Path, mutate, key: str) -> None:
