@@ -83,6 +83,8 @@ class Telemetry(BaseModel):
     dtc: tuple[str, ...] = ()
     alarm: str | None = Field(None, min_length=1, max_length=32, pattern=r"^[A-Za-z][A-Za-z0-9_ -]*$",
                               description="device alarm as reported (sos, tow, power_cut, ...); rules/fleet/alarms.py")
+    hdop: float | None = Field(None, ge=0, le=99.99, description="horizontal dilution of precision of the fix; widens the geofence margin")
+    accuracy_m: float | None = Field(None, ge=0, le=10_000, description="estimated horizontal error, m (1 sigma, as Android reports it); widens the geofence margin")
     received_at_ms: int = Field(0, description="set by the ingest when the message arrived; never from the device")
 
     @field_validator("ignition", mode="before")

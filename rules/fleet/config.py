@@ -32,8 +32,10 @@ class FleetSettings(BaseModel):
     harsh_corner_ms2: float = Field(4.0, gt=0, description="m/s^2 lateral (accel y) for harsh cornering")
     harsh_max_gap_s: float = Field(10.0, gt=0, description="s; speed deltas over longer gaps are ignored")
     # geofences
-    geofence_dwell_s: float = Field(10.0, ge=0, description="s; a new inside/outside state must last this long")
-    geofence_dwell_samples: int = Field(2, ge=1, description="fixes; and be seen in this many consecutive fixes")
+    geofence_dwell_s: float = Field(10.0, ge=0, description="s since the crossing (the first fix on the other side of the edge) before a new inside/outside state is confirmed")
+    geofence_dwell_samples: int = Field(2, ge=1, description="fixes at least the margin beyond the edge needed to confirm a new inside/outside state")
+    geofence_margin_m: float = Field(15.0, ge=0, description="m; a fix counts for a zone's other side only this far beyond its edge (zone property margin_m overrides): consumer GPS is off by ~5 m (1 sigma) in the open and 10-20 m among buildings")
+    geofence_stationary_s: float = Field(30.0, ge=0, description="s at or under idle_speed_kmh (or any fix with the ignition off) after which a vehicle is stationary: it cannot enter or leave a zone by drift")
     geofence_segment_max_gap_s: float = Field(600.0, gt=0, description="s; fixes further apart are not joined by a straight segment for the zones' segment check")
     # idle / offline
     idle_speed_kmh: float = Field(2.0, ge=0, description="km/h; at or below this the vehicle is not moving")

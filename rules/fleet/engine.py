@@ -178,7 +178,8 @@ def _segments(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
 def _overspeed(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
     limit = overspeed.effective_limit(geofences.speed_limit(st.geofence, c.fences, c.fix.ts_ms), c.vehicle.speed_limit_kmh,
                                       c.fleet.speed_limit_kmh if c.fleet else None, c.cfg.default_speed_limit_kmh)
-    ost, alerts = overspeed.step(st.overspeed, c.fix, c.vehicle.fleet_id, limit, c.cfg)
+    since = geofences.limit_since(st.geofence, c.fences, c.fix.ts_ms)  # a zone limit applies from its crossing
+    ost, alerts = overspeed.step(st.overspeed, c.fix, c.vehicle.fleet_id, limit, c.cfg, since)
     return _with(st, overspeed=ost), _emitted(alerts)
 
 

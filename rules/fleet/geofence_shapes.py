@@ -3,7 +3,8 @@
 Properties: ``id`` (required, unique), ``name``, ``kind`` = ``allowed`` (alert when outside),
 ``forbidden`` (alert when inside) or ``zone`` (no violation: enter / exit and speed limit only,
 e.g. a roadworks corridor), optional ``speed_limit_kmh``, ``vehicles`` / ``fleets``
-(lists of ids it applies to; both absent = every vehicle), optional ``schedule`` (see
+(lists of ids it applies to; both absent = every vehicle), optional ``margin_m`` (metres of
+GPS drift ignored at the edge, geofences.py), optional ``schedule`` (see
 schedule.py), optional ``check_segments`` (default true for ``forbidden`` zones: the straight
 segment between two fixes is tested against the zone, segment_crossing.py). Shapes are projected to metres around their own centre, so a circle is round
 and a corridor has its width in metres. Every error names the file and the feature.
@@ -43,12 +44,19 @@ class Geofence:
     vehicles: frozenset[str] = frozenset()
     fleets: frozenset[str] = frozenset()
     schedule: WeeklySchedule | None = None
+    margin_m: float | None = None  # drift margin of geofences.py; None = FleetSettings.geofence_margin_m
     check_segments: bool = False  # test the segment between two fixes (segment_crossing.py)
 
     def contains(self, lat: float, lon: float) -> bool:
         """Inside or on the border (the border counts as inside)."""
         x, y = self.projection.to_xy(lon, lat)
         return bool(self.area.intersects(Point(x, y)))
+
+    def depth_m(self, lat: float, lon: float) -> float:
+        """Signed distance to the edge in metres: positive inside (border = 0), negative outside."""
+        p = Point(*self.projection.to_xy(lon, lat))
+        edge = float(self.area.boundary.distance(p))
+        return edge if self.area.intersects(p) else -edge
 
     def applies_to(self, vehicle_id: str, fleet_id: str | None) -> bool:
         if not self.vehicles and not self.fleets:
@@ -65,6 +73,15 @@ def _positive(props: dict[str, Any], key: str, required: bool) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"property {key} must be a positive number (got {value!r})")
+    return float(value)
+
+
+def _non_negative(props: dict[str, Any], key: str) -> float | None:
+    value = props.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"property {key} must be a number >= 0 (got {value!r})")
     return float(value)
 
 
@@ -122,6 +139,7 @@ def _build(feature: Any) -> Geofence:
         id=gid, name=str(props.get("name") or gid), kind=kind, shape=shape, area=area, projection=proj,
         speed_limit_kmh=_positive(props, "speed_limit_kmh", False),
         vehicles=_id_list(props, "vehicles"), fleets=_id_list(props, "fleets"), schedule=schedule,
+        margin_m=_non_negative(props, "margin_m"),
         check_segments=check_segments,
     )
 

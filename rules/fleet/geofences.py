@@ -1,12 +1,19 @@
-"""Geofence enter / exit and violations, per vehicle, with a minimal dwell against GPS jitter.
+"""Geofence enter / exit and violations, per vehicle, robust against GPS drift.
 
-A new inside/outside state is confirmed only after it was seen in ``geofence_dwell_samples``
-consecutive fixes spanning at least ``geofence_dwell_s``; a fix jumping back resets the
-candidate. Enter / exit are facts and are emitted whether or not the schedule is active (the
-first confirmed state of a vehicle emits none: it did not cross anything we saw). The
-schedule gates the rule: a violation (outside an ``allowed`` zone, inside a ``forbidden``
-one) is alerted once per episode while the schedule is active; the episode ends when the
-state or the schedule changes. The zone's speed limit also applies only while active.
+A fix counts for a zone's other side only when it is at least the zone's margin M beyond the
+edge (``margin_m``, default ``geofence_margin_m``; a fix reporting its accuracy widens it, see
+``margin_for``); fixes in the band of +-M around the edge count for neither side. A new
+inside/outside state is confirmed when ``geofence_dwell_samples`` fixes at least M beyond the
+edge were seen and ``geofence_dwell_s`` passed since the crossing (the first fix on the new side
+of the edge, ``crossed_at_ts``); a fix at least M back on the old side resets it. A stationary
+vehicle (ignition off, or at most ``idle_speed_kmh`` for ``geofence_stationary_s``) cannot change
+its confirmed state: a candidate is confirmed only if the vehicle moved during it, so a parked
+car's wandering position crosses nothing. Enter / exit are facts and are emitted whether or not
+the schedule is active (the first confirmed state of a vehicle emits none: it did not cross
+anything we saw). The schedule gates the rule: a violation (outside an ``allowed`` zone,
+inside a ``forbidden`` one) is alerted once per episode while the schedule is active; the
+episode ends when the state or the schedule changes. The zone's speed limit also applies only
+while active, and from the crossing (``limit_since``), not from the confirmation.
 """
 
 from __future__ import annotations
@@ -20,33 +27,64 @@ from contracts.telemetry import Telemetry
 from .config import FleetSettings
 from .geofence_shapes import Geofence
 
+UERE_M = 5.0  # typical user-equivalent range error of consumer GPS: hdop x UERE ~ 1-sigma horizontal error
+
 
 @dataclass(frozen=True)
 class FenceTrack:
     """Presence of one vehicle in one geofence."""
 
     inside: bool | None = None  # confirmed state; None until the first confirmation
-    candidate: bool | None = None  # a different raw state being watched
-    candidate_since_ts: int = 0
-    candidate_count: int = 0
+    candidate: bool | None = None  # the other side, being watched since ``candidate_since_ts``
+    candidate_since_ts: int = 0  # the crossing: first fix on the candidate side of the edge
+    candidate_count: int = 0  # fixes at least the margin beyond the edge
+    candidate_moved: bool = False  # the vehicle was not stationary during the candidate
+    over_since_ts: int | None = None  # entering a zone with a limit: first fix of the run above it
+    confirmed_ts: int | None = None  # fix that confirmed the current state
+    limit_since_ts: int | None = None  # over_since_ts at the confirmation (overspeed starts there)
     violation_since_ts: int | None = None
 
 
 @dataclass(frozen=True)
 class GeofenceState:
     tracks: Mapping[str, FenceTrack] = field(default_factory=dict)
+    still_since_ts: int | None = None  # first fix of the current run at or under idle_speed_kmh
 
 
-def _advance(track: FenceTrack, raw: bool, ts: int, cfg: FleetSettings) -> tuple[FenceTrack, bool]:
-    """Update the dwell; return (track, whether the confirmed state just changed)."""
-    if raw == track.inside:
-        return replace(track, candidate=None, candidate_count=0), False
-    if track.candidate != raw:
-        track = replace(track, candidate=raw, candidate_since_ts=ts, candidate_count=1)
-    else:
-        track = replace(track, candidate_count=track.candidate_count + 1)
-    if track.candidate_count >= cfg.geofence_dwell_samples and ts - track.candidate_since_ts >= cfg.geofence_dwell_s * 1000:
-        return replace(track, inside=raw, candidate=None, candidate_count=0), True
+def margin_for(fence: Geofence, fix: Telemetry, cfg: FleetSettings) -> float:
+    """The zone's margin in metres, at least twice the fix's reported 1-sigma error (~95 %)."""
+    margin = fence.margin_m if fence.margin_m is not None else cfg.geofence_margin_m
+    sigma = fix.accuracy_m if fix.accuracy_m is not None else (fix.hdop * UERE_M if fix.hdop is not None else 0.0)
+    return max(margin, 2 * sigma)
+
+
+def stationary(state: GeofenceState, fix: Telemetry, cfg: FleetSettings) -> tuple[int | None, bool]:
+    """(new still_since_ts, whether the vehicle stands still at this fix)."""
+    still = state.still_since_ts if fix.speed_kmh <= cfg.idle_speed_kmh else None
+    if still is None and fix.speed_kmh <= cfg.idle_speed_kmh:
+        still = fix.ts_ms
+    standing = fix.ignition is False or (still is not None and fix.ts_ms - still >= cfg.geofence_stationary_s * 1000)
+    return still, standing
+
+
+def _advance(track: FenceTrack, depth_m: float, margin: float, standing: bool, over: bool, ts: int,
+             cfg: FleetSettings) -> tuple[FenceTrack, bool]:
+    """Update the candidate with a fix ``depth_m`` inside the edge (negative = outside);
+    return (track, whether the confirmed state just changed)."""
+    side = depth_m >= 0
+    if side == track.inside:  # on the confirmed side of the edge: any candidate ends
+        if track.candidate is None:
+            return track, False
+        return replace(track, candidate=None, candidate_count=0, candidate_moved=False, over_since_ts=None), False
+    if track.candidate != side:  # the crossing (or, before any confirmation, a flip)
+        track = replace(track, candidate=side, candidate_since_ts=ts, candidate_count=0, candidate_moved=False, over_since_ts=None)
+    over_since = (track.over_since_ts if track.over_since_ts is not None else ts) if over else None
+    track = replace(track, candidate_count=track.candidate_count + (abs(depth_m) >= margin), over_since_ts=over_since,
+                    candidate_moved=track.candidate_moved or not standing)
+    may_change = track.inside is None or track.candidate_moved
+    if may_change and track.candidate_count >= cfg.geofence_dwell_samples and ts - track.candidate_since_ts >= cfg.geofence_dwell_s * 1000:
+        return replace(track, inside=side, candidate=None, candidate_count=0, candidate_moved=False, confirmed_ts=ts,
+                       limit_since_ts=track.over_since_ts if side else None, over_since_ts=None), True
     return track, False
 
 
@@ -57,16 +95,18 @@ def step(
     out: list[A.Alert] = []
     tracks: dict[str, FenceTrack] = {}
     vid, ts = fix.vehicle_id, fix.ts_ms
+    still, standing = stationary(state, fix, cfg)
     for gid, fence in fences.items():
         if not fence.applies_to(vid, fleet_id):
             continue
         before = state.tracks.get(gid, FenceTrack())
-        track, changed = _advance(before, fence.contains(fix.lat, fix.lon), ts, cfg)
+        over = fence.speed_limit_kmh is not None and fix.speed_kmh > fence.speed_limit_kmh + cfg.overspeed_tolerance_kmh
+        track, changed = _advance(before, fence.depth_m(fix.lat, fix.lon), margin_for(fence, fix, cfg), standing, over, ts, cfg)
         common = dict(vehicle_id=vid, fleet_id=fleet_id, ts=ts, lat=fix.lat, lon=fix.lon, geofence_id=gid)
         if changed and before.inside is not None:
             kind = A.GEOFENCE_ENTER if track.inside else A.GEOFENCE_EXIT
             verb = "entered" if track.inside else "left"
-            since = track_since(before, track, ts)
+            since = before.candidate_since_ts if before.candidate == track.inside else ts
             out.append(A.make_alert(type=kind, severity="info", episode_ts=since, message=f"{vid} {verb} {fence.name}",
                                     details={"crossed_at_ts": since, "kind": fence.kind}, **common))
         active = fence.active_at(ts)
@@ -82,12 +122,7 @@ def step(
         elif not violating and track.violation_since_ts is not None:
             track = replace(track, violation_since_ts=None)
         tracks[gid] = track
-    return GeofenceState(tracks), out
-
-
-def track_since(before: FenceTrack, after: FenceTrack, ts: int) -> int:
-    """Event time of the first fix of the newly confirmed state."""
-    return before.candidate_since_ts if before.candidate == after.inside else ts
+    return GeofenceState(tracks, still), out
 
 
 def speed_limit(state: GeofenceState, fences: Mapping[str, Geofence], ts_ms: int) -> float | None:
@@ -97,6 +132,16 @@ def speed_limit(state: GeofenceState, fences: Mapping[str, Geofence], ts_ms: int
         if f.speed_limit_kmh is not None and state.tracks.get(gid, FenceTrack()).inside and f.active_at(ts_ms)
     ]
     return min(limits) if limits else None
+
+
+def limit_since(state: GeofenceState, fences: Mapping[str, Geofence], ts_ms: int) -> int | None:
+    """When an entry confirmed at this fix put the vehicle under a zone limit it was already
+    above since the crossing: the first fix above it (an overspeed episode starts there)."""
+    limit = speed_limit(state, fences, ts_ms)
+    starts = [t.limit_since_ts for gid, t in state.tracks.items()
+              if gid in fences and t.confirmed_ts == ts_ms and t.inside and t.limit_since_ts is not None
+              and fences[gid].speed_limit_kmh == limit]
+    return min(starts) if starts else None
 
 
 def zones_inside(state: GeofenceState) -> list[str]:

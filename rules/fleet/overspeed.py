@@ -56,8 +56,12 @@ def _close(state: OverspeedState, vid: str, fleet_id: str | None, end_ts: int, l
     )]
 
 
-def step(state: OverspeedState, fix: Telemetry, fleet_id: str | None, limit_kmh: float | None, cfg: FleetSettings) -> tuple[OverspeedState, list[A.Alert]]:
-    """Feed one in-order fix with its effective limit; return new state and alerts."""
+def step(state: OverspeedState, fix: Telemetry, fleet_id: str | None, limit_kmh: float | None, cfg: FleetSettings,
+         since_ts: int | None = None) -> tuple[OverspeedState, list[A.Alert]]:
+    """Feed one in-order fix with its effective limit; return new state and alerts.
+
+    ``since_ts``: the limit applied before this fix and the vehicle was above it since then (a
+    zone whose entry this fix confirmed: geofences.limit_since); a new episode starts there."""
     vid, ts = fix.vehicle_id, fix.ts_ms
     out: list[A.Alert] = []
     if state.start_ts is not None and ts - state.last_ts > cfg.overspeed_max_gap_s * 1000:
@@ -70,7 +74,7 @@ def step(state: OverspeedState, fix: Telemetry, fleet_id: str | None, limit_kmh:
         return OverspeedState(last_ts=ts, last_lat=fix.lat, last_lon=fix.lon), out
     assert limit_kmh is not None
     if state.start_ts is None:
-        state = OverspeedState(start_ts=ts, peak_kmh=fix.speed_kmh, limit_kmh=limit_kmh)
+        state = OverspeedState(start_ts=min(ts, since_ts or ts), peak_kmh=fix.speed_kmh, limit_kmh=limit_kmh)
     else:
         state = replace(state, peak_kmh=max(state.peak_kmh, fix.speed_kmh),
                         distance_m=state.distance_m + haversine_m(state.last_lat, state.last_lon, fix.lat, fix.lon))

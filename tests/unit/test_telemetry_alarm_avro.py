@@ -57,3 +57,14 @@ def test_a_record_written_with_the_v1_schema_decodes_with_the_new_reader() -> No
 def test_unknown_schema_version_is_an_error() -> None:
     with pytest.raises(ValueError, match="no Avro schema telemetry version 9"):
         decode("telemetry", b"", 9)
+
+
+def test_fix_accuracy_is_optional_bounded_and_round_trips() -> None:
+    t = parse_telemetry(TOPIC, message(), ARRIVED_MS)
+    assert (t.hdop, t.accuracy_m) == (None, None)
+    t = parse_telemetry(TOPIC, message(hdop=1.2, accuracy_m=8), ARRIVED_MS)
+    assert (t.hdop, t.accuracy_m) == (1.2, 8.0)
+    assert from_avro_record(decode("telemetry", encode("telemetry", to_avro_record(t)), 2)) == t
+    with pytest.raises(InvalidTelemetry) as exc:
+        parse_telemetry(TOPIC, message(accuracy_m=-1), ARRIVED_MS)
+    assert exc.value.reason.startswith("accuracy_m: ")

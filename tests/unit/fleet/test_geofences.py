@@ -160,3 +160,85 @@ def test_geofence_for_other_vehicles_is_ignored():
     assert out == []
     _, out = run(fence, [(t, 0) for t in range(0, 20)], fleet_id="f9")
     assert [a.type for a in out] == [A.GEOFENCE_INSIDE_FORBIDDEN]
+
+
+def test_margin_band_counts_for_neither_side_and_crossing_time_is_the_edge():
+    fence = circle(100, kind="zone")  # default margin 15 m
+    state, _ = run(fence, [(t, 300) for t in range(0, 12)])  # confirmed outside
+    # drive in at 10 m/s from 126 m to the centre: 96 m (just inside the edge) at t=15, 76 m at t=17
+    pts = [(12 + t, 126 - 10 * t) for t in range(14)]
+    _, out = run(fence, pts, state=state)
+    (enter,) = out
+    assert enter.type == A.GEOFENCE_ENTER
+    assert enter.details["crossed_at_ts"] == T0 + 15_000  # the first fix on the inside of the edge
+    assert enter.ts == T0 + 25_000  # dwell 10 s from the crossing, with >= 2 fixes 15 m inside
+    # wandering 14 m either side of the edge for a minute: nothing
+    state, _ = run(fence, [(t, 300) for t in range(0, 12)])
+    _, out = run(fence, [(12 + t, 100 + (14 if t % 3 else -14)) for t in range(60)], state=state)
+    assert out == []
+
+
+def test_zone_margin_property_and_fix_accuracy_widen_the_band():
+    fence = circle(100, kind="zone", margin_m=30)
+    assert fence.margin_m == 30 and fence.depth_m(north(80), LON) == pytest.approx(20, abs=0.5)
+    state, _ = run(fence, [(t, 300) for t in range(0, 12)])
+    _, out = run(fence, [(t, 80) for t in range(12, 40)], state=state)  # 20 m inside: within 30 m
+    assert out == []
+    plain = circle(100, kind="zone")
+    c = cfg(geofence_margin_m=15)
+    assert G.margin_for(plain, fix(0), c) == 15
+    assert G.margin_for(plain, fix(0, accuracy_m=12.0), c) == 24  # 2 sigma
+    assert G.margin_for(plain, fix(0, hdop=4.0), c) == 40  # 2 x hdop x 5 m
+    assert G.margin_for(plain, fix(0, hdop=4.0, accuracy_m=5.0), c) == 15  # accuracy wins, never under the margin
+    state, out = G.GeofenceState(), []
+    for t in range(0, 12):
+        state, _ = G.step(state, fix(t, 10, lat=north(300)), None, {"g1": plain}, C)
+    for t in range(12, 40):  # 25 m inside, but the device says its fixes are +-20 m
+        state, a = G.step(state, fix(t, 10, lat=north(75), accuracy_m=20.0), None, {"g1": plain}, C)
+        out += a
+    assert out == []
+    with pytest.raises(GeofenceError, match="margin_m must be a number >= 0"):
+        circle(100, margin_m=-1)
+
+
+def test_parked_car_cannot_enter_by_drift_but_a_drive_in_still_counts():
+    fence = circle(100, kind="forbidden")
+    fences = {"g1": fence}
+
+    def feed(state, fixes):
+        out = []
+        for f in fixes:
+            state, a = G.step(state, f, None, fences, C)
+            out += a
+        return state, out
+
+    parked = [fix(t, 0.0, lat=north(130), ignition=False) for t in range(0, 30)]  # 30 m outside
+    state, out = feed(G.GeofenceState(), parked)
+    assert out == [] and state.tracks["g1"].inside is False
+    # the position jumps 50 m inside for a minute (a multipath fix run); the car is parked
+    state, out = feed(state, [fix(t, 0.0, lat=north(50), ignition=False) for t in range(30, 90)])
+    assert out == [] and state.tracks["g1"].inside is False
+    # ignition on but standing (speed <= 2 km/h) for more than geofence_stationary_s: still nothing
+    state, out = feed(state, [fix(t, 0.5, lat=north(50 + t % 7), ignition=True) for t in range(90, 200)])
+    assert out == []
+    # driving in is an entry even if the car stops and switches off inside within the dwell
+    state, _ = feed(state, [fix(t, 30.0, lat=north(300)) for t in range(200, 215)])
+    drive = [fix(215 + t, 30.0, lat=north(140 - 8 * t)) for t in range(10)] + [fix(225 + t, 0.0, lat=north(60), ignition=False) for t in range(20)]
+    state, out = feed(state, drive)
+    assert [a.type for a in out] == [A.GEOFENCE_ENTER, A.GEOFENCE_INSIDE_FORBIDDEN]
+
+
+def test_limit_since_is_the_first_fix_above_the_zone_limit_after_the_crossing():
+    fence = circle(100, kind="zone", speed_limit_kmh=30)
+    fences = {"g1": fence}
+    state, _ = run(fence, [(t, 300) for t in range(0, 12)])
+    assert G.limit_since(state, fences, T0 + 11_000) is None
+    pos = 130.0
+    for t in range(12, 30):
+        state, _ = G.step(state, fix(t, 60.0, lat=north(pos)), None, fences, C)
+        pos -= 60 / 3.6
+        if state.tracks["g1"].inside:
+            break
+    crossed = state.tracks["g1"].confirmed_ts
+    assert G.limit_since(state, fences, crossed) == T0 + 14_000  # first fix inside the edge (pos 96.7 m)
+    assert G.limit_since(state, fences, crossed + 1000) is None  # only at the confirming fix
