@@ -152,6 +152,18 @@ def trip(ctx: ScenarioContext) -> list[Message]:
     return d.messages
 
 
+def sos_drive(ctx: ScenarioContext) -> list[Message]:
+    """The key turned, 1 km east at 40 km/h; the driver presses SOS (two fixes carry it: one alarm),
+    stops and parks: ignition_on, motion_started, device_alarm (sos, critical), ignition_off,
+    motion_stopped - each once."""
+    d = _start(_device(ctx))
+    d.drive_to(*offset(*ctx.home, 0, 1000), 40)
+    d.wait(20, every_s=10, alarm="sos")
+    d.wait(20)
+    _park(d, ctx)
+    return d.messages
+
+
 # -- zones --------------------------------------------------------------------------------------
 def _in_and_out(ctx: ScenarioContext, kind: str) -> tuple[Device, tuple[float, float], tuple[float, float]]:
     fence = _fence(ctx)
@@ -359,6 +371,7 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("fuel_drop", fuel_drop.__doc__ or "", "van-02", {A.FUEL_DROP: 1}, fuel_drop),
     Scenario("refuel", refuel.__doc__ or "", "van-04", {A.REFUEL: 1}, refuel),
     Scenario("trip", trip.__doc__ or "", "taxi-03", {**KEY_TURNED, **DROVE}, trip, trips=1),
+    Scenario("sos_drive", sos_drive.__doc__ or "", "taxi-02", {A.DEVICE_ALARM: 1, **KEY_TURNED, **DROVE}, sos_drive),
     Scenario("device_offline", device_offline.__doc__ or "", "taxi-04", {A.DEVICE_OFFLINE: 1, A.DEVICE_ONLINE: 1},
              device_offline),
     Scenario("out_of_order", out_of_order.__doc__ or "", "taxi-04", {**KEY_TURNED, **DROVE}, out_of_order, late=1, duplicates=7),

@@ -1,7 +1,9 @@
 """Simulated OBD devices: N vehicles driving routes around a city, as the contract says.
 
 Each vehicle drives from waypoint to waypoint with city speeds, stops now and then,
-burns fuel, heats its engine and counts kilometres. ``VehicleSim.step`` is pure given its
+burns fuel, heats its engine and counts kilometres; now and then (about once in
+``ALARM_EVERY_S`` of driving) its device reports an ``alarm`` (door, low device battery,
+tamper, sos), drawn from a generator of its own so the drive is the same with or without them. ``VehicleSim.step`` is pure given its
 random generator (seeded: the same seed gives the same drive); ``publish`` sends the fixes
 over MQTT at QoS 1. See docs/simulators.md.
 """
@@ -17,6 +19,8 @@ EARTH_RADIUS_M = 6_371_000.0
 # Berlin, roughly inside the ring
 CENTER = (52.52, 13.405)
 SPAN_DEG = (0.06, 0.10)
+ALARM_EVERY_S = 4 * 3600.0  # mean seconds between two device alarms of one vehicle
+ALARMS = ("door", "door", "door", "low_device_battery", "tamper", "sos")
 
 
 def offset(lat: float, lon: float, north_m: float, east_m: float) -> tuple[float, float]:
@@ -51,6 +55,7 @@ class VehicleSim:
     oil_life_pct: float = 70.0
     stop_left_s: float = 0.0
     waypoint: tuple[float, float] = field(default=CENTER)
+    alarm_rng: random.Random | None = None  # None: the device never reports an alarm
 
     @classmethod
     def create(cls, vehicle_id: str, seed: int) -> "VehicleSim":
@@ -58,7 +63,7 @@ class VehicleSim:
         lat = CENTER[0] + rng.uniform(-SPAN_DEG[0], SPAN_DEG[0]) / 2
         lon = CENTER[1] + rng.uniform(-SPAN_DEG[1], SPAN_DEG[1]) / 2
         sim = cls(vehicle_id, rng, lat, lon, odometer_km=rng.uniform(5_000, 150_000),
-                  fuel_pct=rng.uniform(30, 95), oil_life_pct=rng.uniform(20, 100))
+                  fuel_pct=rng.uniform(30, 95), oil_life_pct=rng.uniform(20, 100), alarm_rng=random.Random(f"alarm:{seed}"))
         sim.waypoint = sim._new_waypoint()
         return sim
 
@@ -96,7 +101,10 @@ class VehicleSim:
         self.coolant_c = min(95.0, self.coolant_c + 0.5 * dt_s) + self.rng.gauss(0, 0.3)
         self.oil_life_pct = max(0.0, self.oil_life_pct - dt_s / 3600 * 0.01)
         moving = self.speed_kmh > 1
-        return {
+        alarm = None
+        if self.alarm_rng is not None and self.alarm_rng.random() < dt_s / ALARM_EVERY_S:
+            alarm = self.alarm_rng.choice(ALARMS)
+        doc = {
             "vehicle_id": self.vehicle_id,
             "ts": datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds"),
             "lat": round(self.lat, 6),
@@ -116,6 +124,9 @@ class VehicleSim:
             "accel_ms2": {"x": round(accel, 2), "y": round(self.rng.gauss(0, 0.3), 2), "z": 9.81},
             "dtc": [],
         }
+        if alarm is not None:
+            doc["alarm"] = alarm
+        return doc
 
 
 def fleet(n: int, seed: int = 1, prefix: str = "veh") -> list[VehicleSim]:

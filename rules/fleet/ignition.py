@@ -31,9 +31,11 @@ def step(state: IgnitionState, fix: Telemetry, fleet_id: str | None, cfg: FleetS
         return new, []
     vid, ts = fix.vehicle_id, fix.ts_ms
     kind, verb = (A.IGNITION_ON, "on") if fix.ignition else (A.IGNITION_OFF, "off")
+    was = (ts - state.since_ts) / 1000
+    how_long = f"{was:.0f} s" if was < 120 else f"{was / 60:.0f} min"
     alert = A.make_alert(
         vehicle_id=vid, fleet_id=fleet_id, type=kind, severity="info", ts=ts, episode_ts=ts, lat=fix.lat, lon=fix.lon,
-        value=(ts - state.since_ts) / 1000, message=f"{vid} ignition {verb} after {(ts - state.since_ts) / 60000:.0f} min {'off' if fix.ignition else 'on'}",
+        value=was, message=f"{vid} ignition {verb} after {how_long} {'off' if fix.ignition else 'on'}",
         details={"previous_since_ts": state.since_ts},
     )
     return new, [alert]

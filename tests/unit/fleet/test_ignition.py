@@ -24,6 +24,7 @@ def test_on_off_on_with_durations():
     _, out = run([(0, False), (60, False), (120, True), (300, True), (420, False)])
     assert [(a.type, a.ts, a.value) for a in out] == [(A.IGNITION_ON, T0 + 120_000, 120.0), (A.IGNITION_OFF, T0 + 420_000, 300.0)]
     assert all(a.severity == "info" for a in out)
+    assert [a.message for a in out] == ["v1 ignition on after 2 min off", "v1 ignition off after 5 min on"]
     assert out[0].details == {"previous_since_ts": T0} and out[1].details == {"previous_since_ts": T0 + 120_000}
     assert out[0].alert_id == A.make_alert_id("v1", A.IGNITION_ON, T0 + 120_000, None)
 
