@@ -219,7 +219,7 @@ def _scoring(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
 
 
 def _maintenance(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
-    """Usage (odometer, engine hours) on every fix; overdue services once per UTC day."""
+    """Usage (odometer, engine hours) and the due check (a threshold compare) on every fix."""
     v, fix = c.vehicle, c.fix
     usage = M.update_usage(st.usage, fix.ts_ms, fix.odometer_km, fix.engine_hours, c.cfg)
     km, hours = usage.latest()
@@ -243,8 +243,8 @@ def _health(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
 # reads this fix's usage.
 RULES: tuple[tuple[str, Rule], ...] = (
     ("geofences", _geofences),
-    ("overspeed", _overspeed),
     ("segments", _segments),
+    ("overspeed", _overspeed),
     ("harsh", _simple("harsh", harsh_driving.step)),
     ("idle", _simple("idle", idle.step)),
     ("ranges", _simple("ranges", ranges.step)),
