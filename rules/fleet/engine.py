@@ -179,7 +179,9 @@ def _overspeed(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
     limit = overspeed.effective_limit(geofences.speed_limit(st.geofence, c.fences, c.fix.ts_ms), c.vehicle.speed_limit_kmh,
                                       c.fleet.speed_limit_kmh if c.fleet else None, c.cfg.default_speed_limit_kmh)
     since = geofences.limit_since(st.geofence, c.fences, c.fix.ts_ms)  # a zone limit applies from its crossing
-    ost, alerts = overspeed.step(st.overspeed, c.fix, c.vehicle.fleet_id, limit, c.cfg, since)
+    fence = geofences.limiting_zone(st.geofence, c.fences, c.fix.ts_ms)
+    zone = (fence.id, fence.name) if fence is not None and fence.speed_limit_kmh == limit else None
+    ost, alerts = overspeed.step(st.overspeed, c.fix, c.vehicle.fleet_id, limit, c.cfg, since, zone)
     return _with(st, overspeed=ost), _emitted(alerts)
 
 

@@ -134,6 +134,15 @@ def speed_limit(state: GeofenceState, fences: Mapping[str, Geofence], ts_ms: int
     return min(limits) if limits else None
 
 
+def limiting_zone(state: GeofenceState, fences: Mapping[str, Geofence], ts_ms: int) -> Geofence | None:
+    """The zone whose limit ``speed_limit`` returns (lowest; on a tie the first id), or None."""
+    zones = [
+        f for gid, f in sorted(fences.items())
+        if f.speed_limit_kmh is not None and state.tracks.get(gid, FenceTrack()).inside and f.active_at(ts_ms)
+    ]
+    return min(zones, key=lambda f: f.speed_limit_kmh or 0.0) if zones else None
+
+
 def limit_since(state: GeofenceState, fences: Mapping[str, Geofence], ts_ms: int) -> int | None:
     """When an entry confirmed at this fix put the vehicle under a zone limit it was already
     above since the crossing: the first fix above it (an overspeed episode starts there)."""

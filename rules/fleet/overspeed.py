@@ -6,6 +6,10 @@ the limit reaches ``overspeed_min_duration_s`` (duration 0 = the first fix above
 fix later. The episode ends at the first fix back at or under the limit, or when fixes are
 more than ``overspeed_max_gap_s`` apart (we cannot claim the vehicle was speeding in a gap);
 an alerted episode then emits ``overspeed_end`` with start, end, peak and distance.
+
+When a zone's limit applied at the episode's start, both records name it: ``geofence_id`` and
+``details.zone_name`` (and the message). The zone does not enter the alert id: an episode is
+(vehicle, start) whichever limit applied, so ids stay those of a vehicle / fleet limit episode.
 """
 
 from __future__ import annotations
@@ -38,27 +42,41 @@ class OverspeedState:
     limit_kmh: float = 0.0  # limit when the episode started
     alerted: bool = False
     severity: A.Severity = "warning"  # of the alert, for the closing record's incident
+    zone: tuple[str, str] | None = None  # (geofence id, name) whose limit applied at the start
+
+
+def _named(alert: A.Alert, zone: tuple[str, str] | None) -> A.Alert:
+    """The alert with the zone whose limit applied; its id unchanged (see the module doc)."""
+    if zone is None:
+        return alert
+    return replace(alert, geofence_id=zone[0], details={**alert.details, "zone_name": zone[1]})
+
+
+def _in(zone: tuple[str, str] | None) -> str:
+    return f" in {zone[1]}" if zone else ""
 
 
 def _close(state: OverspeedState, vid: str, fleet_id: str | None, end_ts: int, lat: float, lon: float) -> list[A.Alert]:
     if state.start_ts is None or not state.alerted:
         return []
     duration = (end_ts - state.start_ts) / 1000
-    return [A.make_alert(
+    return [_named(A.make_alert(
         vehicle_id=vid, fleet_id=fleet_id, type=A.OVERSPEED_END, severity="info", ts=end_ts, episode_ts=state.start_ts,
         value=state.peak_kmh, threshold=state.limit_kmh, lat=lat, lon=lon,
-        message=f"{vid} overspeed ended: peak {state.peak_kmh:.0f} km/h over limit {state.limit_kmh:.0f} km/h "
+        message=f"{vid} overspeed ended: peak {state.peak_kmh:.0f} km/h over limit {state.limit_kmh:.0f} km/h{_in(state.zone)} "
                 f"for {duration:.0f} s and {state.distance_m / 1000:.2f} km",
         details={"start_ts": state.start_ts, "end_ts": end_ts, "duration_s": duration, "peak_kmh": state.peak_kmh,
                  "distance_m": round(state.distance_m, 1), "limit_kmh": state.limit_kmh,
                  "incident_severity": state.severity},
         state="cleared", incident_id=A.make_alert_id(vid, A.OVERSPEED, state.start_ts, None),
-    )]
+    ), state.zone)]
 
 
 def step(state: OverspeedState, fix: Telemetry, fleet_id: str | None, limit_kmh: float | None, cfg: FleetSettings,
-         since_ts: int | None = None) -> tuple[OverspeedState, list[A.Alert]]:
+         since_ts: int | None = None, zone: tuple[str, str] | None = None) -> tuple[OverspeedState, list[A.Alert]]:
     """Feed one in-order fix with its effective limit; return new state and alerts.
+
+    ``zone``: (id, name) of the geofence whose limit ``limit_kmh`` is, None for any other limit.
 
     ``since_ts``: the limit applied before this fix and the vehicle was above it since then (a
     zone whose entry this fix confirmed: geofences.limit_since); a new episode starts there."""
@@ -74,7 +92,7 @@ def step(state: OverspeedState, fix: Telemetry, fleet_id: str | None, limit_kmh:
         return OverspeedState(last_ts=ts, last_lat=fix.lat, last_lon=fix.lon), out
     assert limit_kmh is not None
     if state.start_ts is None:
-        state = OverspeedState(start_ts=min(ts, since_ts or ts), peak_kmh=fix.speed_kmh, limit_kmh=limit_kmh)
+        state = OverspeedState(start_ts=min(ts, since_ts or ts), peak_kmh=fix.speed_kmh, limit_kmh=limit_kmh, zone=zone)
     else:
         state = replace(state, peak_kmh=max(state.peak_kmh, fix.speed_kmh),
                         distance_m=state.distance_m + haversine_m(state.last_lat, state.last_lon, fix.lat, fix.lon))
@@ -82,11 +100,12 @@ def step(state: OverspeedState, fix: Telemetry, fleet_id: str | None, limit_kmh:
     if not state.alerted and ts - state.start_ts >= cfg.overspeed_min_duration_s * 1000:
         excess = fix.speed_kmh - limit_kmh
         state = replace(state, alerted=True, severity="critical" if excess >= cfg.overspeed_critical_over_kmh else "warning")
-        out.append(A.make_alert(
+        out.append(_named(A.make_alert(
             vehicle_id=vid, fleet_id=fleet_id, type=A.OVERSPEED, ts=ts, episode_ts=state.start_ts,
             severity=state.severity,
             value=fix.speed_kmh, threshold=limit_kmh, lat=fix.lat, lon=fix.lon,
-            message=f"{vid} at {fix.speed_kmh:.0f} km/h, limit {limit_kmh:.0f} km/h, for {(ts - state.start_ts) / 1000:.0f} s",
+            message=f"{vid} at {fix.speed_kmh:.0f} km/h, limit {limit_kmh:.0f} km/h{_in(state.zone)}, "
+                    f"for {(ts - state.start_ts) / 1000:.0f} s",
             details={"start_ts": state.start_ts, "duration_s": (ts - state.start_ts) / 1000},
-        ))
+        ), state.zone))
     return state, out

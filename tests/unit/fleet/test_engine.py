@@ -84,6 +84,24 @@ def test_geofence_speed_limit_and_live_registry_change():
         alerts += out.alerts
     over = [a for a in alerts if a.type == A.OVERSPEED]
     assert len(over) == 1 and over[0].threshold == 30
+    assert over[0].geofence_id == "z" and over[0].details["zone_name"] == "z"  # the zone whose limit applied
+
+
+def test_overspeed_names_the_lowest_limit_zone_only_when_its_limit_applies():
+    """Two nested circles (60 km/h in 5 km, 30 km/h "School" in 1 km) around the start, fleet
+    limit 90: at 50 km/h the school's 30 applies (named); past 1 km north only the 60 zone, which
+    50 km/h is under: one episode, both records naming the school."""
+    def circle(gid, name, limit, radius):
+        return ('{"type": "Feature", "properties": {"id": "%s", "name": "%s", "kind": "zone", "speed_limit_kmh": %d, '
+                '"radius_m": %d}, "geometry": {"type": "Point", "coordinates": [13.4, 52.52]}}' % (gid, name, limit, radius))
+    reg = apply_change(apply_change(REG, "geofence:wide", circle("wide", "Ring", 60, 5000)), "geofence:school", circle("school", "School", 30, 1000))
+    state, alerts = E.VehicleState(), []
+    for t in range(0, 150):  # 50 km/h = 13.9 m/s: leaves the school circle at t ~ 72 s
+        state, out = E.on_fix(state, fix(t, 50, lat=north(t * 13.9), ignition=True), T0 + t * 1000, reg, C)
+        alerts += out.alerts
+    over = [a for a in alerts if a.type in (A.OVERSPEED, A.OVERSPEED_END)]
+    assert [(a.type, a.geofence_id, a.details.get("zone_name"), a.threshold) for a in over] == [
+        (A.OVERSPEED, "school", "School", 30), (A.OVERSPEED_END, "school", "School", 30)]
 
 
 def test_first_fix_emits_health_and_expiry():

@@ -94,3 +94,21 @@ def test_replay_gives_identical_alerts():
 
 def test_no_limit_no_alert():
     assert run([300] * 20, limit=None)[1] == []
+
+
+def test_a_zone_limit_names_the_zone_and_keeps_the_id():
+    """School zone at 30 km/h: 40 km/h from t=0 for 12 s, then 25."""
+    state, out = OS.OverspeedState(), []
+    for i, v in enumerate([40] * 12 + [25]):
+        state, alerts = OS.step(state, fix(i, v), "f1", 30.0, C, zone=("school", "Lindenschule"))
+        out += alerts
+    over, end = out
+    assert (over.type, over.ts, over.geofence_id, over.details["zone_name"]) == (A.OVERSPEED, T0 + 10_000, "school", "Lindenschule")
+    assert over.message == "v1 at 40 km/h, limit 30 km/h in Lindenschule, for 10 s"
+    assert (end.type, end.geofence_id, end.details["zone_name"]) == (A.OVERSPEED_END, "school", "Lindenschule")
+    assert "over limit 30 km/h in Lindenschule for 12 s" in end.message
+    # same id as without a zone: an episode is (vehicle, start)
+    assert over.alert_id == A.make_alert_id("v1", A.OVERSPEED, T0, None)
+    assert end.incident_id == over.alert_id
+    _, plain = run([40] * 12 + [25], limit=30.0)
+    assert [a.alert_id for _, a in plain] == [over.alert_id, end.alert_id] and plain[0][1].geofence_id is None
