@@ -40,6 +40,7 @@ from settings.rules_env import load_crypto_settings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
 from sinks.kafka import KafkaProducerSink, KafkaRecord
+from sources.on_run import OnRunFixed
 
 log = structlog.get_logger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -72,7 +73,6 @@ class LateQuotes:
 
 def build_flow(flow_settings: CryptoFlowSettings | None = None, stack: StackSettings | None = None,
                rules: CryptoSettings | None = None) -> Dataflow:
-    configure_logging()
     cfg = flow_settings or load_settings(CryptoFlowSettings)
     stack = stack or load_stack_settings()
     crypto = rules or load_crypto_settings()
@@ -84,7 +84,7 @@ def build_flow(flow_settings: CryptoFlowSettings | None = None, stack: StackSett
     flow = Dataflow("crypto_prices")
     source = KafkaSource([kafka["bootstrap.servers"]], [cfg.tickers_topic],
                          starting_offset=OFFSET_BEGINNING if cfg.from_beginning else OFFSET_END, add_config=kafka)
-    parsed = op.branch("valid", op.map("parse", op.input("kafka_in", flow, source), parse_ticker),
+    parsed = op.branch("valid", op.map("parse", op.input("kafka_in", flow, OnRunFixed(source, configure_logging)), parse_ticker),
                        lambda x: isinstance(x, Quote))
     op.output("deadletter_out", op.map("deadletter_record", parsed.falses, lambda d: json_record(d["source_topic"], d)),
               KafkaProducerSink(kafka, cfg.deadletter_topic))

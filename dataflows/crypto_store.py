@@ -29,6 +29,7 @@ from settings.errors import load_settings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
 from sources.kafka_time import record_timestamp_ms
+from sources.on_run import OnRunFixed
 
 log = structlog.get_logger(__name__)
 
@@ -48,13 +49,12 @@ def to_write(msg: KafkaSourceMessage, points_topic: str) -> Point | str | DeadLe
 
 
 def build_flow(store: CryptoStoreSettings | None = None, stack: StackSettings | None = None) -> Dataflow:
-    configure_logging()
     store = store or load_settings(CryptoStoreSettings)
     stack = stack or load_stack_settings()
     kafka = stack.kafka_config()
     flow = Dataflow("crypto_store")
     source = KafkaSource([kafka["bootstrap.servers"]], [store.tickers_topic, store.points_topic],
                          starting_offset=OFFSET_BEGINNING if store.from_beginning else OFFSET_END, add_config=kafka)
-    items = op.filter_map("to_write", op.input("kafka_in", flow, source), lambda m: to_write(m, store.points_topic))
+    items = op.filter_map("to_write", op.input("kafka_in", flow, OnRunFixed(source, configure_logging)), lambda m: to_write(m, store.points_topic))
     write_or_dead_letter(items, stack, stack.influx_bucket_crypto, store.deadletter_topic)
     return flow

@@ -28,7 +28,7 @@ from contracts.deadletter import DeadLetter
 from sinks.influx_points.fleet_analytics import alert_point, day_point, health_point, late_point, stats_point, trip_point
 from contracts.line_protocol import encode_point
 from contracts.telemetry import Telemetry, from_avro_record
-from dataflows.live_registry import start_live_registry
+from dataflows.live_registry import load_live_registry
 from dataflows.vehicle_logic import VehicleLogic
 from rules.fleet.config import FleetSettings
 from rules.fleet.registry import Rejected
@@ -40,6 +40,7 @@ from settings.flows import AnalyticsSettings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
 from sinks.kafka import KafkaProducerSink, KafkaRecord
+from sources.on_run import OnRunFixed
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MINUTE = timedelta(minutes=1)
@@ -56,12 +57,11 @@ def decode_fix(msg: KafkaSourceMessage) -> tuple[Telemetry, int]:
 
 def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings | None = None,
                rules: FleetSettings | None = None) -> Dataflow:
-    configure_logging()
     analytics = analytics or load_settings(AnalyticsSettings)
     stack = stack or load_stack_settings()
     cfg = rules or load_fleet_settings()
     kafka = stack.kafka_config()
-    registry = start_live_registry(analytics.vehicles_file, analytics.geofences_file, analytics.config_topic, kafka)
+    registry = load_live_registry(analytics.vehicles_file, analytics.geofences_file, analytics.config_topic, kafka)
 
     def fleet_of(vehicle_id: str) -> str | None:
         v = registry.current.vehicles.get(vehicle_id)
@@ -79,7 +79,9 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
     brokers = [kafka["bootstrap.servers"]]
     source = KafkaSource(brokers, [analytics.telemetry_topic], starting_offset=OFFSET_BEGINNING if analytics.from_beginning else OFFSET_END,
                          add_config=kafka)
-    fixes = op.map("check_registry", op.map("decode", op.input("kafka_in", flow, source), decode_fix), checked)
+    # Logging and the registry's consumer start when the flow runs, not when it is built.
+    started = OnRunFixed(source, lambda: (configure_logging(), registry.start()))
+    fixes = op.map("check_registry", op.map("decode", op.input("kafka_in", flow, started), decode_fix), checked)
     split = op.branch("known_vehicle", fixes, lambda x: not isinstance(x, DeadLetter))
     op.output("unknown_out", op.map("deadletter", split.falses, lambda d: KafkaRecord(d.source_topic.encode(), d.to_json())),
               KafkaProducerSink(kafka, analytics.deadletter_topic))

@@ -22,6 +22,7 @@ from settings.stack import StackSettings, load_stack_settings
 from sinks.kafka import KafkaProducerSink, KafkaRecord
 from sources.mqtt import MqttMessage, MqttSource
 from sources.mqtt_client import MqttConnection
+from sources.on_run import OnRunDynamic
 
 
 def validate(msg: MqttMessage, max_age_ms: int = MAX_TS_AGE_MS, max_future_ms: int = MAX_TS_FUTURE_MS) -> Telemetry | DeadLetter:
@@ -50,14 +51,13 @@ def deadletter_record(d: DeadLetter) -> KafkaRecord:
 
 
 def build_flow(ingest: IngestSettings | None = None, stack: StackSettings | None = None) -> Dataflow:
-    configure_logging()
     ingest = ingest or load_settings(IngestSettings)
     stack = stack or load_stack_settings()
     flow = Dataflow("fleet_ingest")
     source = MqttSource(MqttConnection.from_url(stack.mqtt_url, ingest.mqtt_ca_file), ingest.mqtt_topic_filter,
                         ingest.mqtt_group, ingest.mqtt_client_id_prefix, queue_size=ingest.queue_size,
                         session_expiry_s=ingest.mqtt_session_expiry_s)
-    checked = op.map("validate", op.input("mqtt_in", flow, source),
+    checked = op.map("validate", op.input("mqtt_in", flow, OnRunDynamic(source, configure_logging)),
                      partial(validate, max_age_ms=int(ingest.ts_max_age_days * 86_400_000),
                              max_future_ms=int(ingest.ts_max_future_s * 1000)))
     split = op.branch("is_valid", checked, lambda x: isinstance(x, Telemetry))

@@ -27,13 +27,14 @@ from contracts.deadletter import DeadLetter
 from sinks.influx_points.fleet import telemetry_point
 from contracts.line_protocol import decode_line
 from contracts.telemetry import from_avro_record
-from dataflows.live_registry import start_live_registry
+from dataflows.live_registry import load_live_registry
 from dataflows.store_output import write_or_dead_letter
 from settings.errors import load_settings
 from settings.flows import StoreSettings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
 from sources.kafka_time import record_timestamp_ms
+from sources.on_run import OnRunFixed
 
 
 def to_write(msg: KafkaSourceMessage, points_topic: str, fleet_of: Callable[[str], str | None]) -> Point | str | DeadLetter:
@@ -48,11 +49,10 @@ def to_write(msg: KafkaSourceMessage, points_topic: str, fleet_of: Callable[[str
 
 
 def build_flow(store: StoreSettings | None = None, stack: StackSettings | None = None) -> Dataflow:
-    configure_logging()
     store = store or load_settings(StoreSettings)
     stack = stack or load_stack_settings()
     kafka = stack.kafka_config()
-    registry = start_live_registry(store.vehicles_file, None, store.config_topic, kafka, setting_prefix="STORE_")
+    registry = load_live_registry(store.vehicles_file, None, store.config_topic, kafka, setting_prefix="STORE_")
 
     def fleet_of(vehicle_id: str) -> str | None:
         v = registry.current.vehicles.get(vehicle_id)
@@ -61,6 +61,7 @@ def build_flow(store: StoreSettings | None = None, stack: StackSettings | None =
     flow = Dataflow("fleet_store")
     source = KafkaSource([kafka["bootstrap.servers"]], [store.telemetry_topic, store.points_topic], tail=store.tail,
                          starting_offset=OFFSET_BEGINNING if store.from_beginning else OFFSET_END, add_config=kafka)
-    items = op.map("to_write", op.input("kafka_in", flow, source), lambda m: to_write(m, store.points_topic, fleet_of))
+    started = OnRunFixed(source, lambda: (configure_logging(), registry.start()))  # when the flow runs
+    items = op.map("to_write", op.input("kafka_in", flow, started), lambda m: to_write(m, store.points_topic, fleet_of))
     write_or_dead_letter(items, stack, stack.influx_bucket_fleet, store.deadletter_topic)
     return flow

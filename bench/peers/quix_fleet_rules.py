@@ -51,7 +51,7 @@ from settings.rules_env import load_fleet_settings  # noqa: E402
 from settings.flows import AnalyticsSettings  # noqa: E402
 from settings.logs import configure_logging  # noqa: E402
 from settings.stack import load_stack_settings  # noqa: E402
-from dataflows.live_registry import start_live_registry  # noqa: E402
+from dataflows.live_registry import load_live_registry  # noqa: E402
 
 # the analytics flow's producer settings (sinks/kafka.py DEFAULT_PRODUCER_CONFIG)
 PRODUCER = {"acks": "all", "enable.idempotence": "true", "linger.ms": "5", "compression.type": "lz4"}
@@ -63,7 +63,7 @@ def main() -> None:
     stack = load_stack_settings()
     cfg = load_fleet_settings()
     kafka = stack.kafka_config()
-    registry = start_live_registry(analytics.vehicles_file, analytics.geofences_file, analytics.config_topic, kafka)
+    registry = load_live_registry(analytics.vehicles_file, analytics.geofences_file, analytics.config_topic, kafka).start()
 
     def fleet_of(vehicle_id: str) -> str | None:
         v = registry.current.vehicles.get(vehicle_id)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dataflows.live_registry import start_live_registry
+from dataflows.live_registry import load_live_registry
 from settings.errors import ConfigError, run_main
 
 
@@ -27,6 +27,6 @@ def test_a_bad_registry_file_raises_naming_the_setting_and_the_file(tmp_path: Pa
     vehicles = tmp_path / "vehicles.json"
     vehicles.write_text('{"vehicles": [{"id": "v1"}]}')
     with pytest.raises(ConfigError) as info:
-        start_live_registry(str(vehicles), None, "unused.config", {"bootstrap.servers": "127.0.0.1:1"}, "STORE_")
+        load_live_registry(str(vehicles), None, "unused.config", {"bootstrap.servers": "127.0.0.1:1"}, "STORE_")
     assert str(info.value) == (f"configuration error (STORE_VEHICLES_FILE / STORE_GEOFENCES_FILE): {vehicles}: "
                                "vehicles[0]: name: Field required")
