@@ -25,7 +25,7 @@ from influxdb_client import Point
 
 from contracts.avro import decode, header_version
 from contracts.deadletter import DeadLetter
-from sinks.influx_points.fleet_analytics import alert_point, day_point, health_point, late_point, stats_point, trip_point
+from sinks.influx_points.fleet_analytics import alert_point, day_point, health_point, late_point, link_point, stats_point, trip_point
 from contracts.line_protocol import encode_point
 from contracts.telemetry import Telemetry, from_avro_record
 from dataflows.live_registry import load_live_registry
@@ -107,8 +107,8 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
     processed = op.flat_map("fixes", outs, lambda o: o.fixes)
     in_order = op.branch("in_order", processed, lambda pf: pf.flag is None)
     # The window clock advances with system time; a fix held by the reorder buffer reaches it up to
-    # reorder_hold_s + one tick after a newer fix did, so waiting less closes windows without it.
-    window_wait = timedelta(seconds=cfg.reorder_hold_s + analytics.tick_interval_s + 2.0)
+    # the (adapted) hold + one tick after a newer fix did, so waiting less closes windows without it.
+    window_wait = timedelta(seconds=max(cfg.reorder_hold_s, cfg.reorder_hold_max_s) + analytics.tick_interval_s + 2.0)
     windows = fold_window(
         "stats_1m", op.key_on("window_key", in_order.trues, lambda pf: pf.fix.vehicle_id),
         EventClock(lambda pf: datetime.fromtimestamp(pf.fix.ts_ms / 1000, tz=timezone.utc), window_wait),
@@ -136,6 +136,8 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
         op.map("stats_point", windows.down, lambda kv: point_record(kv[0], stats_to_point(kv))),
         op.map("late_rules", in_order.falses,
                lambda pf: point_record(pf.fix.vehicle_id, late_point(pf.fix.vehicle_id, pf.fix.ts_ms, "rules", pf.flag))),
+        op.map("link_point", op.flat_map("link", outs, lambda o: o.link),
+               lambda ls: point_record(ls.vehicle_id, link_point(ls, fleet_of(ls.vehicle_id)))),
         op.map("late_window", windows.late,
                lambda kv: point_record(kv[0], late_point(kv[0], kv[1][1].fix.ts_ms, "window", "late"))),
     )

@@ -18,6 +18,8 @@ class FleetSettings(BaseModel):
     # ordering
     allowed_lateness_s: float = Field(30.0, ge=0, description="s; how far behind the newest fix a fix may arrive and still be put in order")
     reorder_hold_s: float = Field(2.0, ge=0, description="s of processing time a fix that cannot take the fast path (first fix, fix after a gap) waits for older fixes before it is released")
+    reorder_hold_max_s: float = Field(10.0, ge=0, description="s; the most the reorder hold adapts up to for a vehicle whose fixes arrive out of order (its worst lateness within reorder_adapt_window_s + 0.25 s)")
+    reorder_adapt_window_s: float = Field(600.0, gt=0, description="s of processing time a lateness measurement counts for the adapted hold")
     reorder_fast_gap_s: float = Field(2.0, ge=0, description="s; an in-order fix less than this after the last released one is released at once (0 = always wait the lateness)")
     dedup_horizon_s: float = Field(600.0, ge=0, description="s; how far back released timestamps are remembered to drop duplicates")
     # overspeed

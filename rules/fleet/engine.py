@@ -60,6 +60,7 @@ class Output:
     days: list[DayScore] = field(default_factory=list)
     health: list[HealthReport] = field(default_factory=list)
     errors: list[RuleError] = field(default_factory=list)
+    link: list[O.LinkStats] = field(default_factory=list)  # ordering counters, from the timer once a minute
 
     def extend(self, other: Output) -> None:
         self.fixes += other.fixes
@@ -68,6 +69,7 @@ class Output:
         self.days += other.days
         self.health += other.health
         self.errors += other.errors
+        self.link += other.link
 
 
 def _emitted(alerts: Sequence[A.Alert] = (), trips_: Sequence[Trip] = (), days: Sequence[DayScore] = (),
@@ -319,6 +321,7 @@ def on_tick(st: VehicleState, vehicle_id: str, now_ms: int, reg: Registry, cfg: 
         return VehicleState(), out
     at = _At(vehicle_id, now_ms, now_ms)
     reorder, released = _isolated("ordering", at, out.errors, (st.reorder, []), O.flush_due, st.reorder, now_ms, cfg)
+    reorder, out.link = O.report(reorder, vehicle_id, now_ms, cfg)
     st = _release(replace(st, reorder=reorder), released, v, reg, cfg, now_ms, out)
     off, alerts = _isolated("offline", at, out.errors, (st.offline, []), offline.tick, st.offline, vehicle_id, v.fleet_id, now_ms, cfg)
     tst, finished = _isolated("trips", at, out.errors, (st.trips, []),

@@ -1,12 +1,19 @@
 """Per-vehicle reorder buffer: fixes leave in event-time order, duplicates are dropped.
 
 A fix waits until the vehicle's newest event time is ``allowed_lateness_s`` ahead of it, or
-until it waited ``reorder_hold_s`` of processing time (see ``flush_due``), so an older fix that
+until it waited the vehicle's hold (``reorder_hold_s`` at least) of processing time (see ``flush_due``), so an older fix that
 arrives meanwhile still takes its place. The fast path releases a fix at once when it follows
 the last released one by less than ``reorder_fast_gap_s`` (a 1 Hz device in coverage pays no
 latency); only the first fix and the fix after a gap wait, for ``reorder_hold_s`` (2 s), not
 the whole lateness - a 30 s hold made every alert after a gap 30 s late (seen in the
 end-to-end benchmark).
+
+The hold adapts to the link (``hold_ms``): every fix that arrives after a newer one is a
+measurement of the vehicle's lateness (its arrival minus the arrival of the oldest newer fix);
+the hold is the largest lateness seen within ``reorder_adapt_window_s`` plus a 250 ms margin,
+never under ``reorder_hold_s`` nor over ``reorder_hold_max_s``. A vehicle on a clean link keeps
+the 2 s; one whose fixes arrive up to 4 s out of order waits ~4.3 s and loses none of them.
+``report`` gives the counters and the share of fixes skipped as late (``LinkStats``).
 
 Exact duplicates (same ``ts_ms``) are dropped and counted. A fix older than one already
 released is *late*: it is counted and passed on with ``flag="late"`` so it is stored, but
@@ -27,6 +34,8 @@ from .config import FleetSettings
 
 Flag = Literal["late", "future"]
 MAX_FUTURE_S = 300.0
+KEEP_ARRIVALS = 32  # newest (ts, arrival) pairs kept to measure the lateness of the next fixes
+HOLD_MARGIN_MS = 250
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,54 @@ class ReorderState:
     late: int = 0
     future: int = 0
     released: int = 0
+    arrivals: tuple[tuple[int, int], ...] = ()  # (ts, arrival_ms) of the newest fixes, at most KEEP_ARRIVALS
+    lateness: tuple[tuple[int, int], ...] = ()  # (arrival_ms, ms behind a newer fix) measurements, newest last
+    reported_ms: int | None = None  # stream time of the last ``report``
+
+
+@dataclass(frozen=True)
+class LinkStats:
+    """A vehicle's ordering counters at stream time ``ts``: what its link costs the rules."""
+
+    vehicle_id: str
+    ts: int
+    released: int  # fixes the rules saw
+    late: int  # fixes skipped as late (older than one already released)
+    duplicates: int
+    future: int
+    hold_ms: int  # the adapted reorder hold
+
+    @property
+    def late_share(self) -> float:
+        """Share of the vehicle's fixes the rules skipped as late."""
+        seen = self.released + self.late
+        return self.late / seen if seen else 0.0
+
+
+def hold_ms(state: ReorderState, now_ms: int, cfg: FleetSettings) -> int:
+    """The reorder hold for this vehicle now: its recent worst lateness, bounded."""
+    base, top = int(cfg.reorder_hold_s * 1000), int(max(cfg.reorder_hold_max_s, cfg.reorder_hold_s) * 1000)
+    since = now_ms - int(cfg.reorder_adapt_window_s * 1000)
+    seen = [ms for at, ms in state.lateness if at >= since]
+    return min(top, max(base, max(seen) + HOLD_MARGIN_MS)) if seen else base
+
+
+def _measure(state: ReorderState, ts: int, arrival_ms: int, cfg: FleetSettings) -> ReorderState:
+    """Record how far behind a newer fix this one arrived (if it did), and its own arrival."""
+    newer = [a for t, a in state.arrivals if t > ts]
+    lateness = state.lateness
+    if newer and arrival_ms > min(newer):
+        since = arrival_ms - int(cfg.reorder_adapt_window_s * 1000)
+        lateness = tuple(x for x in lateness if x[0] >= since)[-(KEEP_ARRIVALS - 1):] + ((arrival_ms, arrival_ms - min(newer)),)
+    return replace(state, arrivals=(state.arrivals + ((ts, arrival_ms),))[-KEEP_ARRIVALS:], lateness=lateness)
+
+
+def report(state: ReorderState, vehicle_id: str, now_ms: int, cfg: FleetSettings, every_s: float = 60.0) -> tuple[ReorderState, list[LinkStats]]:
+    """The vehicle's ``LinkStats`` at most every ``every_s`` of stream time, once it saw a fix."""
+    if not (state.released or state.late) or (state.reported_ms is not None and now_ms - state.reported_ms < every_s * 1000):
+        return state, []
+    stats = LinkStats(vehicle_id, now_ms, state.released, state.late, state.duplicates, state.future, hold_ms(state, now_ms, cfg))
+    return replace(state, reported_ms=now_ms), [stats]
 
 
 def push(state: ReorderState, fix: Telemetry, arrival_ms: int, cfg: FleetSettings) -> tuple[ReorderState, list[OrderedFix]]:
@@ -62,6 +119,7 @@ def push(state: ReorderState, fix: Telemetry, arrival_ms: int, cfg: FleetSetting
         return replace(state, duplicates=state.duplicates + 1), []
     if ts > arrival_ms + MAX_FUTURE_S * 1000:
         return replace(state, future=state.future + 1), [OrderedFix(fix, "future")]
+    state = _measure(state, ts, arrival_ms, cfg)
     if state.last_released_ts is not None and ts < state.last_released_ts:
         state = replace(state, late=state.late + 1, recent_ts=state.recent_ts | {ts})
         return state, [OrderedFix(fix, "late")]
@@ -73,11 +131,12 @@ def push(state: ReorderState, fix: Telemetry, arrival_ms: int, cfg: FleetSetting
 
 
 def flush_due(state: ReorderState, now_ms: int, cfg: FleetSettings) -> tuple[ReorderState, list[OrderedFix]]:
-    """Clock tick: release fixes that waited ``reorder_hold_s`` of processing time.
+    """Clock tick: release fixes that waited the vehicle's hold (``hold_ms``) of processing time.
 
     Without it the last fixes before a vehicle goes quiet would wait for data that never comes.
     """
-    waited = [p[0] for p in state.pending if p[1] <= now_ms - int(cfg.reorder_hold_s * 1000)]
+    hold = hold_ms(state, now_ms, cfg) if state.pending else 0
+    waited = [p[0] for p in state.pending if p[1] <= now_ms - hold]
     if not waited:
         return state, []
     return _release(state, cutoff_ts=max(waited), cfg=cfg)

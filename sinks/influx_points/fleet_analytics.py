@@ -9,11 +9,13 @@ from sinks.influx_points.fields import set_fields
 from contracts.alert import Alert
 from contracts.health import HealthReport
 from contracts.day_score import DayScore
+from rules.fleet.ordering import LinkStats
 from rules.fleet.stats import MinuteStats
 from contracts.trip import Trip
 
 HARSH_KEYS = ("harsh_braking", "harsh_acceleration", "harsh_cornering")
-INT_FIELDS = frozenset({"samples", "trips", "harsh_events", "overspeed_events", "start_ms", "end_ms"})
+INT_FIELDS = frozenset({"samples", "trips", "harsh_events", "overspeed_events", "start_ms", "end_ms",
+                        "released", "late", "duplicates", "future", "hold_ms"})
 
 
 def _tags(p: Point, vehicle_id: str, fleet_id: str | None) -> Point:
@@ -70,6 +72,14 @@ def stats_point(s: MinuteStats, fleet_id: str | None, window_end_ms: int, moving
                    distance_km=round(s.distance_m / 1000, 4), rpm_mean=s.mean_rpm, coolant_max_c=s.max_coolant_c,
                    fuel_last_pct=s.last_fuel_pct, battery_last_v=s.last_battery_v, lat_last=s.last_lat,
                    lon_last=s.last_lon, moving=s.max_speed_kmh > moving_kmh).time(window_end_ms, WritePrecision.MS)
+
+
+def link_point(s: LinkStats, fleet_id: str | None) -> Point:
+    """A vehicle's ordering counters (once a minute while it sends): how many fixes its link made
+    the rules skip as late, and the reorder hold it adapted to."""
+    p = _tags(Point("link_stats"), s.vehicle_id, fleet_id)
+    return _fields(p, released=s.released, late=s.late, duplicates=s.duplicates, future=s.future, hold_ms=s.hold_ms,
+                   late_share=round(s.late_share, 5)).time(s.ts, WritePrecision.MS)
 
 
 def late_point(vehicle_id: str, ts_ms: int, stage: str, reason: str) -> Point:

@@ -95,3 +95,57 @@ def test_fast_path_off_waits_for_lateness():
     c = cfg(allowed_lateness_s=5, reorder_fast_gap_s=0)
     state, out = push_all([(fix(t), T0) for t in range(0, 7)], c=c)
     assert ts_of(out) == [0, 1]
+
+
+def jittery(n: int, max_delay_ms: int, seed: int = 1):
+    """1 Hz fixes, each delayed 0..max_delay_ms on the link, in arrival order."""
+    import random
+    rng = random.Random(seed)
+    items = [(fix(t), T0 + t * 1000 + rng.randint(0, max_delay_ms)) for t in range(n)]
+    return sorted(items, key=lambda x: x[1])
+
+
+def run_link(items, c, tick_ms=1000):
+    """Push at arrival time with a timer every ``tick_ms``; return the state and all released fixes."""
+    state, out, next_tick = O.ReorderState(), [], items[0][1]
+    for f, arrival in items:
+        while next_tick <= arrival:
+            state, rel = O.flush_due(state, next_tick, c)
+            out += rel
+            next_tick += tick_ms
+        state, rel = O.push(state, f, arrival, c)
+        out += rel
+    for _ in range(20):
+        state, rel = O.flush_due(state, next_tick, c)
+        out += rel
+        next_tick += tick_ms
+    return state, out
+
+
+def test_hold_adapts_to_the_links_lateness_and_stays_bounded():
+    c = cfg(allowed_lateness_s=30, reorder_fast_gap_s=2, reorder_hold_s=2, reorder_hold_max_s=10)
+    fixed = cfg(allowed_lateness_s=30, reorder_fast_gap_s=2, reorder_hold_s=2, reorder_hold_max_s=2)
+    items = jittery(600, 6000)  # a fix overtaken by up to 5 newer ones
+    old, _ = run_link(items, fixed)
+    new, out = run_link(items, c)
+    assert old.late == 56  # the fixed 2 s hold skips 9 % of them
+    assert new.late == 3  # each a new worst lateness, which raises the hold
+    assert [o.fix.ts_ms for o in out if not o.late] == sorted(o.fix.ts_ms for o in out if not o.late)
+    worst = max(ms for _, ms in new.lateness)
+    assert O.hold_ms(new, items[-1][1], c) == worst + O.HOLD_MARGIN_MS and 2000 < worst < 6000
+    wild, _ = run_link(jittery(200, 30_000), c)
+    assert O.hold_ms(wild, T0 + 200_000, c) == 10_000  # bounded
+    clean, _ = run_link(jittery(300, 0), c)
+    assert O.hold_ms(clean, T0 + 300_000, c) == 2000 and clean.late == 0
+    assert O.hold_ms(new, items[-1][1] + 601_000, c) == 2000  # measurements expire after the window
+
+
+def test_link_report_once_a_minute_with_the_late_share():
+    c = cfg(reorder_hold_s=2, reorder_hold_max_s=2)
+    state, _ = run_link(jittery(600, 4000), c)
+    state, (stats,) = O.report(state, "v1", T0 + 700_000, c)
+    assert (stats.released, stats.late) == (state.released, state.late)
+    assert stats.late_share == state.late / (state.released + state.late) and 0 < stats.late_share < 0.2
+    assert O.report(state, "v1", T0 + 759_999, c)[1] == []
+    assert len(O.report(state, "v1", T0 + 760_000, c)[1]) == 1
+    assert O.report(O.ReorderState(), "v1", T0, c)[1] == []  # nothing seen, nothing reported
