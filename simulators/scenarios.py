@@ -198,6 +198,32 @@ def geofence_inside_forbidden(ctx: ScenarioContext) -> list[Message]:
     return _visit(ctx, "forbidden")
 
 
+def forbidden_pass(ctx: ScenarioContext) -> list[Message]:
+    """A sparse device (a fix every minute or two) drives north straight through a forbidden zone
+    at 60 km/h: the fixes 300 m before and 300 m beyond it are both outside, only the segment
+    check sees the pass - enter, inside_forbidden and exit, estimated between the two fixes;
+    then 3 km on, a fix a minute, and park."""
+    fence = _fence(ctx)
+    if fence.kind != "forbidden":
+        raise ScenarioError(f"geofence {fence.id} is {fence.kind!r}, this scenario needs a 'forbidden' zone")
+    c = fence.area.representative_point()
+    _, miny, _, maxy = fence.area.bounds
+    south, north = miny - 300, maxy + 300
+    dt = (north - south) / (60 / 3.6)
+    if dt > ctx.cfg.geofence_segment_max_gap_s:
+        raise ScenarioError(f"geofence {fence.id} is too long for one fix at 60 km/h within geofence_segment_max_gap_s")
+    d = _device(ctx)
+    d.lon, d.lat = fence.projection.to_lonlat(c.x, south)
+    d.heading_deg = 0.0
+    _start(d)
+    d.step(60.0, dt)
+    for _ in range(3):
+        d.step(60.0, 60)
+    d.step(0.0, 60)
+    _park(d, ctx)
+    return d.messages
+
+
 def geofence_outside_allowed(ctx: ScenarioContext) -> list[Message]:
     """While the allowed zone's schedule is active (the start is moved back to a school day,
     07:00-17:00 Berlin, for the family car), leave the zone for 30 s and come back:
@@ -359,6 +385,9 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              geofence="lena-school-days", fence_kind="allowed"),
     Scenario("geofence_inside_forbidden", geofence_inside_forbidden.__doc__ or "", "taxi-01",
              {A.GEOFENCE_ENTER: 1, A.GEOFENCE_INSIDE_FORBIDDEN: 1, A.GEOFENCE_EXIT: 1, **KEY_TURNED, **DROVE}, geofence_inside_forbidden,
+             geofence="tegel-restricted", fence_kind="forbidden"),
+    Scenario("forbidden_pass", forbidden_pass.__doc__ or "", "taxi-04",
+             {A.GEOFENCE_ENTER: 1, A.GEOFENCE_INSIDE_FORBIDDEN: 1, A.GEOFENCE_EXIT: 1, **KEY_TURNED, **DROVE}, forbidden_pass,
              geofence="tegel-restricted", fence_kind="forbidden"),
     Scenario("idle", idle.__doc__ or "", "van-01", {A.IDLE: 1, **KEY_TURNED}, idle),
     Scenario("coolant_high", coolant_high.__doc__ or "", "van-03", {A.COOLANT_HIGH: 1, **KEY_TURNED}, coolant_high),

@@ -98,7 +98,7 @@ def test_all_scenarios_together_give_the_sum_per_vehicle() -> None:
     assert result.rejected == []
     expected = expected_with_offline(p, CFG)
     assert {v: result.counts(v) for v in expected} == expected
-    assert sum(sum(c.values()) for c in p.expected().values()) == 72
+    assert sum(sum(c.values()) for c in p.expected().values()) == 79
     assert len(result.trips) == 1 and result.trips[0].vehicle_id == "taxi-03"
 
 
@@ -110,7 +110,7 @@ def test_burst_delivery_gives_the_same_alert_ids_as_paced() -> None:
     paced = replay(p.messages, REG, CFG)
     burst = replay(p.messages, REG, CFG, arrivals=[T0 + 20 * i for i in range(len(p.messages))], tick_ms=1000)
     key = lambda r: sorted((a.vehicle_id, a.type, a.alert_id) for a in r.alerts if a.type != A.DEVICE_OFFLINE)  # noqa: E731
-    assert key(burst) == key(paced) and len(key(paced)) == 70 + 5
+    assert key(burst) == key(paced) and len(key(paced)) == 77 + 5
     # the 5: range incidents cleared once the vehicle's next scenario showed the value back to normal
     assert paced.clears() == {A.TIRE_PRESSURE_LOW: 1, A.COOLANT_HIGH: 1, A.CHARGING_FAULT: 1, A.RPM_HIGH: 1, A.BATTERY_LOW: 1}
     assert [t.trip_id for t in burst.trips] == [t.trip_id for t in paced.trips]
