@@ -120,6 +120,12 @@ def step(
             out.append(A.make_alert(type=kind, severity="critical", episode_ts=ts, message=msg,
                                     details={"kind": fence.kind, "scheduled": fence.schedule is not None}, **common))
         elif not violating and track.violation_since_ts is not None:
+            kind = A.GEOFENCE_INSIDE_FORBIDDEN if fence.kind == "forbidden" else A.GEOFENCE_OUTSIDE_ALLOWED
+            since = track.violation_since_ts
+            why = "schedule ended for" if not active else ("left forbidden zone" if fence.kind == "forbidden" else "is back in allowed zone")
+            out.append(A.make_alert(type=kind, severity="info", episode_ts=since, id_parts=("cleared",), message=f"{vid} {why} {fence.name}",
+                                    details={"kind": fence.kind, "incident_severity": "critical", "start_ts": since}, state="cleared",
+                                    incident_id=A.make_alert_id(vid, kind, since, gid), **common))
             track = replace(track, violation_since_ts=None)
         tracks[gid] = track
     return GeofenceState(tracks, still), out

@@ -146,9 +146,9 @@ def test_scripted_trips_give_exactly_the_expected_alerts_trips_health_and_window
     documented[f"{prefix}limit"] = {A.OVERSPEED: 1, A.OVERSPEED_END: 1, A.IGNITION_OFF: 1, A.MOTION_STARTED: 1, A.MOTION_STOPPED: 1}
     assert {v: expected.counts(v) for v in documented} == documented
     # 77 documented by the scenarios (50 of them the key turned and motions: the scenarios start and
-    # end parked), 5 for the limit vehicle, + 5 range incidents cleared (tire, coolant, charging, rpm, battery)
-    assert len(expected.alerts) == 77 + 5 + 5 and len(expected.trips) == 1
-    assert sum(expected.clears().values()) == 5
+    # end parked), 5 for the limit vehicle, + 7 incidents cleared (tire, coolant, charging, rpm, battery, 2 zone violations)
+    assert len(expected.alerts) == 77 + 5 + 7 and len(expected.trips) == 1
+    assert sum(expected.clears().values()) == 7
     assert sorted(r for _, r in expected.rejected) == [f"unknown_vehicle: {prefix}ghost"] * 2 + [f"vehicle_deactivated: {prefix}van-05"] * 2
 
     want_health = {(h.vehicle_id, h.ts, h.status) for h in expected.health}

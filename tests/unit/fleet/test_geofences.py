@@ -120,10 +120,12 @@ def test_forbidden_zone_one_violation_per_episode():
     fence = circle(100, kind="forbidden")
     pts = [(t, 300) for t in range(0, 12)] + [(t, 0) for t in range(12, 40)] + [(t, 300) for t in range(40, 60)] + [(t, 0) for t in range(60, 80)]
     _, out = run(fence, pts)
-    types = [a.type for a in out]
-    assert types == [A.GEOFENCE_ENTER, A.GEOFENCE_INSIDE_FORBIDDEN, A.GEOFENCE_EXIT, A.GEOFENCE_ENTER, A.GEOFENCE_INSIDE_FORBIDDEN]
+    got = [(a.type, a.state) for a in out]
+    assert got == [(A.GEOFENCE_ENTER, "raised"), (A.GEOFENCE_INSIDE_FORBIDDEN, "raised"), (A.GEOFENCE_EXIT, "raised"),
+                   (A.GEOFENCE_INSIDE_FORBIDDEN, "cleared"), (A.GEOFENCE_ENTER, "raised"), (A.GEOFENCE_INSIDE_FORBIDDEN, "raised")]
     assert out[1].severity == "critical" and out[1].ts == T0 + 22_000
-    assert out[1].alert_id != out[4].alert_id
+    assert out[1].alert_id != out[5].alert_id
+    assert out[3].incident_id == out[1].alert_id and out[3].ts == out[2].ts and out[3].severity == "info"  # the exit clears it
 
 
 def test_vehicle_starting_inside_forbidden_zone_is_a_violation():
