@@ -32,7 +32,7 @@ from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from contracts.deadletter import DeadLetter
-from sinks.kafka import DEFAULT_PRODUCER_CONFIG, KafkaRecord, ReliableProducer
+from sinks.kafka import KafkaRecord, ReliableProducer
 
 log = structlog.get_logger(__name__)
 
@@ -201,6 +201,6 @@ class InfluxSink(DynamicSink[Item]):
         client = InfluxDBClient(url=self._url, token=self._token, org=self._org, timeout=self._timeout_ms)
         producer = None
         if self._deadletter_topic:
-            producer = ReliableProducer({**DEFAULT_PRODUCER_CONFIG, **(self._kafka_config or {})})
+            producer = ReliableProducer(self._kafka_config or {})
         return _InfluxSinkPartition(client, self._bucket, self._org, self._chunk_size, self._max_outage_s,
                                     producer, self._deadletter_topic)

@@ -18,7 +18,7 @@ stays bounded). What happens to a record whose delivery failed depends on the er
   SHA-256). Without a ``deadletter_topic`` the sink raises ``KafkaDeliveryError``, so
   the flow stops loudly instead of dropping data.
 
-Producer settings pass through unchanged over ``DEFAULT_PRODUCER_CONFIG``.
+Producer settings pass through unchanged over ``DEFAULT_PRODUCER_CONFIG`` (``sinks.kafka_producer.make_producer``).
 """
 
 from __future__ import annotations
@@ -32,16 +32,9 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from contracts.deadletter import MAX_KEPT_PAYLOAD_BYTES, TRUNCATED_PREFIX_BYTES, DeadLetter
+from sinks.kafka_producer import DEFAULT_PRODUCER_CONFIG, make_producer
 
 log = structlog.get_logger(__name__)
-
-DEFAULT_PRODUCER_CONFIG = {
-    "acks": "all",
-    "enable.idempotence": "true",
-    "linger.ms": "5",
-    "compression.type": "lz4",
-    "log_level": "3",
-}
 
 # Kafka will not take the record as it is, however often it is sent.
 REFUSED_CODES = frozenset({
@@ -113,7 +106,7 @@ class ReliableProducer:
 
     def __init__(self, config: dict[str, str], deadletter_topic: str | None = None, *,
                  wait_log_interval_s: float = WAIT_LOG_INTERVAL_S, sleep: Callable[[float], None] = time.sleep,
-                 producer_factory: Callable[[dict[str, str]], Producer] = Producer) -> None:
+                 producer_factory: Callable[[dict[str, str]], Producer] = make_producer) -> None:
         self._config = config
         self._deadletter_topic = deadletter_topic
         self._wait_log_interval_s = wait_log_interval_s

@@ -1,7 +1,10 @@
-"""A confluent-kafka ``produce(topic, key, value)`` for ``sinks.quote_outputs.produce_outputs``.
+"""The one Kafka producer factory, and a ``produce(topic, key, value)`` with delivery accounting.
 
-Delivery errors are counted and logged from the delivery callback (never silently dropped);
-``flush()`` must be called at the end of a run.
+``make_producer`` is how every part of ticktrack gets a librdkafka producer: the stack's
+connection settings over ``DEFAULT_PRODUCER_CONFIG`` (acks from every replica, idempotent, lz4),
+then what the caller overrides. ``KafkaProduce`` (collector, market simulator) counts and logs
+delivery errors from the delivery callback (never silently dropped); ``flush()`` must be called
+at the end of a run. The Bytewax sinks deliver through ``sinks.kafka.ReliableProducer``.
 """
 
 from __future__ import annotations
@@ -16,10 +19,23 @@ from settings.stack import load_stack_settings
 
 log = structlog.get_logger(__name__)
 
+DEFAULT_PRODUCER_CONFIG: dict[str, str] = {
+    "acks": "all",
+    "enable.idempotence": "true",
+    "linger.ms": "5",
+    "compression.type": "lz4",
+    "log_level": "3",
+}
+
+
+def make_producer(kafka_config: dict[str, str], **overrides: Any) -> Producer:
+    """A producer: ``DEFAULT_PRODUCER_CONFIG``, then ``kafka_config`` (connection, and what it sets), then ``overrides``."""
+    return Producer({**DEFAULT_PRODUCER_CONFIG, **kafka_config, **overrides})
+
 
 @dataclass
 class KafkaProduce:
-    """Callable producer with delivery accounting; ``lz4`` compression and acks=all by default."""
+    """Callable producer with delivery accounting (``make_producer``; 20 ms linger: quotes come in bursts)."""
 
     producer: Producer
     delivered: int = 0
@@ -28,9 +44,7 @@ class KafkaProduce:
 
     @classmethod
     def from_stack(cls, **overrides: Any) -> KafkaProduce:
-        conf = {**load_stack_settings().kafka_config(), "acks": "all", "compression.type": "lz4", "linger.ms": 20}
-        conf.update(overrides)
-        return cls(Producer(conf))
+        return cls(make_producer(load_stack_settings().kafka_config(), **{"linger.ms": 20, **overrides}))
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is None:
