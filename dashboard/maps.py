@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.registry import Geofence
 from dashboard.status import STATUS_COLORS, STATUSES
+from rules.fleet.geofence_shapes import Geofence
 
 GEOFENCE_COLORS = {"allowed": "rgba(44,160,44,0.15)", "forbidden": "rgba(214,39,40,0.18)", "zone": "rgba(255,127,14,0.15)"}
 GEOFENCE_LINES = {"allowed": "#2ca02c", "forbidden": "#d62728", "zone": "#ff7f0e"}
@@ -36,7 +36,7 @@ def _circle(lon: float, lat: float, radius_m: float, n: int = 48) -> list[tuple[
 
 def geofence_rings(g: Geofence) -> list[list[tuple[float, float]]]:
     """Outer rings (lon, lat) to draw: polygons' outlines, a circle for a Point, the line of a corridor."""
-    geo = g.geometry
+    geo = g.feature.get("geometry") or {}
     coords = geo.get("coordinates") or []
     kind = geo.get("type")
     try:
@@ -57,7 +57,7 @@ def geofence_rings(g: Geofence) -> list[list[tuple[float, float]]]:
 def _geofence_traces(geofences: Iterable[Geofence]) -> list[go.Scattermap]:
     traces = []
     for g in geofences:
-        closed = g.geometry.get("type") != "LineString"
+        closed = g.shape != "corridor"
         for ring in geofence_rings(g):
             traces.append(go.Scattermap(
                 lon=[p[0] for p in ring], lat=[p[1] for p in ring], mode="lines",

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 
 from dashboard import data
-from dashboard.registry import Registry, load_registry
+from dashboard.registry import RegistryView, load_registry
 from dashboard.session import PageContext
 from dashboard.status import with_status
 
 
-def scoped_registry(ctx: PageContext, fleet_of: dict[str, str | None] | None = None) -> Registry:
+def scoped_registry(ctx: PageContext, fleet_of: dict[str, str | None] | None = None) -> RegistryView:
     """The registry with only the vehicles and geofences the user may see.
 
     ``fleet_of`` adds what the data knows about vehicles' fleets (a vehicle missing from the
@@ -25,10 +25,10 @@ def scoped_registry(ctx: PageContext, fleet_of: dict[str, str | None] | None = N
     visible = {vid: f for vid, f in known.items() if ctx.scope.allows(vid, f)}
     geofences = {gid: g for gid, g in full.geofences.items() if ctx.scope.sees_geofence(g.vehicles, g.fleets, visible)}
     problems = full.problems if ctx.scope.admin else ()
-    return Registry(vehicles, geofences, problems)
+    return RegistryView(vehicles, geofences, problems)
 
 
-def fleet_overview(ctx: PageContext, now: datetime | None = None) -> tuple[pd.DataFrame, Registry]:
+def fleet_overview(ctx: PageContext, now: datetime | None = None) -> tuple[pd.DataFrame, RegistryView]:
     """Every vehicle in scope with its last position, status, name and owner; and the scoped registry."""
     s = ctx.settings
     now = now or datetime.now(UTC)
@@ -42,7 +42,7 @@ def fleet_overview(ctx: PageContext, now: datetime | None = None) -> tuple[pd.Da
     return df, registry
 
 
-def vehicle_choices(overview: pd.DataFrame, registry: Registry) -> dict[str, str]:
+def vehicle_choices(overview: pd.DataFrame, registry: RegistryView) -> dict[str, str]:
     """vehicle id -> label for pickers: vehicles with data first, then registry-only ones."""
     labels = {v: f"{n} ({v})" for v, n in zip(overview["vehicle_id"], overview["name"], strict=True)}
     for vid, v in sorted(registry.vehicles.items()):
@@ -50,7 +50,7 @@ def vehicle_choices(overview: pd.DataFrame, registry: Registry) -> dict[str, str
     return labels
 
 
-def trip_summary(trips: pd.DataFrame, registry: Registry) -> pd.DataFrame:
+def trip_summary(trips: pd.DataFrame, registry: RegistryView) -> pd.DataFrame:
     """Per vehicle: trips, km, hours, harsh and overspeed events, distance-weighted score."""
     cols = ["vehicle_id", "name", "driver", "trips", "distance_km", "hours", "harsh_events", "overspeed_events", "score"]
     if trips.empty:

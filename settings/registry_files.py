@@ -7,11 +7,13 @@ with errors (``RegistryError``, ``GeofenceError``) that name the file and the ba
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from rules.fleet.geofence_shapes import Geofence, GeofenceError, parse_collection
 from rules.fleet.registry import Registry, RegistryError, parse_registry
+from rules.fleet.registry_items import collect_geofences, collect_registry
 
 
 def read_json(path: Path, error: type[ValueError]) -> Any:
@@ -36,3 +38,25 @@ def load_registry(vehicles_path: str | Path, geofences_path: str | Path | None =
     doc = read_json(path, RegistryError)
     fences = load_geofences(geofences_path) if geofences_path else {}
     return parse_registry(doc, str(path), fences)
+
+
+def read_registry_items(vehicles_path: str | Path, geofences_path: str | Path | None) -> tuple[Registry, list[str]]:
+    """The files item by item (``rules.fleet.registry_items``): every item the flows accept, and a
+    problem line (naming the file) for each one they refuse or a file that cannot be read."""
+    problems: list[str] = []
+    path = Path(vehicles_path)
+    try:
+        registry, found = collect_registry(read_json(path, RegistryError), str(path))
+        problems += found
+    except RegistryError as exc:
+        registry = Registry()
+        problems.append(str(exc))
+    if geofences_path:
+        gpath = Path(geofences_path)
+        try:
+            fences, found = collect_geofences(read_json(gpath, GeofenceError), str(gpath))
+            registry = replace(registry, geofences=fences)
+            problems += found
+        except GeofenceError as exc:
+            problems.append(str(exc))
+    return registry, problems

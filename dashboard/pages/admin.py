@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import live_config, maps
-from dashboard.registry import VehicleInfo, parse_geofences
 from dashboard.session import require_page
 from dashboard.views import fleet_overview
+from rules.fleet.registry import Vehicle
+from rules.fleet.registry_items import collect_geofences
 
 ctx = require_page("admin")
 s = ctx.settings
@@ -24,9 +25,17 @@ for problem in registry.problems:
 
 # --- vehicles
 st.subheader("Vehicles")
-vehicles: dict[str, VehicleInfo] = dict(registry.vehicles)
+vehicles: dict[str, Vehicle] = dict(registry.vehicles)
 for vid, fleet in zip(overview["vehicle_id"], overview["fleet_id"], strict=True):
-    vehicles.setdefault(vid, VehicleInfo(id=vid, name=vid, fleet_id=None if pd.isna(fleet) else str(fleet)))
+    vehicles.setdefault(vid, Vehicle(id=vid, name=vid, fleet_id=None if pd.isna(fleet) else str(fleet)))
+
+
+def vehicle_record(v: Vehicle, **changes: Any) -> dict[str, Any]:
+    """The ``vehicle:<id>`` value: what the vehicle's record sets (so ``last_service`` is kept), the shown fields, the changes."""
+    shown = {"id": v.id, "name": v.name, "fleet_id": v.fleet_id, "owner": v.owner, "active": v.active,
+             "speed_limit_kmh": v.speed_limit_kmh}
+    return {**v.model_dump(mode="json", exclude_unset=True), **shown, **changes}
+
 table = pd.DataFrame([{"vehicle_id": v.id, "name": v.name, "fleet_id": v.fleet_id, "owner": v.owner or "", "active": v.active,
                        "speed_limit_kmh": v.speed_limit_kmh, "in registry": v.id in registry.vehicles}
                       for v in sorted(vehicles.values(), key=lambda v: v.id)],
@@ -42,9 +51,10 @@ if vehicles:
         limit = st.number_input("Speed limit km/h (0 = fleet default)", min_value=0.0, max_value=300.0, step=5.0,
                                 value=float(current.speed_limit_kmh or 0.0), key=f"admin_limit_{vid}")
         if st.form_submit_button("Publish vehicle"):
-            changed = replace(current, active=bool(active), speed_limit_kmh=float(limit) or None)
+            record = vehicle_record(current, active=bool(active), speed_limit_kmh=float(limit) or None)
+            changed = Vehicle.model_validate(record)
             try:
-                live_config.publish([(live_config.vehicle_key(vid), changed.to_json())])
+                live_config.publish([(live_config.vehicle_key(vid), record)])
             except live_config.PublishError as exc:
                 st.error(f"Not published: {exc}")
             else:
@@ -53,9 +63,14 @@ if vehicles:
 
 # --- geofences
 st.subheader("Geofences")
-gtable = pd.DataFrame([{"id": g.id, "name": g.name, "kind": g.kind, "shape": g.geometry.get("type"),
-                        "speed_limit_kmh": g.speed_limit_kmh, "vehicles": ", ".join(g.vehicles),
-                        "fleets": ", ".join(g.fleets), "schedule": json.dumps(g.schedule) if g.schedule else ""}
+def _schedule(g: Any) -> str:
+    schedule = (g.feature.get("properties") or {}).get("schedule")
+    return json.dumps(schedule) if schedule else ""
+
+
+gtable = pd.DataFrame([{"id": g.id, "name": g.name, "kind": g.kind, "shape": (g.feature.get("geometry") or {}).get("type"),
+                        "speed_limit_kmh": g.speed_limit_kmh, "vehicles": ", ".join(sorted(g.vehicles)),
+                        "fleets": ", ".join(sorted(g.fleets)), "schedule": _schedule(g)}
                        for g in registry.geofences.values()],
                       columns=["id", "name", "kind", "shape", "speed_limit_kmh", "vehicles", "fleets", "schedule"])
 st.dataframe(gtable, key="admin_geofences", hide_index=True)
@@ -70,12 +85,7 @@ if upload is not None:
         st.error(f"Not JSON: {exc}")
         doc = None
     if doc is not None:
-        parsed, problems = parse_geofences(doc)
-        for gid, g in list(parsed.items()):  # what the fleet flows' own parser would refuse
-            refused = live_config.refusals([(live_config.geofence_key(gid), dict(g.feature))])
-            if refused:
-                problems.extend(refused)
-                del parsed[gid]
+        parsed, problems = collect_geofences(doc, upload.name)  # the fleet flows' own parser, feature by feature
         for problem in problems:
             st.warning(problem)
         st.text(f"{len(parsed)} valid geofence(s): {', '.join(sorted(parsed))}")

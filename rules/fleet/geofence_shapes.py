@@ -13,7 +13,8 @@ and a corridor has its width in metres. Every error names the file and the featu
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -46,6 +47,8 @@ class Geofence:
     schedule: WeeklySchedule | None = None
     margin_m: float | None = None  # drift margin of geofences.py; None = FleetSettings.geofence_margin_m
     check_segments: bool = False  # test the segment between two fixes (segment_crossing.py)
+    # The GeoJSON Feature it was parsed from: what the dashboard draws and publishes again.
+    feature: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def contains(self, lat: float, lon: float) -> bool:
         """Inside or on the border (the border counts as inside)."""
@@ -140,7 +143,7 @@ def _build(feature: Any) -> Geofence:
         speed_limit_kmh=_positive(props, "speed_limit_kmh", False),
         vehicles=_id_list(props, "vehicles"), fleets=_id_list(props, "fleets"), schedule=schedule,
         margin_m=_non_negative(props, "margin_m"),
-        check_segments=check_segments,
+        check_segments=check_segments, feature=feature,
     )
 
 

@@ -71,7 +71,8 @@ class Registry:
         return self.fleets.get(vehicle.fleet_id) if vehicle.fleet_id else None
 
 
-def _model(cls: type[BaseModel], doc: Any, where: str) -> Any:
+def parse_item(cls: type[BaseModel], doc: Any, where: str) -> Any:
+    """One fleet, vehicle or maintenance rule with the strict model; ``RegistryError`` says where and what."""
     try:
         return cls.model_validate(doc)
     except ValidationError as exc:
@@ -90,11 +91,11 @@ def parse_registry(doc: Any, source: str, geofences: Mapping[str, Geofence] | No
     out: dict[str, dict[str, Any]] = {"fleets": {}, "vehicles": {}}
     for key, cls in (("fleets", Fleet), ("vehicles", Vehicle)):
         for i, item in enumerate(doc.get(key, [])):
-            obj = _model(cls, item, f"{source}: {key}[{i}]")
+            obj = parse_item(cls, item, f"{source}: {key}[{i}]")
             if obj.id in out[key]:
                 raise RegistryError(f"{source}: {key}[{i}]: duplicate id {obj.id!r}")
             out[key][obj.id] = obj
-    rules = tuple(_model(MaintenanceRule, r, f"{source}: maintenance_rules[{i}]") for i, r in enumerate(doc.get("maintenance_rules", [])))
+    rules = tuple(parse_item(MaintenanceRule, r, f"{source}: maintenance_rules[{i}]") for i, r in enumerate(doc.get("maintenance_rules", [])))
     for v in out["vehicles"].values():
         if v.fleet_id is not None and v.fleet_id not in out["fleets"]:
             raise RegistryError(f"{source}: vehicle {v.id!r} names unknown fleet {v.fleet_id!r}")
@@ -121,7 +122,7 @@ def apply_change(registry: Registry, key: str, value: bytes | str | None) -> Reg
         except GeofenceError as exc:
             raise RegistryError(str(exc)) from None
     else:
-        obj = _model(Vehicle if kind == "vehicle" else Fleet, doc, f"change {key!r}")
+        obj = parse_item(Vehicle if kind == "vehicle" else Fleet, doc, f"change {key!r}")
     if obj.id != ident:
         raise RegistryError(f"change {key!r}: body id {obj.id!r} does not match the key")
     items[ident] = obj

@@ -49,7 +49,8 @@ class World:
 
 def _registry_files(tmp: Path, w: World) -> tuple[Path, Path]:
     vehicles = tmp / "vehicles.json"
-    vehicles.write_text(json.dumps({"vehicles": [
+    vehicles.write_text(json.dumps({"fleets": [{"id": w.fleet_a, "name": "Fleet A"}, {"id": w.fleet_b, "name": "Fleet B"}],
+                                    "vehicles": [
         {"id": w.v1, "name": HTML_NAME, "fleet_id": w.fleet_a, "owner": "parent", "active": True},
         {"id": w.v2, "name": "Van 2", "fleet_id": w.fleet_a, "owner": "driver-x", "active": True, "speed_limit_kmh": 90},
         # the admin tests change (and finally tombstone) v3 in fleet.config; no other test reads v3's registry entry
@@ -64,7 +65,7 @@ def _registry_files(tmp: Path, w: World) -> tuple[Path, Path]:
          "properties": {"id": w.geofence_a, "name": "Depot A", "kind": "allowed", "fleets": [w.fleet_a]}},
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [13.40, 52.50]},
          "properties": {"id": w.geofence_v1, "name": "School", "kind": "allowed", "radius_m": 300, "vehicles": [w.v1],
-                        "schedule": {"days": ["mon", "tue"], "from": "07:00", "to": "17:00"}}},
+                        "schedule": {"timezone": "UTC", "windows": [{"days": ["mon", "tue"], "start": "07:00", "end": "17:00"}]}}},
         {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [square]},
          "properties": {"id": w.geofence_other, "name": "Other fleet yard", "kind": "forbidden",
                         "fleets": [f"other-{w.run}"]}},

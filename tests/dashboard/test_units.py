@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from dashboard import flux
-from dashboard.registry import parse_geofences, parse_vehicles
+from dashboard.registry import overlay, read_registry
 from dashboard.scope import Scope, scope_for
 from dashboard.status import vehicle_status
 from dashboard.users import User, check_password, hash_password, load_users
@@ -108,12 +108,23 @@ def test_status_precedence() -> None:
     assert vehicle_status(now, 2, 0, now, 600, 2) == "idle"
 
 
-def test_registry_is_tolerant() -> None:
-    vehicles, problems = parse_vehicles({"v1": {"name": "A"}, "v2": "junk"})
-    assert list(vehicles) == ["v1"] and len(problems) == 1
-    geofences, problems = parse_geofences({"type": "FeatureCollection", "features": [
+def test_registry_shows_what_the_flows_accept_and_lists_the_rest(tmp_path: Path) -> None:
+    """The flows' strict models item by item: a bad item is a problem line, never half-read or skipped."""
+    vehicles_file, geofences_file = tmp_path / "vehicles.json", tmp_path / "geofences.geojson"
+    vehicles_file.write_text(json.dumps({"fleets": [{"id": "f1", "name": "F"}], "vehicles": [
+        {"id": "v1", "name": "A", "fleet_id": "f1"}, {"id": "v2", "name": "B", "active": "false"}, "junk",
+        {"id": "v3", "name": "C", "fleet_id": "nope"}, {"id": "v4", "name": "D", "active": "maybe"}]}))
+    geofences_file.write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]},
          "properties": {"id": "road", "kind": "allowed", "width_m": 50}},
         {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": []}, "properties": {"id": "bad", "kind": "maybe"}},
-    ]})
-    assert list(geofences) == ["road"] and len(problems) == 1
+    ]}))
+    files = read_registry(vehicles_file, geofences_file)
+    assert list(files.vehicles) == ["v1", "v2"] and list(files.geofences) == ["road"]
+    assert files.vehicles["v2"].active is False  # "false" is false, as for the flows (the old reader made it True)
+    assert len(files.problems) == 4  # "junk" not an object, fleet unknown, "maybe" not a boolean, kind unknown
+    assert any("vehicles[4]: active" in p for p in files.problems) and any("'bad'" in p for p in files.problems)
+    live = overlay(files, {"vehicle:v9": b'{"id": "v9", "name": "Z"}', "vehicle:v1": None, "vehicle:v8": b"{not json",
+                           "geofence:road": None})
+    assert list(live.vehicles) == ["v2", "v9"] and not live.geofences
+    assert len(live.problems) == 5 and "fleet.config: change 'vehicle:v8': value is not JSON" in live.problems[-1]

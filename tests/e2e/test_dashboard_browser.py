@@ -105,7 +105,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         "parent": User("parent", "parent", hashed, vehicles=(a.v1,)),
         "trader": User("trader", "trader", hashed),
     })
-    (tmp / "vehicles.json").write_text(json.dumps({"vehicles": [
+    (tmp / "vehicles.json").write_text(json.dumps({"fleets": [{"id": a.fleet_a, "name": "A"}, {"id": a.fleet_b, "name": "B"}], "vehicles": [
         {"id": a.v1, "name": "<b>Blue van</b>", "fleet_id": a.fleet_a, "owner": "parent"},
         {"id": a.v2, "name": "Van 2", "fleet_id": a.fleet_a, "owner": "driver-x"},
         {"id": a.v3, "name": "Truck 3", "fleet_id": a.fleet_b},
