@@ -24,6 +24,7 @@ FLEET_ALERTS = "fleet.alerts"
 FLEET_TRIPS = "fleet.trips"
 FLEET_CONFIG = "fleet.config"
 FLEET_POINTS = "fleet.points"
+FLEET_ACKS = "fleet.acks"  # acknowledgements of incidents, key = incident_id (contracts/ack.py)
 CRYPTO_TICKERS = "crypto.tickers"
 CRYPTO_SPREADS = "crypto.spreads"
 CRYPTO_ALERTS = "crypto.alerts"
@@ -39,6 +40,8 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(FLEET_TRIPS, 3, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
     # Live registry of vehicles and geofences: one record per key, kept forever.
     TopicSpec(FLEET_CONFIG, 1, {"cleanup.policy": "compact"}),
+    # Acknowledgements: the latest per incident, kept forever (compacted).
+    TopicSpec(FLEET_ACKS, 1, {"cleanup.policy": "compact"}),
     # What the analytics flow computed for InfluxDB (line protocol); the store flow writes it.
     TopicSpec(FLEET_POINTS, 6, {"retention.ms": WEEK_MS}),
     TopicSpec(CRYPTO_TICKERS, 6, {"retention.ms": WEEK_MS}),

@@ -1,4 +1,5 @@
-"""Alerts: a live feed of the newest alerts and the history with filters and CSV export."""
+"""Alerts: open incidents (unacknowledged critical first, with acknowledgement), a live feed of
+the newest alerts and the history with filters and CSV export."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from datetime import timedelta
 import streamlit as st
 
 from contracts.alert import ALERT_TYPES
+from dashboard import acks as ack_store
 from dashboard import data
+from dashboard.incidents import incidents
 from dashboard.session import require_page
 from dashboard.views import fleet_overview, vehicle_choices
 from dashboard.widgets import csv_bytes, time_range
@@ -26,6 +29,33 @@ def live_feed() -> None:
 
 
 live_feed()
+
+st.subheader("Open incidents (last 24 hours)")
+try:
+    acked = ack_store.cached_acks()
+except Exception as exc:  # noqa: BLE001 - the page still shows the incidents without their acknowledgements
+    acked = {}
+    st.warning(f"Acknowledgements could not be read from Kafka: {exc}")
+recent = incidents(data.alerts(ctx.scope, timedelta(hours=24), None, s.max_rows), acked)
+open_now = recent[recent["open"]]
+INCIDENT_SHOWN = ["severity", "type", "vehicle_id", "state", "raised", "message", "acked_by", "acked_at"]
+st.caption(f"{len(open_now)} open, {int((open_now['acked_by'] == '').sum())} not acknowledged")
+st.dataframe(open_now[INCIDENT_SHOWN], key="incidents_open", hide_index=True)
+pending = open_now[open_now["acked_by"] == ""]
+if not pending.empty:
+    labels = {r.incident_id: f"{r.severity} {r.type} {r.vehicle_id} ({r.raised})" for r in pending.itertuples()}
+    c1, c2, c3 = st.columns([3, 2, 1])
+    chosen = c1.selectbox("Incident", list(labels), format_func=lambda i: labels[i], key="ack_incident")
+    note = c2.text_input("Note", key="ack_note", max_chars=200)
+    if c3.button("Acknowledge", key="ack_button"):
+        vehicle = str(pending.set_index("incident_id").loc[chosen, "vehicle_id"])
+        try:
+            ack_store.acknowledge(str(chosen), vehicle, ctx.user.name, note)
+        except ack_store.AckError as exc:
+            st.error(f"Not acknowledged: {exc}")
+        else:
+            st.success(f"Acknowledged {labels[chosen]}")
+            st.rerun()
 
 st.subheader("History")
 overview, registry = fleet_overview(ctx)

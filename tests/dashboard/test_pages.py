@@ -10,7 +10,7 @@ pytestmark = pytest.mark.integration
 
 
 # Tables in page order (st.dataframe keys are not exposed by AppTest for read-only tables).
-ORDER = {"dtc_table": 0, "vehicle_alerts": 1, "vehicle_trips": 2, "alerts_live": 0, "alerts_history": 1,
+ORDER = {"dtc_table": 0, "vehicle_alerts": 1, "vehicle_trips": 2, "alerts_live": 0, "incidents_open": 1, "alerts_history": 2,
          "trips_summary": 0, "trips_table": 1, "prices_exchanges": 0}
 
 
@@ -76,6 +76,14 @@ def test_alerts_type_filter_offers_every_rule_type(world: World) -> None:
     assert len(frame(at, "alerts_history")) == 0  # the seeded world has none
     at.multiselect(key="alerts_types").set_value(["coolant_high"]).run()
     assert list(frame(at, "alerts_history")["type"]) == ["coolant_high"]
+
+
+def test_open_incidents_list_the_unacknowledged_critical_first(world: World) -> None:
+    at = open_page(sign_in(world, "manager"), "pages/alerts.py")
+    inc = frame(at, "incidents_open")
+    assert list(inc["vehicle_id"]) == [world.v2, world.v1] and list(inc["severity"]) == ["critical", "info"]
+    assert list(inc["state"]) == ["raised", "raised"] and list(inc["acked_by"]) == ["", ""]
+    assert at.button(key="ack_button").label == "Acknowledge"  # not pressed here: it would write the demo fleet.acks
 
 
 def test_alerts_for_parent(world: World) -> None:

@@ -202,9 +202,9 @@ def test_scripted_trips_give_exactly_the_expected_alerts_trips_health_and_window
         if not (a.get("state") == "cleared" and a["type"] not in A.CLOSING_TYPES):
             by_vehicle.setdefault(a["vehicle_id"], Counter())[a["type"]] += 1
     assert {v: dict(c) for v, c in by_vehicle.items()} == documented
-    assert sum(1 for a in got if a.get("state") == "cleared" and a["type"] not in A.CLOSING_TYPES) == 5
+    assert sum(1 for a in got if a.get("state") == "cleared" and a["type"] not in A.CLOSING_TYPES) == 7  # 5 ranges, 2 zone violations
     assert Counter(a["alert_id"] for a in got) == Counter(a.alert_id for a in expected.alerts)
-    assert len({a["alert_id"] for a in got}) == len(got) == 87
+    assert len({a["alert_id"] for a in got}) == len(got) == 89
     over = next(a for a in got if a["vehicle_id"] == f"{prefix}limit" and a["type"] == A.OVERSPEED)
     assert over["threshold"] == 30 and over["value"] == 50  # the live limit, not the file's 100
     pure = {a.alert_id: a for a in expected.alerts}
