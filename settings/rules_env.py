@@ -29,8 +29,9 @@ class CryptoEnv(BaseSettings, CryptoSettings):
     model_config = SettingsConfigDict(env_prefix="CRYPTO_", extra="ignore", frozen=True)
 
     # Comma-separated lists are split by CryptoSettings' validator, not decoded as JSON first.
-    exchanges: Annotated[list[str], NoDecode] = CryptoSettings.model_fields["exchanges"]
-    symbols: Annotated[list[str], NoDecode] = CryptoSettings.model_fields["symbols"]
+    # (the rules' FieldInfo as the default keeps one declaration of default and description)
+    exchanges: Annotated[list[str], NoDecode] = CryptoSettings.model_fields["exchanges"]  # type: ignore[assignment]
+    symbols: Annotated[list[str], NoDecode] = CryptoSettings.model_fields["symbols"]  # type: ignore[assignment]
 
 
 def load_fleet_settings(env_file: Path | None = None) -> FleetSettings:

@@ -46,6 +46,6 @@ def jsonl_outputs(stream: TextIO | None = None) -> Outputs:
     out = stream or sys.stdout
 
     def write(topic: str, key: str, value: bytes) -> None:
-        out.write('{"topic":"%s","key":%s,"value":%s}\n' % (topic, orjson.dumps(key).decode(), value.decode()))
+        out.write(f'{{"topic":"{topic}","key":{orjson.dumps(key).decode()},"value":{value.decode()}}}\n')
 
     return produce_outputs(write)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -26,7 +27,7 @@ class MqttConnection:
     ca_file: str | None = None
 
     @classmethod
-    def from_url(cls, url: str, ca_file: str | None = None) -> "MqttConnection":
+    def from_url(cls, url: str, ca_file: str | None = None) -> MqttConnection:
         parsed = urlparse(url)
         if parsed.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
             raise ValueError(f"MQTT_URL must start with mqtt:// or mqtts://, got {url!r}")
@@ -44,7 +45,7 @@ class MqttConnection:
 def make_client(conn: MqttConnection, client_id: str, *, manual_ack: bool = False) -> mqtt.Client:
     """A paho MQTT 5 client with credentials, TLS and reconnect backoff set."""
     client = mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack
+        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack
     )
     if conn.username:
         client.username_pw_set(conn.username, conn.password)
@@ -58,7 +59,7 @@ def connect_client(
     client: mqtt.Client, conn: MqttConnection, *, clean_start: bool, session_expiry_s: int = 0, receive_maximum: int | None = None
 ) -> None:
     """Connect (non-blocking reconnects afterwards are paho's, with the backoff set above)."""
-    props = Properties(PacketTypes.CONNECT)
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho's Properties has no annotations
     if session_expiry_s:
         props.SessionExpiryInterval = session_expiry_s
     if receive_maximum:

@@ -7,11 +7,25 @@ one they refuse the reason, with the same strict models - never a tolerant secon
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from .geofence_shapes import Geofence, GeofenceError, parse_feature
 from .registry import Fleet, Registry, RegistryError, Vehicle, apply_change, parse_item
+
+
+def _keep(into: dict[str, Any], parse: Callable[[], Any], where: str, problems: list[str]) -> None:
+    """Parse one item into ``into`` by its id; its refusal or a duplicate id becomes a problem line."""
+    try:
+        obj = parse()
+    except (RegistryError, GeofenceError) as exc:
+        problems.append(str(exc))
+        return
+    if obj.id in into:
+        problems.append(f"{where}: duplicate id {obj.id!r}")
+    else:
+        into[obj.id] = obj
 
 
 def collect_registry(doc: Any, source: str) -> tuple[Registry, list[str]]:
@@ -31,15 +45,8 @@ def collect_registry(doc: Any, source: str) -> tuple[Registry, list[str]]:
             problems.append(f"{source}: {key} must be a list")
             continue
         for i, item in enumerate(items):
-            try:
-                obj = parse_item(cls, item, f"{source}: {key}[{i}]")
-            except RegistryError as exc:
-                problems.append(str(exc))
-                continue
-            if obj.id in into:
-                problems.append(f"{source}: {key}[{i}]: duplicate id {obj.id!r}")
-                continue
-            into[obj.id] = obj
+            where = f"{source}: {key}[{i}]"
+            _keep(into, partial(parse_item, cls, item, where), where, problems)
     for vid, v in list(vehicles.items()):
         if v.fleet_id is not None and v.fleet_id not in fleets:
             problems.append(f"{source}: vehicle {vid!r} names unknown fleet {v.fleet_id!r}")
@@ -54,15 +61,8 @@ def collect_geofences(doc: Any, source: str) -> tuple[dict[str, Geofence], list[
     fences: dict[str, Geofence] = {}
     problems: list[str] = []
     for i, feature in enumerate(doc["features"]):
-        try:
-            fence = parse_feature(feature, f"{source}: feature #{i}")
-        except GeofenceError as exc:
-            problems.append(str(exc))
-            continue
-        if fence.id in fences:
-            problems.append(f"{source}: feature #{i}: duplicate id {fence.id!r}")
-            continue
-        fences[fence.id] = fence
+        where = f"{source}: feature #{i}"
+        _keep(fences, partial(parse_feature, feature, where), where, problems)
     return fences, problems
 
 

@@ -162,9 +162,10 @@ def impurities(root: Path) -> list[str]:
             if module.split(".")[0] in IMPURE_MODULES:
                 found.append(f"{path.relative_to(root)}:{line}: imports {module}")
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
-            if name in IMPURE_NAMES:
-                found.append(f"{path.relative_to(root)}:{node.lineno}: uses {name}")
+            if isinstance(node, (ast.Name, ast.Attribute)):
+                name = node.id if isinstance(node, ast.Name) else node.attr
+                if name in IMPURE_NAMES:
+                    found.append(f"{path.relative_to(root)}:{node.lineno}: uses {name}")
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open":
                 found.append(f"{path.relative_to(root)}:{node.lineno}: uses open")
     return sorted(set(found))
