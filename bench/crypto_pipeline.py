@@ -174,7 +174,7 @@ def bare_produce(s: StackSettings, topic: str, n_target: int) -> float:
         for q in market.quotes()[0]:
             while True:
                 try:
-                    p.produce(topic, q.to_json(), q.key.encode())
+                    p.produce(topic, q.to_json(), q.partition_key.encode())
                     break
                 except BufferError:
                     p.poll(0.05)

@@ -32,10 +32,10 @@ class Outputs:
 
 def produce_outputs(produce: Produce, tickers_topic: str = CRYPTO_TICKERS, dead_topic: str = CRYPTO_DEADLETTER,
                     failure: Callable[[], str | None] | None = None) -> Outputs:
-    """Quotes as JSON keyed ``exchange:symbol``; dead letters as JSON keyed by their source.
+    """Quotes as JSON keyed by symbol (``Quote.partition_key``); dead letters as JSON keyed by their source.
     ``failure``: the producer's delivery error (``KafkaProduce.failure``)."""
     return Outputs(
-        on_quote=lambda q: produce(tickers_topic, q.key, q.to_json()),
+        on_quote=lambda q: produce(tickers_topic, q.partition_key, q.to_json()),
         on_dead=lambda d: produce(dead_topic, str(d.get("source_topic", "")), orjson.dumps(d)),
         failure=failure or (lambda: None),
     )

@@ -269,13 +269,14 @@ def test_simulated_market_through_collector_and_flow() -> None:
 # --------------------------------------------------------------------------- (b) real ccxt classes
 
 RECV = 1_767_225_601_000
+# a live exchange through ccxt: source "ccxt", never "simulated"
 EXPECTED_CCXT = [
-    Quote("binance", "BTC/USDT", 64950.0, 64950.01, 64950.01, 3.214, 1.05, 18234.512, 1767225600123, RECV),
-    Quote("binance", "ETH/USDT", 3201.49, 3201.5, 3201.5, 41.2, 12.77, 402331.1, 1767225600456, RECV),
-    Quote("kraken", "BTC/USDT", 64950.9, 64951.2, 64951.0, 2.5, 1.0, 1843.90210001, None, RECV),
-    Quote("kraken", "ETH/USDT", 3201.35, 3201.55, 3201.4, 1.75, 4.2, 9021.0, None, RECV),
-    Quote("coinbaseexchange", "BTC/USDT", 64952.49, 64952.51, 64952.5, None, None, 1234.56789012, 1767225600250, RECV),
-    Quote("coinbaseexchange", "ETH/USDT", 3201.18, 3201.25, 3201.2, None, None, 23456.789, 1767225601500, RECV),
+    Quote("binance", "BTC/USDT", 64950.0, 64950.01, 64950.01, 3.214, 1.05, 18234.512, 1767225600123, RECV, "ccxt"),
+    Quote("binance", "ETH/USDT", 3201.49, 3201.5, 3201.5, 41.2, 12.77, 402331.1, 1767225600456, RECV, "ccxt"),
+    Quote("kraken", "BTC/USDT", 64950.9, 64951.2, 64951.0, 2.5, 1.0, 1843.90210001, None, RECV, "ccxt"),
+    Quote("kraken", "ETH/USDT", 3201.35, 3201.55, 3201.4, 1.75, 4.2, 9021.0, None, RECV, "ccxt"),
+    Quote("coinbaseexchange", "BTC/USDT", 64952.49, 64952.51, 64952.5, None, None, 1234.56789012, 1767225600250, RECV, "ccxt"),
+    Quote("coinbaseexchange", "ETH/USDT", 3201.18, 3201.25, 3201.2, None, None, 23456.789, 1767225601500, RECV, "ccxt"),
 ]
 
 

@@ -15,7 +15,8 @@ the answers are counted exactly:
 - admin: all four vehicles of this run, every alert of the run, and prices too;
 - trader: spreads of the two simulated symbols, from the three exchanges (the market's
   "other coin" excluded as an outlier), exactly as many spreads stored as the prices flow
-  produced; and no fleet data.
+  produced, starting with the collector's first quotes although the prices flows were started
+  after them; and no fleet data.
 
 Every wait polls the data layer (caches cleared) until the expected answer or a generous
 deadline, and stops early with the flow's log when a flow died.
@@ -38,6 +39,7 @@ from typing import Any
 
 import pytest
 
+from contracts.quote import from_json
 from contracts.telemetry import parse_telemetry
 from dashboard import data
 from dashboard.config import DashboardSettings
@@ -45,6 +47,8 @@ from dashboard.scope import scope_for
 from dashboard.session import PageContext
 from dashboard.users import User, hash_password
 from dashboard.views import fleet_overview
+from rules.crypto.config import CryptoSettings
+from rules.crypto.pipeline import SymbolRules
 from settings.rules_env import load_fleet_settings
 from settings.stack import REPO_ROOT, StackSettings
 from tests.support.expected import expected_alerts
@@ -56,6 +60,7 @@ EXCHANGES = ("binance", "kraken", "coinbaseexchange")
 ALIAS_EXCHANGE = EXCHANGES[1]  # the simulated market's "other coin" exchange for the last symbol (simulators/market.py)
 SECONDS = 40  # of driving per vehicle, one fix a second, ending when the test publishes
 COLLECT_S = 30  # the collector runs this long (the market's stale exchange goes quiet only after 60 s)
+EARLY_QUOTES_MS = 3000  # the collector's quotes span this long before the prices flows start
 DEADLINE_S = 240.0  # per wait: generous for a loaded 2-core machine
 HASH = hash_password("journey-password", 4)  # the users are built as the users file builds them
 
@@ -78,6 +83,7 @@ class Journey:
     fleet_flows: tuple[FlowProcess, ...]
     crypto_flows: tuple[FlowProcess, ...]
     collector: subprocess.Popen
+    crypto_started_ms: int  # when the prices flows were started, after the collector's first quotes
     stack: StackSettings
 
     @property
@@ -102,6 +108,12 @@ def drive(vid: str, i: int, end_ms: int, overspeed: bool) -> list[tuple[str, byt
                "lon": round(lon, 7), "speed_kmh": speed, "ignition": True, "fuel_level_pct": 60.0, "battery_v": 14.1}
         msgs.append((f"fleet/{vid}/telemetry", json.dumps(doc).encode()))
     return msgs
+
+
+def _span_ms(msgs: list) -> int:
+    """Receive-time span of the quotes read from the tickers topic."""
+    ts = [json.loads(m.value())["recv_ts_ms"] for m in msgs]
+    return max(ts) - min(ts) if ts else 0
 
 
 def _dead(flows: tuple[FlowProcess, ...]) -> str | None:
@@ -196,19 +208,26 @@ def journey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Journey]:
         stack.enter_context(kafka_topics(s, config_topic, partitions=1, config={"cleanup.policy": "compact"}))
         ingest = stack.enter_context(running_flow("dataflows.fleet_ingest:build_flow()", env, workers=2))
         flows = {name: stack.enter_context(running_flow(f"dataflows.{flow}:build_flow()", env, recovery_dir=recovery(name)))
-                 for name, flow in (("store", "fleet_store"), ("analytics", "fleet_analytics"),
-                                    ("crypto", "crypto_prices"), ("crypto-store", "crypto_store"))}
+                 for name, flow in (("store", "fleet_store"), ("analytics", "fleet_analytics"))}
         ingest.wait_for_log('"event": "mqtt_subscribed"', count=2, timeout_s=DEADLINE_S)  # both workers' sessions
+        # The collector starts first, as the demo of the first round started it and as a restarted prices
+        # flow finds it: the flows must take the quotes that reached Kafka before them (a flow reading from
+        # the end of the topic loses them, and the trader's first spreads with them).
         collector = subprocess.Popen(
             [sys.executable, "-m", "collectors.ccxt_collector", "--simulated", "yes", "--out", "kafka",
              "--exchanges", ",".join(EXCHANGES), "--symbols", ",".join(symbols), "--poll-interval", "1",
              "--duration", str(COLLECT_S), "--tickers-topic", t["tickers"], "--deadletter-topic", t["crypto-deadletter"]],
             cwd=REPO_ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         stack.callback(lambda: collector.poll() is None and collector.kill())
+        early = consume(s, t["tickers"], until=lambda m: _span_ms(m) >= EARLY_QUOTES_MS, timeout_s=DEADLINE_S, settle_s=0)
+        assert _span_ms(early) >= EARLY_QUOTES_MS, f"the collector sent {len(early)} quotes in {DEADLINE_S} s"
+        crypto_started_ms = int(time.time() * 1000)
+        flows |= {name: stack.enter_context(running_flow(f"dataflows.{flow}:build_flow()", env, recovery_dir=recovery(name)))
+                  for name, flow in (("crypto", "crypto_prices"), ("crypto-store", "crypto_store"))}
         publish(s.mqtt_url, messages)
         yield Journey(run, fleet, family, vans, car, symbols, geofence_fleet, geofence_family, last, alerts, settings,
                       started, t, (ingest, flows["store"], flows["analytics"]), (flows["crypto"], flows["crypto-store"]),
-                      collector, s)
+                      collector, crypto_started_ms, s)
 
 
 def test_fleet_manager_sees_exactly_their_fleet_with_positions_status_and_alerts(journey: Journey) -> None:
@@ -256,8 +275,11 @@ def test_parent_sees_exactly_their_car_with_its_fleets_geofence(journey: Journey
     assert set(registry.geofences) == {j.geofence_family}  # their fleet's zone on the map, not the vans' yard
     series, _ = data.vehicle_series(scope_for(parent), j.car, timedelta(hours=1), None, timedelta(hours=2), 100_000)
     assert len(series) == SECONDS
-    assert data.alerts(scope_for(parent), j.started - timedelta(minutes=5), None, 5000).empty  # no alert on the car
-    assert j.alert_ids({j.car}) == set()
+    want = j.alert_ids({j.car})  # the car's own events (e.g. it started moving), none of the vans'
+    alerts = wait_for(f"parent's alerts (want {len(want)})",
+                      lambda: data.alerts(scope_for(parent), j.started - timedelta(minutes=5), None, 5000),
+                      lambda a: set(a["alert_id"]) >= want, j.fleet_flows)
+    assert len(alerts) == len(want) and set(alerts["alert_id"]) == want and set(alerts["vehicle_id"]) <= {j.car}
 
 
 def test_admin_sees_every_vehicle_and_alert(journey: Journey) -> None:
@@ -299,6 +321,23 @@ def test_trader_sees_spreads_of_the_simulated_symbols_and_no_fleet_data(journey:
     counts = wait_for("spreads stored = produced", produced_and_stored,
                       lambda c: c[0] == c[1] and all(c[0].values()), j.crypto_flows)
     assert all(n >= 10 for n in counts[0].values()), counts  # COLLECT_S of one poll a second
+
+    # the trader's spreads are exactly what the rules give for every quote in the topic, in topic order
+    # (one partition per symbol), although the prices flow came up seconds after the collector's first
+    # quotes: a flow that read from the topic's end, or judged a backlog stale, would miss the first ones
+    quotes = [from_json(m.value()) for m in consume(j.stack, j.topics["tickers"], until=lambda msgs: bool(msgs),
+                                                    timeout_s=60.0, settle_s=3.0)]
+    rules = SymbolRules.from_settings(CryptoSettings(exchanges=list(EXCHANGES), symbols=list(j.symbols)))
+    expected: dict[str, set[int]] = {sym: set() for sym in j.symbols}
+    books: dict[str, Any] = {}
+    for q in quotes:
+        books[q.symbol], update = rules.update(books.get(q.symbol), q)
+        if update is not None and update.spread is not None:
+            expected[q.symbol].add(update.spread.ts)
+    assert min(expected[j.symbols[0]]) < j.crypto_started_ms - EARLY_QUOTES_MS // 2, "spreads from before the flow started"
+    for symbol in j.symbols:
+        sp = data.spreads(trader, symbol, j.started - timedelta(minutes=1), None, 1_000_000)
+        assert {int(t.timestamp() * 1000) for t in sp["time"]} == expected[symbol], symbol
 
     got = wait_for("trader's symbols", lambda: data.symbols(trader, timedelta(hours=1)),
                    lambda x: set(j.symbols) <= set(x), j.crypto_flows)

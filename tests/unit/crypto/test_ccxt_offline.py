@@ -37,8 +37,8 @@ def test_binance_tickers_normalized_exactly() -> None:
     assert poller.listed == ["BTC/USDT", "ETH/USDT"]
     assert result.dead == [] and result.missing == []
     assert result.quotes == [
-        Quote("binance", "BTC/USDT", 64950.0, 64950.01, 64950.01, 3.214, 1.05, 18234.512, 1767225600123, RECV),
-        Quote("binance", "ETH/USDT", 3201.49, 3201.5, 3201.5, 41.2, 12.77, 402331.1, 1767225600456, RECV),
+        Quote("binance", "BTC/USDT", 64950.0, 64950.01, 64950.01, 3.214, 1.05, 18234.512, 1767225600123, RECV, "ccxt"),
+        Quote("binance", "ETH/USDT", 3201.49, 3201.5, 3201.5, 41.2, 12.77, 402331.1, 1767225600456, RECV, "ccxt"),
     ]
     assert [p for p, _ in requests] == ["/binance/public/exchangeInfo", "/binance/public/ticker/24hr"]
     assert requests[1][1] == 'symbols=["BTCUSDT","ETHUSDT"]'
@@ -47,8 +47,8 @@ def test_binance_tickers_normalized_exactly() -> None:
 def test_kraken_missing_bid_ask_falls_back_to_order_book_top() -> None:
     (first, second), requests, poller = run(_poll("kraken", rounds=2))
     expected = [
-        Quote("kraken", "BTC/USDT", 64950.9, 64951.2, 64951.0, 2.5, 1.0, 1843.90210001, None, RECV),
-        Quote("kraken", "ETH/USDT", 3201.35, 3201.55, 3201.4, 1.75, 4.2, 9021.0, None, RECV),
+        Quote("kraken", "BTC/USDT", 64950.9, 64951.2, 64951.0, 2.5, 1.0, 1843.90210001, None, RECV, "ccxt"),
+        Quote("kraken", "ETH/USDT", 3201.35, 3201.55, 3201.4, 1.75, 4.2, 9021.0, None, RECV, "ccxt"),
     ]
     assert first.quotes == expected and second.quotes == expected
     paths = [p for p, _ in requests]
@@ -66,8 +66,8 @@ def test_kraken_missing_bid_ask_falls_back_to_order_book_top() -> None:
 def test_coinbaseexchange_bulk_without_book_falls_back_to_fetch_ticker() -> None:
     (result,), requests, _ = run(_poll("coinbaseexchange"))
     assert result.quotes == [
-        Quote("coinbaseexchange", "BTC/USDT", 64952.49, 64952.51, 64952.5, None, None, 1234.56789012, 1767225600250, RECV),
-        Quote("coinbaseexchange", "ETH/USDT", 3201.18, 3201.25, 3201.2, None, None, 23456.789, 1767225601500, RECV),
+        Quote("coinbaseexchange", "BTC/USDT", 64952.49, 64952.51, 64952.5, None, None, 1234.56789012, 1767225600250, RECV, "ccxt"),
+        Quote("coinbaseexchange", "ETH/USDT", 3201.18, 3201.25, 3201.2, None, None, 23456.789, 1767225601500, RECV, "ccxt"),
     ]
     assert [p for p, _ in requests][2:] == [
         "/coinbaseexchange/products/spark-lines",

@@ -149,7 +149,7 @@ def test_produce_outputs_keys_and_topics() -> None:
 
     outputs.on_quote(validate_quote({"exchange": "kraken", "symbol": "BTC/USDT", "bid": 1.0, "ask": 1.1, "recv_ts_ms": T0}))
     outputs.on_dead({"reason": "r", "source_topic": "ccxt:kraken", "payload": "{}", "received_at": "x"})
-    assert [(t, k) for t, k, _ in sent] == [("crypto.tickers", "kraken:BTC/USDT"), ("crypto.deadletter", "ccxt:kraken")]
+    assert [(t, k) for t, k, _ in sent] == [("crypto.tickers", "BTC/USDT"), ("crypto.deadletter", "ccxt:kraken")]
 
 
 def test_collector_cli_simulated_to_stdout() -> None:
