@@ -40,6 +40,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,32 +58,104 @@ from sources.mqtt_client import MqttConnection, connect_client, make_client
 ALERT_TYPES = {"harsh_braking", "harsh_acceleration", "harsh_cornering", "overspeed"}
 
 
-def publish(mqtt_url: str, ids: list[str], rate: float, seconds: float, interval: float, out: "mp.Queue") -> None:
-    """Child process: publish ``rate`` fixes/s for ``seconds``, paced evenly, ts = publish time."""
+def payload_parts(ids: list[str], count: int, interval: float) -> list[tuple[str, bytes, bytes]]:
+    """``count`` fixes of the simulated vehicles in turn, as (topic, JSON before ts, JSON after ts):
+    the drive is computed before the clock starts (the simulator's step costs ~140 us a fix, more than
+    publishing it), the timestamp is filled in when each one is published."""
+    sims = fleet_of_ids(ids, seed=42)
+    out = []
+    for k in range(count):
+        v = sims[k % len(sims)]
+        doc = v.step(interval, 0)
+        doc["ts"] = "@TS@"
+        head, tail = json.dumps(doc).split('"@TS@"')
+        out.append((f"fleet/{v.vehicle_id}/telemetry", f'{head}"'.encode(), f'"{tail}'.encode()))
+    return out
+
+
+def publish(mqtt_url: str, ids: list[str], rate: float, seconds: float, interval: float, out: "mp.Queue",
+            phase: float = 0.0, ready: Any = None) -> None:
+    """Child process: publish ``rate`` fixes/s for ``seconds``, paced evenly, ts = publish time.
+    ``phase`` (0..1) offsets this publisher's slots when several share the rate; ``ready`` (a barrier)
+    starts them together. Its CPU is counted from the first publish (the drive is simulated
+    before, ``payload_parts``)."""
+    total = int(rate * seconds)
+    parts = payload_parts(ids, total, interval)
     conn = MqttConnection.from_url(mqtt_url)
     client = make_client(conn, f"bench-pub-{uuid.uuid4().hex[:6]}")
-    client.max_inflight_messages_set(1000)
+    # No in-flight window: paho scans every in-flight message on each PUBACK when it has one (O(window)
+    # per ack: 196 vs 132 us CPU a message at 3,000 msg/s with 100; bench/README.md); the pacing keeps
+    # what is in flight to the rate times the ack time.
+    client.max_inflight_messages_set(0)
     client.max_queued_messages_set(0)
     connect_client(client, conn, clean_start=True)
     client.loop_start()
-    sims = fleet_of_ids(ids, seed=42)
-    total = int(rate * seconds)
-    t0 = time.time()
+    if ready is not None:
+        ready.wait(600)
+    t0, cpu0 = time.time(), time.process_time()
     last = None
-    for k in range(total):
-        target = t0 + k / rate
-        delay = target - time.time()
-        if delay > 0:
-            time.sleep(delay)
-        v = sims[k % len(sims)]
-        now_ms = int(time.time() * 1000)
-        last = client.publish(f"fleet/{v.vehicle_id}/telemetry", json.dumps(v.step(interval, now_ms)), qos=1)
+    for k, (topic, head, tail) in enumerate(parts):
+        target = t0 + (k + phase) / rate
+        now = time.time()
+        if target > now:
+            time.sleep(target - now)
+            now = target
+        iso = datetime.fromtimestamp(int(now * 1000) / 1000, tz=UTC).isoformat(timespec="milliseconds")
+        last = client.publish(topic, head + iso.encode() + tail, qos=1)
     if last is not None:
-        last.wait_for_publish(timeout=60)
+        last.wait_for_publish(timeout=120)
     elapsed = time.time() - t0
+    cpu_s = time.process_time() - cpu0
     client.disconnect()
     client.loop_stop()
-    out.put({"published": total, "t0": t0, "elapsed_s": elapsed, "cpu_s": time.process_time()})
+    out.put({"published": total, "t0": t0, "elapsed_s": elapsed, "cpu_s": cpu_s})
+
+
+def start_publishers(mqtt_url: str, ids: list[str], rate: float, args: argparse.Namespace) -> tuple[list[mp.Process], mp.Queue]:
+    """``args.publishers`` processes, each with its share of the vehicles and of the rate (one Python
+    process tops out at a few thousand QoS 1 publishes/s; bench/README.md)."""
+    n = max(1, min(args.publishers, len(ids)))
+    out: mp.Queue = mp.Queue()
+    ready = mp.Barrier(n)
+    pubs = [mp.Process(target=publish, args=(mqtt_url, ids[i::n], rate / n, args.seconds, args.interval, out, i / n, ready))
+            for i in range(n)]
+    for p in pubs:
+        p.start()
+    return pubs, out
+
+
+def join_publishers(pubs: list[mp.Process], out: mp.Queue) -> dict[str, float]:
+    """The publishers' results added up: messages, CPU; the earliest start, the longest run."""
+    dones = [out.get(timeout=600) for _ in pubs]
+    for p in pubs:
+        p.join()
+    return {"published": sum(d["published"] for d in dones), "t0": min(d["t0"] for d in dones),
+            "elapsed_s": max(d["elapsed_s"] for d in dones), "cpu_s": sum(d["cpu_s"] for d in dones)}
+
+
+def publisher_only(args: argparse.Namespace, rates: list[float], run: str, logs: Path) -> dict[str, Any]:
+    """The publisher alone into the private broker (no flows, no subscriber): can it offer each rate, at what CPU?"""
+    ids = [f"{run}-{i:05d}" for i in range(int(max(rates) * args.interval))]
+    steps = []
+    with PrivateMosquitto(logs / "mosquitto", args.mosquitto_autosave_interval) as broker:
+        for rate in rates:
+            meter = CpuMeter({"mosquitto": broker.pid})
+            meter.start()
+            pubs, out = start_publishers(broker.url, ids[: int(rate * args.interval)], rate, args)
+            done = join_publishers(pubs, out)
+            other = meter.stop()
+            steps.append({"rate_target": rate, "publishers": len(pubs), "published": done["published"],
+                          "publish_rate": round(done["published"] / done["elapsed_s"], 1),
+                          "publisher_cores": round(done["cpu_s"] / done["elapsed_s"], 2),
+                          "publisher_cpu_us_per_msg": round(done["cpu_s"] / done["published"] * 1e6, 1),
+                          "mosquitto_cores": other.get("mosquitto"), "machine_busy_cores": other["machine"]})
+            print(f"[bench]   -> {json.dumps(steps[-1])}", file=sys.stderr, flush=True)
+    print("\n| target msg/s | publishers | published msg/s | publisher cores | publisher CPU us / msg | mosquitto cores | machine busy |")
+    print("|---|---|---|---|---|---|---|")
+    for st in steps:
+        print(f"| {st['rate_target']:,.0f} | {st['publishers']} | {st['publish_rate']:,.0f} | {st['publisher_cores']} | "
+              f"{st['publisher_cpu_us_per_msg']} | {st['mosquitto_cores']} | {st['machine_busy_cores']} |")
+    return {"steps": steps, "mode": "publisher only"}
 
 
 class AlertLags(threading.Thread):
@@ -149,15 +222,12 @@ def run_step(s, influx, bucket, topics, flows, rate, args, ids, base_count, mqtt
     costs_before = {n: proc_cost(p.pid) for n, p in flows.items()}
     meter = CpuMeter(services)
     meter.start()
-    out: mp.Queue = mp.Queue()
-    pub = mp.Process(target=publish, args=(mqtt_url, ids, rate, args.seconds, args.interval, out))
-    pub.start()
+    pubs, out = start_publishers(mqtt_url, ids, rate, args)
     samples: list[tuple[float, int]] = []
-    while pub.is_alive():
+    while any(p.is_alive() for p in pubs):
         time.sleep(args.sample_s)
         samples.append((time.time(), influx_count(influx, bucket) - base_count))
-    done = out.get(timeout=30)
-    pub.join()
+    done = join_publishers(pubs, out)
     total, t0 = done["published"], done["t0"]
     drain_start, count = time.time(), samples[-1][1] if samples else 0
     while count < total and time.time() - drain_start < args.drain_timeout_s:
@@ -183,7 +253,7 @@ def run_step(s, influx, bucket, topics, flows, rate, args, ids, base_count, mqtt
         "alert_lag_ms_p50": percentile(lags.lags_ms, 50), "alert_lag_ms_p99": percentile(lags.lags_ms, 99),
         "store_lag_ms_p50": percentile(store_lags, 50), "store_lag_ms_p99": percentile(store_lags, 99),
         "flow_cores": round(cores, 2), "flow_cores_by_flow": by_flow,
-        "publisher_cores": round(done["cpu_s"] / done["elapsed_s"], 2),
+        "publisher_cores": round(done["cpu_s"] / done["elapsed_s"], 2), "publishers": len(pubs),
         "service_cores": {n: v for n, v in others.items() if n != "machine"}, "machine_busy_cores": others["machine"],
         "flow_peak_rss_mb": {n: c["peak_rss_mb"] for n, c in costs_after.items()},
     }
@@ -196,6 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=20, help="publishing time per rate [20]")
     ap.add_argument("--interval", type=float, default=1.0, help="seconds between two fixes of one vehicle [1.0]")
     ap.add_argument("--ingest-workers", type=int, default=2, help="Bytewax workers of the ingest flow [2]")
+    ap.add_argument("--publishers", type=int, default=2, help="publisher processes sharing the vehicles and the rate [2]")
+    ap.add_argument("--publisher-only", action="store_true",
+                    help="measure the publisher alone: private broker, no flows, no subscriber; prints its rate and CPU")
+    ap.add_argument("--keep-going", action="store_true", help="try every rate, also after one that was not kept up")
     ap.add_argument("--sample-s", type=float, default=1.0, help="InfluxDB freshness sampling period [1.0]")
     ap.add_argument("--drain-limit-s", type=float, default=5.0, help="kept up = drained, and p99 alert lag, within this [5]")
     ap.add_argument("--drain-timeout-s", type=float, default=60.0, help="stop waiting for the backlog after [60]")
@@ -211,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     run = f"bench-{uuid.uuid4().hex[:8]}"
     logs = REPO / "var" / "bench" / run
     logs.mkdir(parents=True, exist_ok=True)
+    if args.publisher_only:
+        print(f"\nJSON: {write_result('fleet_publisher', publisher_only(args, rates, run, logs))}")
+        return 0
     n_vehicles = int(max(rates) * args.interval)
     ids = [f"{run}-{i:05d}" for i in range(n_vehicles)]
     registry = logs / "vehicles.json"
@@ -284,7 +361,7 @@ def run_all(s: StackSettings, args: argparse.Namespace, rates: list[float], run:
             step = run_step(s, influx, run, topics, flows, rate, args, ids[: int(rate * args.interval)], base, mqtt_url, services)
             steps.append(step)
             print(f"[bench]   -> {json.dumps(step)}", file=sys.stderr, flush=True)
-            if not step["sustained"]:
+            if not step["sustained"] and not args.keep_going:
                 break
         dead = topic_size(s, topics["deadletter"])
         points = topic_size(s, topics["points"])

@@ -39,7 +39,8 @@ from settings.rules_env import load_fleet_settings
 from settings.flows import AnalyticsSettings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
-from sinks.kafka import KafkaProducerSink, KafkaRecord
+from sinks.kafka import KafkaRecord
+from sinks.kafka_epoch import KafkaEpochSink, epoch_output
 from sources.on_run import OnRunFixed
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -83,8 +84,9 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
     started = OnRunFixed(source, lambda: (configure_logging(), registry.start()))
     fixes = op.map("check_registry", op.map("decode", op.input("kafka_in", flow, started), decode_fix), checked)
     split = op.branch("known_vehicle", fixes, lambda x: not isinstance(x, DeadLetter))
-    op.output("unknown_out", op.map("deadletter", split.falses, lambda d: KafkaRecord(d.source_topic.encode(), d.to_json())),
-              KafkaProducerSink(kafka, analytics.deadletter_topic))
+    # Kafka outputs confirm their deliveries at each epoch's snapshot, not per batch (sinks/kafka_epoch.py).
+    epoch_output("unknown_out", op.map("deadletter", split.falses, lambda d: KafkaRecord(d.source_topic.encode(), d.to_json())),
+                 KafkaEpochSink(kafka, analytics.deadletter_topic))
 
     keyed = op.key_on("by_vehicle", split.trues, lambda item: item[0].vehicle_id)
     tick = timedelta(seconds=analytics.tick_interval_s)
@@ -93,16 +95,16 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
                           lambda resume: VehicleLogic(resume, lambda: registry.current, cfg, tick, analytics.state_ttl_days * 86400, clock))
     outs = op.map("unkey", outputs, lambda kv: kv[1])
     errors = op.flat_map("rule_errors", outs, lambda o: o.errors)
-    op.output("rule_errors_out", op.map("rule_error_record", errors, lambda e: KafkaRecord(
+    epoch_output("rule_errors_out", op.map("rule_error_record", errors, lambda e: KafkaRecord(
         analytics.telemetry_topic.encode(), e.dead_letter(analytics.telemetry_topic).to_json())),
-              KafkaProducerSink(kafka, analytics.deadletter_topic))
+                 KafkaEpochSink(kafka, analytics.deadletter_topic))
 
     alerts = op.flat_map("alerts", outs, lambda o: o.alerts)
     trips = op.flat_map("trips", outs, lambda o: o.trips)
-    op.output("alerts_out", op.map("alert_record", alerts, lambda a: KafkaRecord(a.vehicle_id.encode(), a.to_json().encode())),
-              KafkaProducerSink(kafka, analytics.alerts_topic))
-    op.output("trips_out", op.map("trip_record", trips, lambda t: KafkaRecord(t.vehicle_id.encode(), json.dumps(t.to_dict()).encode())),
-              KafkaProducerSink(kafka, analytics.trips_topic))
+    epoch_output("alerts_out", op.map("alert_record", alerts, lambda a: KafkaRecord(a.vehicle_id.encode(), a.to_json().encode())),
+                 KafkaEpochSink(kafka, analytics.alerts_topic))
+    epoch_output("trips_out", op.map("trip_record", trips, lambda t: KafkaRecord(t.vehicle_id.encode(), json.dumps(t.to_dict()).encode())),
+                 KafkaEpochSink(kafka, analytics.trips_topic))
 
     processed = op.flat_map("fixes", outs, lambda o: o.fixes)
     in_order = op.branch("in_order", processed, lambda pf: pf.flag is None)
@@ -141,5 +143,5 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
         op.map("late_window", windows.late,
                lambda kv: point_record(kv[0], late_point(kv[0], kv[1][1].fix.ts_ms, "window", "late"))),
     )
-    op.output("points_out", points, KafkaProducerSink(kafka, analytics.points_topic))
+    epoch_output("points_out", points, KafkaEpochSink(kafka, analytics.points_topic))
     return flow

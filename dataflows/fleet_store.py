@@ -24,7 +24,7 @@ from influxdb_client import Point
 
 from contracts.avro import decode, header_version
 from contracts.deadletter import DeadLetter
-from sinks.influx_points.fleet import telemetry_point
+from sinks.influx_points.fleet import telemetry_line
 from contracts.line_protocol import decode_line
 from contracts.telemetry import from_avro_record
 from dataflows.live_registry import load_live_registry
@@ -43,7 +43,7 @@ def to_write(msg: KafkaSourceMessage, points_topic: str, fleet_of: Callable[[str
         if msg.topic == points_topic:
             return decode_line(msg.value)
         fix = from_avro_record(decode("telemetry", msg.value, header_version(msg.headers)))
-        return telemetry_point(fix, fleet_of(fix.vehicle_id))
+        return telemetry_line(fix, fleet_of(fix.vehicle_id))
     except Exception as exc:  # noqa: BLE001 - any per-record failure is a dead letter, never a stopped flow
         return DeadLetter(f"store: {type(exc).__name__}: {str(exc)[:300]}", msg.topic, msg.value or b"", record_timestamp_ms(msg))
 

@@ -3,7 +3,11 @@
 Each worker writes the batch Bytewax hands it (Kafka input already arrives in batches of up
 to a thousand) in chunks of ``chunk_size`` points, synchronously: when ``write_batch``
 returns, InfluxDB has the points. Items are ``influxdb_client.Point`` or one line of line
-protocol (``str``, as the points topics carry it), all with millisecond timestamps.
+protocol (``str``, as the points topics carry it and the fleet store builds its telemetry),
+all with millisecond timestamps. Each item becomes its line once per batch; a chunk is one
+request body (the lines joined), re-joined only for the halves of a refused chunk. ``gzip``
+compresses the bodies (off: on this machine InfluxDB is on loopback, where compressing costs
+the store CPU and saves nothing - bench/README.md; for a remote InfluxDB over a slow link).
 
 - Outage or overload (connection error, timeout, 5xx, 429): the chunk is retried with
   exponential backoff for as long as it takes (or ``max_outage_s`` if set), logging every
@@ -11,7 +15,7 @@ protocol (``str``, as the points topics carry it), all with millisecond timestam
 - Not allowed (401, 403: a wrong token; 404: no such bucket): waited out like an outage,
   logged as an error at every retry - it is the deployment that is wrong, not the points.
 - Refusal (other 4xx - 400, 413, 422: a point outside the retention period, a field type
-  conflict, bad line protocol - or a point that cannot be serialized): the chunk is bisected
+  conflict, bad line protocol - or a point that cannot be serialized or has no fields): the chunk is bisected
   until the refused points are found; the rest is written, and each refused point becomes a
   dead letter (InfluxDB's message as the reason, the line protocol as the payload, source
   ``influxdb:<bucket>``) on ``deadletter_topic``, delivered before ``write_batch`` returns,
@@ -23,6 +27,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import structlog
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
@@ -102,6 +107,24 @@ def line_of(item: Item) -> str:
     return item if isinstance(item, str) else item.to_line_protocol(WritePrecision.MS)
 
 
+def lines_of(items: Sequence[Item]) -> tuple[list[str], list[tuple[Item, str]]]:
+    """Each item's line, once; the items that have none (a point the client cannot serialize, or
+    without fields) apart, with the reason, for the dead letters."""
+    lines: list[str] = []
+    unwritable: list[tuple[Item, str]] = []
+    for item in items:
+        try:
+            line = line_of(item)
+        except Exception as exc:  # noqa: BLE001 - the point cannot be serialized: a refusal, never a stopped flow
+            unwritable.append((item, refusal_reason(exc)))
+            continue
+        if line:
+            lines.append(line)
+        else:
+            unwritable.append((item, "not written: the point has no fields"))
+    return lines, unwritable
+
+
 def _line_bytes(item: Item) -> bytes:
     """The dead letter's payload: the line protocol, or what can be said of a point that has none."""
     try:
@@ -123,8 +146,9 @@ class _InfluxSinkPartition(StatelessSinkPartition[Item]):
         self._dead_letters = dead_letters
         self._deadletter_topic = deadletter_topic
 
-    def _send(self, points: Sequence[Item]) -> None:
-        self._write.write(self._bucket, self._org, list(points), write_precision=WritePrecision.MS)
+    def _send(self, lines: Sequence[Item]) -> None:
+        body = "\n".join(cast("Sequence[str]", lines)).encode("utf-8")  # the partition writes only lines (lines_of)
+        self._write.write(self._bucket, self._org, body, write_precision=WritePrecision.MS)
 
     def _write_chunk(self, points: Sequence[Item]) -> None:
         started = time.monotonic()
@@ -169,8 +193,10 @@ class _InfluxSinkPartition(StatelessSinkPartition[Item]):
         self._dead_letters.deliver(records)  # returns when Kafka has every one
 
     def write_batch(self, items: list[Item]) -> None:
-        for start in range(0, len(items), self._chunk_size):
-            self._write_chunk(items[start : start + self._chunk_size])
+        lines, unwritable = lines_of(items)
+        self._dead_letter(unwritable)
+        for start in range(0, len(lines), self._chunk_size):
+            self._write_chunk(lines[start : start + self._chunk_size])
 
     def close(self) -> None:
         self._write.close()
@@ -184,7 +210,7 @@ class InfluxSink(DynamicSink[Item]):
 
     def __init__(self, url: str, token: str, org: str, bucket: str, chunk_size: int = 5000,
                  max_outage_s: float | None = None, timeout_ms: int = 30_000, *,
-                 kafka_config: dict[str, str] | None = None, deadletter_topic: str | None = None) -> None:
+                 kafka_config: dict[str, str] | None = None, deadletter_topic: str | None = None, gzip: bool = False) -> None:
         if deadletter_topic and kafka_config is None:
             raise ValueError("deadletter_topic needs kafka_config")
         self._url = url
@@ -196,9 +222,11 @@ class InfluxSink(DynamicSink[Item]):
         self._timeout_ms = timeout_ms
         self._kafka_config = kafka_config
         self._deadletter_topic = deadletter_topic
+        self._gzip = gzip
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _InfluxSinkPartition:
-        client = InfluxDBClient(url=self._url, token=self._token, org=self._org, timeout=self._timeout_ms)
+        client = InfluxDBClient(url=self._url, token=self._token, org=self._org, timeout=self._timeout_ms,
+                                enable_gzip=self._gzip)
         producer = None
         if self._deadletter_topic:
             producer = ReliableProducer(self._kafka_config or {})

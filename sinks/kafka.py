@@ -113,21 +113,34 @@ class ReliableProducer:
         self._sleep = sleep
         self._factory = producer_factory
         self._producer = producer_factory(config)
+        self._in_flight: list[_Pending] = []
 
     def deliver(self, records: list[tuple[KafkaRecord, str]]) -> None:
         """Produce each (record, topic) and wait for all of them; see the module doc for errors."""
-        pending = [_Pending(rec, topic) for rec, topic in records]
+        self.send(records)
+        self.settle()
+
+    def send(self, records: list[tuple[KafkaRecord, str]]) -> None:
+        """Produce each (record, topic) without waiting for its delivery report: ``settle`` waits
+        for them (and handles failures as ``deliver`` does). Librdkafka sends them meanwhile."""
+        for rec, topic in records:
+            p = _Pending(rec, topic)
+            self._produce(p)
+            self._in_flight.append(p)
+        self._producer.poll(0)
+
+    @property
+    def in_flight(self) -> int:
+        """Records sent and not yet settled."""
+        return len(self._in_flight)
+
+    def settle(self) -> None:
+        """Return only when every record sent so far is in Kafka (or, refused for good, on the
+        dead-letter topic): failed ones are produced again, or dead-lettered, as the module doc says."""
+        pending, self._in_flight = self._in_flight, []
+        self._wait(pending)
         attempt = 0
-        while pending:
-            lonely = [p for p in pending if p.alone]
-            if lonely:  # one at a time, each in a batch of its own
-                for p in lonely:
-                    self._round([p])
-                crowd = [p for p in pending if not p.alone]
-                if crowd:
-                    self._round(crowd)
-            else:
-                self._round(pending)
+        while True:
             retry: list[_Pending] = []
             refused: list[_Pending] = []
             fatal = False
@@ -160,6 +173,14 @@ class ReliableProducer:
                             topic=transient[0].topic, error=str(first), retriable=first.retriable())  # type: ignore[union-attr]
                 self._sleep(delay)
             pending = retry
+            if not pending:
+                return
+            lonely = [p for p in pending if p.alone]
+            for p in lonely:  # one at a time, each in a batch of its own
+                self._round([p])
+            crowd = [p for p in pending if not p.alone]
+            if crowd:
+                self._round(crowd)
 
     def _dead_letter_of(self, p: _Pending, err: KafkaError) -> _Pending:
         if p.is_deadletter or self._deadletter_topic is None:
@@ -196,6 +217,12 @@ class ReliableProducer:
             p.result = False
             self._produce(p)
             self._producer.poll(0)
+        self._wait(batch)
+
+    def _wait(self, batch: list[_Pending]) -> None:
+        """Wait, however long, until each record of ``batch`` (produced) has its delivery report."""
+        if not batch:
+            return
         started = time.monotonic()
         while True:
             remaining = self._producer.flush(self._wait_log_interval_s)
@@ -218,6 +245,17 @@ class ReliableProducer:
         self._producer.flush(timeout_s)
 
 
+def with_topics(items: list[KafkaRecord], default_topic: str | None) -> list[tuple[KafkaRecord, str]]:
+    """Each record with the topic it goes to: its own, else ``default_topic``; raises when neither is set."""
+    records = []
+    for rec in items:
+        topic = rec.topic or default_topic
+        if topic is None:
+            raise ValueError(f"no topic for record with key {rec.key!r} and no default topic")
+        records.append((rec, topic))
+    return records
+
+
 class _KafkaSinkPartition(StatelessSinkPartition[KafkaRecord]):
     def __init__(self, producer: ReliableProducer, default_topic: str | None, flush_timeout_s: float) -> None:
         self._producer = producer
@@ -225,13 +263,7 @@ class _KafkaSinkPartition(StatelessSinkPartition[KafkaRecord]):
         self._flush_timeout_s = flush_timeout_s
 
     def write_batch(self, items: list[KafkaRecord]) -> None:
-        records = []
-        for rec in items:
-            topic = rec.topic or self._default_topic
-            if topic is None:
-                raise ValueError(f"no topic for record with key {rec.key!r} and no default topic")
-            records.append((rec, topic))
-        self._producer.deliver(records)
+        self._producer.deliver(with_topics(items, self._default_topic))
 
     def close(self) -> None:
         self._producer.close(self._flush_timeout_s)
