@@ -9,6 +9,11 @@ in the zone's own metres). A hit raises ``geofence_enter`` and ``geofence_exit``
 ``details.crossed_at_ts``, and as the episode time of their ids) with the times interpolated at
 the first and last point of the segment inside the zone, at constant speed; a forbidden zone
 whose schedule is active at the entry also raises ``geofence_inside_forbidden``.
+
+GPS drift is no crossing (docs/alerts.md, Geofences and GPS drift): a stationary vehicle (ignition
+off, or at most ``idle_speed_kmh``) crosses nothing, and the segment must reach at least the
+zone's margin (``geofences.margin_for``) inside, so two wandering fixes of a car parked by a
+zone's corner do not clip it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from contracts.telemetry import Telemetry
 
 from .config import FleetSettings
 from .geofence_shapes import Geofence
-from .geofences import FenceTrack
+from .geofences import FenceTrack, margin_for
 
 
 def _crossing(fence: Geofence, prev: tuple[int, float, float], fix: Telemetry) -> tuple[float, float] | None:
@@ -38,11 +43,20 @@ def _crossing(fence: Geofence, prev: tuple[int, float, float], fix: Telemetry) -
     return min(along), max(along)
 
 
+def _depth_m(fence: Geofence, prev: tuple[int, float, float], fix: Telemetry, hit: tuple[float, float], n: int = 8) -> float:
+    """How far inside the zone the segment's part between the fractions ``hit`` reaches (sampled)."""
+    lat0, lon0 = prev[1], prev[2]
+    fracs = [hit[0] + (hit[1] - hit[0]) * i / n for i in range(n + 1)]
+    return max(fence.depth_m(lat0 + f * (fix.lat - lat0), lon0 + f * (fix.lon - lon0)) for f in fracs)
+
+
 def step(prev: tuple[int, float, float] | None, fix: Telemetry, fleet_id: str | None, fences: Mapping[str, Geofence],
          tracks: Mapping[str, FenceTrack], cfg: FleetSettings) -> list[A.Alert]:
     """``prev`` = (ts, lat, lon) of the previous in-order fix; ``tracks`` = the geofence state after this fix."""
     if prev is None or not 0 < fix.ts_ms - prev[0] <= cfg.geofence_segment_max_gap_s * 1000:
         return []
+    if fix.ignition is False or fix.speed_kmh <= cfg.idle_speed_kmh:
+        return []  # standing: the segment between two fixes is drift, not a drive
     out: list[A.Alert] = []
     vid, (t0, lat0, lon0), dt = fix.vehicle_id, prev, fix.ts_ms - prev[0]
     for gid, fence in fences.items():
@@ -52,7 +66,7 @@ def step(prev: tuple[int, float, float] | None, fix: Telemetry, fleet_id: str | 
         if fence.contains(lat0, lon0):
             continue
         hit = _crossing(fence, prev, fix)
-        if hit is None:
+        if hit is None or _depth_m(fence, prev, fix, hit) < margin_for(fence, fix, cfg):
             continue
         common = dict(vehicle_id=vid, fleet_id=fleet_id, ts=fix.ts_ms, geofence_id=gid)
         between = {"between_ts": [t0, fix.ts_ms], "estimated": True, "kind": fence.kind}

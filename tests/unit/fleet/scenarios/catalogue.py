@@ -17,6 +17,7 @@ from .physics import ORIGIN, T0, Drive, Sample, Truth, crossing_times, first_tim
 # Zones, far enough apart that a drive near one never sees another (metres from ORIGIN).
 FORBIDDEN = (0.0, 5000.0, 150.0)  # x, y, radius: a forbidden circle
 SCHOOL = (5000.0, 0.0, 150.0)  # a 30 km/h zone
+YARD = (-5000.0, 5000.0, 200.0)  # x, y of the south-west corner, side: a square forbidden zone (segment check on)
 SPEC = {"battery_v": 12.2, "tire_kpa": 190.0, "coolant_c": 110.0}  # the specifications the truth uses (docs/alerts.md)
 
 
@@ -32,7 +33,11 @@ def _inside(zone: tuple[float, float, float]) -> Callable[[float, float], bool]:
 
 def registry(drives: list[Drive]) -> Registry:
     vehicles = [{"id": d.vehicle_id, "name": d.name, "fleet_id": "suite"} for d in drives]
-    fences = {"nogo": _circle("nogo", "forbidden", FORBIDDEN), "school": _circle("school", "zone", SCHOOL, speed_limit_kmh=30)}
+    x, y, side = YARD
+    square = [list(ORIGIN.to_lonlat(px, py)) for px, py in ((x, y), (x + side, y), (x + side, y + side), (x, y + side), (x, y))]
+    yard = parse_feature({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [square]},
+                          "properties": {"id": "yard", "kind": "forbidden"}}, "scenario suite")
+    fences = {"nogo": _circle("nogo", "forbidden", FORBIDDEN), "school": _circle("school", "zone", SCHOOL, speed_limit_kmh=30), "yard": yard}
     return parse_registry({"fleets": [{"id": "suite", "name": "Scenario suite"}], "vehicles": vehicles}, "scenario suite", fences)
 
 
@@ -114,6 +119,18 @@ def parked_by_forbidden_zone(seed: int, ignition: bool) -> Drive:
     fixes = sense(rng, samples, vid, gps_sigma_m=6.0, gps_tau_s=60)
     return Drive("parked 8 m from a forbidden zone" + (", engine idling" if ignition else ""), vid, tuple(link(rng, fixes)), (),
                  "GPS 6 m / 60 s, 1/10 s")
+
+
+def parked_by_a_corner(seed: int) -> Drive:
+    """Parked 5 m off each side of a square forbidden zone's corner for 3 h, ignition off, GPS
+    6 m / 60 s, a fix every 10 s: two wandering fixes on either side of the corner make a segment
+    that clips it. Truth: nothing happened."""
+    rng = random.Random(seed)
+    x, y, side = YARD
+    samples = [Sample(t, x + side + 5, y + side + 5, 0.0, False) for t in range(0, 10_800, 10)]
+    vid = f"corner-{seed}"
+    fixes = sense(rng, samples, vid, gps_sigma_m=6.0, gps_tau_s=60)
+    return Drive("parked by a forbidden zone's corner", vid, tuple(link(rng, fixes)), (), "GPS 6 m / 60 s, 1/10 s")
 
 
 def through_forbidden_zone(seed: int, jitter_ms: int) -> Drive:
@@ -216,7 +233,7 @@ def drives() -> list[Drive]:
     out: list[Drive] = []
     for s in SEEDS:
         out += [battery_drain(s), battery_hovering(s), tire_leaks(s), coolant_fan_cycling(s, True), coolant_fan_cycling(s, False),
-                parked_by_forbidden_zone(s, False), parked_by_forbidden_zone(s, True), through_forbidden_zone(s, 0),
+                parked_by_forbidden_zone(s, False), parked_by_forbidden_zone(s, True), parked_by_a_corner(s), through_forbidden_zone(s, 0),
                 through_forbidden_zone(s, 4000), along_the_edge(s), school_zone(s, 0), school_zone(s, 4000), overtaking(s),
                 cruising_under_the_limit(s), hard_brake(s, 0), hard_brake(s, 4000), gentle_stops(s)]
     return out

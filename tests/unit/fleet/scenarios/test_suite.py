@@ -31,8 +31,8 @@ def test_the_issues_cases() -> None:
     for seed in catalogue.SEEDS:
         _, hover = by_vehicle[f"hover-{seed}"]
         assert [(a.type, a.state) for a in hover if a.type in score.FAMILY_OF] == [("battery_low", "raised")]
-        for ignition in ("on", "off"):
-            _, parked = by_vehicle[f"parked-{ignition}-{seed}"]
+        for parked_id in (f"parked-on-{seed}", f"parked-off-{seed}", f"corner-{seed}"):
+            _, parked = by_vehicle[parked_id]
             assert [a for a in parked if a.type in score.FAMILIES["geofences"]] == []
         _, leak = by_vehicle[f"leak-{seed}"]
         assert sorted(a.details["key"] for a in leak if a.type == "tire_pressure_low" and a.state == "raised") == ["tire_fr", "tire_rl"]
