@@ -25,12 +25,16 @@ from sources.mqtt_client import MqttConnection
 from sources.on_run import OnRunDynamic
 
 
-def validate(msg: MqttMessage, max_age_ms: int = MAX_TS_AGE_MS, max_future_ms: int = MAX_TS_FUTURE_MS) -> Telemetry | DeadLetter:
+def validate(msg: MqttMessage, max_age_ms: int = MAX_TS_AGE_MS, max_future_ms: int = MAX_TS_FUTURE_MS,
+             topic_root: str = "") -> Telemetry | DeadLetter:
     """A valid record, or a dead letter carrying the reason and the original bytes. Never
     raises: a bug the contract did not foresee is a dead letter too ("internal: ..."), so one
-    message cannot stop the flow."""
+    message cannot stop the flow. ``topic_root`` (``INGEST_MQTT_TOPIC_ROOT``) is cut off the MQTT
+    topic before the contract reads ``fleet/{vehicle_id}/telemetry`` from it."""
     try:
-        return parse_telemetry(msg.topic, msg.payload, msg.received_at_ms, max_age_ms=max_age_ms,
+        if not msg.topic.startswith(topic_root):
+            raise InvalidTelemetry(f"topic {msg.topic[:200]!r} is outside the topic root {topic_root!r}")
+        return parse_telemetry(msg.topic[len(topic_root):], msg.payload, msg.received_at_ms, max_age_ms=max_age_ms,
                                max_future_ms=max_future_ms)
     except InvalidTelemetry as exc:
         return DeadLetter(exc.reason, msg.topic, msg.payload, msg.received_at_ms)
@@ -54,12 +58,12 @@ def build_flow(ingest: IngestSettings | None = None, stack: StackSettings | None
     ingest = ingest or load_settings(IngestSettings)
     stack = stack or load_stack_settings()
     flow = Dataflow("fleet_ingest")
-    source = MqttSource(MqttConnection.from_url(stack.mqtt_url, ingest.mqtt_ca_file), ingest.mqtt_topic_filter,
+    source = MqttSource(MqttConnection.from_url(stack.mqtt_url, ingest.mqtt_ca_file), ingest.mqtt_topic_root + ingest.mqtt_topic_filter,
                         ingest.mqtt_group, ingest.mqtt_client_id_prefix, queue_size=ingest.queue_size,
                         session_expiry_s=ingest.mqtt_session_expiry_s)
     checked = op.map("validate", op.input("mqtt_in", flow, OnRunDynamic(source, configure_logging)),
                      partial(validate, max_age_ms=int(ingest.ts_max_age_days * 86_400_000),
-                             max_future_ms=int(ingest.ts_max_future_s * 1000)))
+                             max_future_ms=int(ingest.ts_max_future_s * 1000), topic_root=ingest.mqtt_topic_root))
     split = op.branch("is_valid", checked, lambda x: isinstance(x, Telemetry))
     op.output("telemetry_out", op.map("to_avro", split.trues, telemetry_record),
               KafkaProducerSink(stack.kafka_config(), ingest.telemetry_topic, deadletter_topic=ingest.deadletter_topic))

@@ -19,6 +19,8 @@ class IngestSettings(BaseSettings):
     mqtt_topic_filter: str = Field("fleet/+/telemetry", description="MQTT filter the devices publish under")
     mqtt_group: str = Field("ticktrack-ingest", description="shared-subscription group; workers of one flow share it")
     mqtt_client_id_prefix: str = Field("ticktrack-ingest", description="client id = <prefix>-<worker index> (persistent session)")
+    mqtt_topic_root: str = Field("", pattern=r"^([^+#/][^+#]*/)?$",
+                                 description="namespace in front of every device topic, ending in '/', e.g. 'site-a/': devices publish <root>fleet/<id>/telemetry (tests use their own, so the demo's ingest never sees their messages)")
     mqtt_session_expiry_s: int = Field(86_400, ge=0, description="the broker keeps a stopped worker's session (and queues its messages) this long, s")
     mqtt_ca_file: str | None = Field(None, description="CA bundle for mqtts://")
     queue_size: int = Field(1000, ge=1, description="messages buffered per worker between MQTT and the flow")

@@ -27,6 +27,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # Every test's ingest has its own MQTT client ids: its persistent sessions must not stay on the
     # shared broker for the default day, queueing every device message of the demo meanwhile.
     os.environ.setdefault("INGEST_MQTT_SESSION_EXPIRY_S", "300")
+    # ... and their devices publish under their own topic root (tests/support/services.publish adds it),
+    # so a demo running on the same broker never ingests a test's messages into the demo's buckets.
+    os.environ.setdefault("INGEST_MQTT_TOPIC_ROOT", f"test-{run}/")
     if not s.influx_token:
         return
     # The stack's writer and reader tokens know only the demo's buckets; tests use the operator token.

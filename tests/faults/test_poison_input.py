@@ -132,7 +132,8 @@ def test_poison_ends_as_dead_letters_with_reasons_and_the_flow_goes_on(tmp_path)
     huge = (f"fleet/{run}-p11/telemetry", fix(f"{run}-p11", now, pad="y" * 1_500_000))
     topics = (f"{run}.telemetry", f"{run}.dl")
     env = {"MQTT_URL": broker.mqtt_url, "INGEST_TELEMETRY_TOPIC": topics[0], "INGEST_DEADLETTER_TOPIC": topics[1],
-           "INGEST_MQTT_TOPIC_FILTER": "fleet/+/telemetry", "INGEST_MQTT_GROUP": run, "INGEST_MQTT_CLIENT_ID_PREFIX": run}
+           "INGEST_MQTT_TOPIC_FILTER": "fleet/+/telemetry", "INGEST_MQTT_GROUP": run, "INGEST_MQTT_CLIENT_ID_PREFIX": run,
+           "INGEST_MQTT_TOPIC_ROOT": ""}  # a private broker: the devices' own topics, as they come
     try:
         with kafka_topics(s, *topics):
             with running_flow("dataflows.fleet_ingest:build_flow()", env, workers=2) as flow:

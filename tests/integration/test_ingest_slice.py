@@ -18,7 +18,7 @@ import pytest
 from contracts.avro import decode
 from contracts.telemetry import parse_timestamp_ms
 from simulators.vehicles import fleet
-from tests.support.services import (consume, influx_query, kafka_topics, publish, require_stack, running_flow,
+from tests.support.services import (consume, device_topic, influx_query, kafka_topics, publish, require_stack, running_flow,
                                     store_flow_topics, unique, write_registry)
 
 pytestmark = pytest.mark.integration
@@ -95,7 +95,7 @@ def test_valid_to_kafka_and_influx_malformed_to_deadletter(tmp_path) -> None:
         for d in dead:
             by_topic.setdefault(d["source_topic"], []).append(d)
         for t, payload, reason in bad:
-            (d,) = by_topic[t]
+            (d,) = by_topic[device_topic(t)]  # the MQTT topic it came on, root included
             assert reason in d["reason"], (t, d["reason"])
             assert d["received_at"].endswith("Z")
             assert d["payload_bytes"] == len(payload) and d["payload_sha256"] == hashlib.sha256(payload).hexdigest()

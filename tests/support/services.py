@@ -173,13 +173,20 @@ def running_flow(flow: str, env: dict[str, str], workers: int = 1, recovery_dir:
                     proc.wait()
 
 
+def device_topic(topic: str) -> str:
+    """The MQTT topic a test device publishes a contract topic on: under the run's topic root
+    (``INGEST_MQTT_TOPIC_ROOT``, set by tests/conftest.py), which the tests' ingests subscribe to."""
+    return os.environ.get("INGEST_MQTT_TOPIC_ROOT", "") + topic
+
+
 def publish(url: str, messages: list[tuple[str, bytes]]) -> None:
-    """Publish (topic, payload) pairs at QoS 1 and wait until the broker acknowledged each."""
+    """Publish (topic, payload) pairs at QoS 1, each under the run's topic root (``device_topic``),
+    and wait until the broker acknowledged each."""
     conn = MqttConnection.from_url(url)
     client = make_client(conn, unique("test-pub"))
     connect_client(client, conn, clean_start=True)
     client.loop_start()
-    infos = [client.publish(t, p, qos=1) for t, p in messages]
+    infos = [client.publish(device_topic(t), p, qos=1) for t, p in messages]
     for info in infos:
         info.wait_for_publish(timeout=30)
     client.disconnect()

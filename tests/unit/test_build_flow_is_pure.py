@@ -45,7 +45,9 @@ def test_build_flow_has_no_side_effects(name: str) -> None:
     started = time.monotonic()
     flow = BUILDS[name]()
     assert isinstance(flow, Dataflow) and flow.flow_id == name
-    assert time.monotonic() - started < 5.0
+    # no wait for a service (the registry's catch-up waited up to 60 s): only CPU work (e.g. ccxt's fee
+    # tables for 45 exchanges, seconds on a loaded 2-core machine); the bound is far from both
+    assert time.monotonic() - started < 30.0
     assert {t.ident for t in threading.enumerate()} - threads == set()
     assert logging.getLogger().handlers == handlers
     assert structlog.get_config() == structlog_config
