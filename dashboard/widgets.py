@@ -39,3 +39,8 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
         if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
             safe[col] = [f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v for v in safe[col]]
     return safe.to_csv(index=False).encode("utf-8")
+
+
+def fleet_label(fleet_id: object) -> str:
+    """``fleet <id>``, or ``no fleet`` for a vehicle the registry gives none (never "fleet None" / "nan")."""
+    return "no fleet" if fleet_id is None or pd.isna(fleet_id) or fleet_id == "" else f"fleet {fleet_id}"

@@ -8,6 +8,7 @@ from dashboard import maps
 from dashboard.session import require_page
 from dashboard.status import STATUSES
 from dashboard.views import fleet_overview
+from dashboard.widgets import fleet_label
 
 ctx = require_page("fleet")
 st.title("Fleet map")
@@ -60,7 +61,7 @@ def live_map() -> None:
     if selected is not None:
         row = overview[overview["vehicle_id"] == selected].iloc[0]
         st.subheader("Selected vehicle")
-        st.text(f"{row['name']} ({row['vehicle_id']}) · fleet {row['fleet_id']} · {row['status']}")
+        st.text(f"{row['name']} ({row['vehicle_id']}) · {fleet_label(row['fleet_id'])} · {row['status']}")
         st.text(f"{float(row['speed_kmh'] or 0):.0f} km/h · last fix {row['time']:%Y-%m-%d %H:%M:%S} UTC "
                 f"({row['age_s']:.0f} s ago) · {row['alerts']} recent alert(s)")
         if st.button("Open vehicle page", key="open_vehicle"):

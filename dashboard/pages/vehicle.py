@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard import data, maps
 from dashboard.session import require_page
 from dashboard.views import fleet_overview, vehicle_choices
-from dashboard.widgets import time_range
+from dashboard.widgets import fleet_label, time_range
 
 ctx = require_page("fleet")
 s = ctx.settings
@@ -33,7 +33,7 @@ start, stop = time_range("vehicle", "Last 24 hours")
 row = overview[overview["vehicle_id"] == vehicle_id]
 if not row.empty:
     r = row.iloc[0]
-    st.text(f"Status {r['status']} · {float(r['speed_kmh'] or 0):.0f} km/h · fleet {r['fleet_id']} · "
+    st.text(f"Status {r['status']} · {float(r['speed_kmh'] or 0):.0f} km/h · {fleet_label(r['fleet_id'])} · "
             f"last fix {r['time']:%Y-%m-%d %H:%M:%S} UTC")
 
 # --- health, next service, DTCs
