@@ -16,7 +16,7 @@ from contracts.ack import Ack, InvalidAck, parse_ack
 from settings.stack import load_stack_settings
 from settings.topics import FLEET_ACKS
 from sinks.kafka_producer import make_producer
-from sources.kafka_table import CompactedTopicTable
+from sources.kafka_table import read_to_end
 
 
 class AckError(RuntimeError):
@@ -35,14 +35,7 @@ def _keep(acks: dict[str, Ack], key: str, value: bytes | None) -> dict[str, Ack]
 
 def read_acks(kafka_conf: dict[str, str], topic: str = FLEET_ACKS, timeout_s: float = 5.0) -> dict[str, Ack]:
     """Latest acknowledgement per incident, read from the beginning to the topic's current end."""
-    table: CompactedTopicTable[dict[str, Ack]] = CompactedTopicTable(kafka_conf, topic, {}, _keep)
-    table.start()
-    try:
-        if not table.wait_caught_up(timeout_s):
-            raise TimeoutError(f"{topic}: not read to its end within {timeout_s} s")
-    finally:
-        table.stop()
-    return dict(table.current)
+    return dict(read_to_end(kafka_conf, topic, {}, _keep, timeout_s))
 
 
 @st.cache_data(ttl=5.0, show_spinner=False)

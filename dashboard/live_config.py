@@ -20,7 +20,7 @@ from rules.fleet.registry import Registry, RegistryError, apply_change
 from settings.stack import load_stack_settings
 from settings.topics import FLEET_CONFIG
 from sinks.kafka_producer import make_producer
-from sources.kafka_table import CompactedTopicTable
+from sources.kafka_table import read_to_end
 
 READ_TIMEOUT_S = 5.0
 
@@ -45,14 +45,7 @@ def _keep_latest(records: dict[str, bytes | None], key: str, value: bytes | None
 
 def latest_records(kafka_conf: dict[str, str], topic: str = FLEET_CONFIG, timeout_s: float = READ_TIMEOUT_S) -> dict[str, bytes | None]:
     """Latest value per key (None = tombstone), read from the beginning to the topic's current end."""
-    table: CompactedTopicTable[dict[str, bytes | None]] = CompactedTopicTable(kafka_conf, topic, {}, _keep_latest)
-    table.start()
-    try:
-        if not table.wait_caught_up(timeout_s):
-            raise TimeoutError(f"{topic}: not read to its end within {timeout_s} s")
-    finally:
-        table.stop()
-    return dict(table.current)
+    return dict(read_to_end(kafka_conf, topic, {}, _keep_latest, timeout_s))
 
 
 def read_latest(kafka_conf: dict[str, str], topic: str = FLEET_CONFIG, timeout_s: float = READ_TIMEOUT_S) -> dict[str, Any]:

@@ -91,3 +91,17 @@ class CompactedTopicTable(Generic[T]):
             self.rejected += 1
             log.error("table_change_rejected", topic=self._topic, key=text_key, error=str(exc)[:300],
                       at=time.time())
+
+
+def read_to_end(kafka_config: dict[str, str], topic: str, initial: T, apply: Callable[[T, str, bytes | None], T],
+                timeout_s: float) -> T:
+    """Fold the topic from its beginning to its current end once and return the table; raises
+    ``TimeoutError`` when the end is not reached within ``timeout_s`` (readers that need one snapshot)."""
+    table: CompactedTopicTable[T] = CompactedTopicTable(kafka_config, topic, initial, apply)
+    table.start()
+    try:
+        if not table.wait_caught_up(timeout_s):
+            raise TimeoutError(f"{topic}: not read to its end within {timeout_s} s")
+    finally:
+        table.stop()
+    return table.current
