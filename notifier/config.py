@@ -30,12 +30,16 @@ class NotifierSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFIER_", extra="ignore")
 
     recipients_file: str = Field("config/recipients.json", description="recipients file (JSON, docs/notifications.md); relative = from the repo root")
-    deliveries_db: str = Field("var/notifier/deliveries.sqlite", description="SQLite delivery log that prevents double sends; relative = from the repo root")
+    deliveries_db: str = Field("var/notifier/deliveries.sqlite",
+                         description="SQLite delivery log that prevents double sends; relative = from the repo root")
     topic: str = Field(topics.FLEET_ALERTS, description="Kafka topic of alerts (JSON)")
     group_id: str = Field("ticktrack-notifier", description="Kafka consumer group; offsets are committed only after delivery")
-    start_from: Literal["earliest", "latest"] = Field("earliest", description="where a new consumer group starts (old alerts are then cut by max_alert_age_s)")
-    max_alert_age_s: float = Field(86400.0, ge=0, description="alerts older than this (event time) are recorded as expired, not sent, seconds; 0 = no limit")
-    session_timeout_s: float = Field(45.0, ge=6, le=300, description="Kafka group session timeout: how soon partitions of a killed notifier move to another, seconds")
+    start_from: Literal["earliest", "latest"] = Field("earliest",
+                         description="where a new consumer group starts (old alerts are then cut by max_alert_age_s)")
+    max_alert_age_s: float = Field(86400.0, ge=0,
+                         description="alerts older than this (event time) are recorded as expired, not sent, seconds; 0 = no limit")
+    session_timeout_s: float = Field(45.0, ge=6, le=300,
+                         description="Kafka group session timeout: how soon partitions of a killed notifier move to another, seconds")
     max_attempts: int = Field(5, ge=1, description="attempts per delivery before it is dead-lettered (status failed)")
     backoff_initial_s: float = Field(1.0, ge=0, description="wait before the 2nd attempt, seconds")
     backoff_multiplier: float = Field(2.0, ge=1, description="each further wait is this many times longer")
@@ -44,7 +48,8 @@ class NotifierSettings(BaseSettings):
     max_in_flight: int = Field(500, ge=1, description="alerts read but not yet settled before reading pauses")
     commit_interval_s: float = Field(1.0, gt=0, description="how often settled offsets are committed, seconds")
     shutdown_grace_s: float = Field(10.0, ge=0, description="on SIGINT/SIGTERM, wait this long for running attempts, seconds")
-    dedupe_retention_days: float = Field(60.0, gt=0, description="forget finished deliveries after this many days; keep above the topic retention (30 d)")
+    dedupe_retention_days: float = Field(60.0, gt=0,
+                         description="forget finished deliveries after this many days; keep above the topic retention (30 d)")
     webhook_timeout_s: float = Field(10.0, gt=0, description="timeout of one webhook POST, seconds")
     smtp_host: str = Field("", description="SMTP server; required when any recipient has emails")
     smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 SSL, 25 plain)")

@@ -1,6 +1,9 @@
 """Persistent delivery log: the memory that makes a replay or a restart send nothing twice.
 
-Keyed (alert_id, channel, target). A key whose status is final (``sent``, ``failed``,
+Keyed (alert_id, channel, target), where ``alert_id`` holds the incident notice the message
+tells of (``notifier.alert.notice_key``: the incident id for its raise - the raising record's
+alert id -, ``<incident_id>/escalated`` or ``/cleared``), so one incident raise, escalation or
+clear reaches each target once whatever records carry it. A key whose status is final (``sent``, ``failed``,
 ``expired``) is never attempted again; a ``pending`` key (the process stopped mid-delivery)
 resumes with the attempts it already used. Each attempt is kept with its outcome for audit.
 SQLite in WAL mode with full sync: a ``sent`` row survives a crash right after it is written.

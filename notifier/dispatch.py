@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from notifier.alert import notice_key
 from notifier.channels import Channel
 from notifier.dedupe import EXPIRED, FAILED, SENT, DeliveryKey, DeliveryLog, delivery_id
 from notifier.recipients import WEBHOOK, Delivery
@@ -78,8 +79,11 @@ class Dispatcher:
     # --- intake ---------------------------------------------------------------------------
 
     def add(self, ref: Hashable, alert: Mapping[str, Any], deliveries: list[Delivery]) -> None:
-        """Start the deliveries of one message; those already final in the log are skipped."""
-        alert_id = str(alert["alert_id"])
+        """Start the deliveries of one message; those already final in the log are skipped.
+
+        Deliveries are keyed by the incident notice (``notice_key``: the raise, escalation or
+        clear of one incident), so each recipient hears of each exactly once."""
+        alert_id = notice_key(alert)
         pending = 0
         for d in deliveries:
             key = DeliveryKey(alert_id, d.channel, d.target)
@@ -119,7 +123,7 @@ class Dispatcher:
     def expire(self, ref: Hashable, alert: Mapping[str, Any], deliveries: list[Delivery], reason: str) -> None:
         """Do not send this message (e.g. too old) but remember it, so a replay stays silent too."""
         for d in deliveries:
-            key = DeliveryKey(str(alert["alert_id"]), d.channel, d.target)
+            key = DeliveryKey(notice_key(alert), d.channel, d.target)
             state = self._log.get(key)
             if key not in self._jobs and (state is None or not state.final):
                 self._log.finish(key, EXPIRED, reason)

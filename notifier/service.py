@@ -115,8 +115,11 @@ class NotifierService:
                 raise KafkaException(err)
             log.warning("kafka error", error=err.str())
             return
-        tp: Partition = (msg.topic(), msg.partition())
-        offset = msg.offset()
+        topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+        if topic is None or partition is None or offset is None:  # only error events lack them, handled above
+            log.warning("kafka message without a position, skipped")
+            return
+        tp: Partition = (topic, partition)
         self._tracker.add(tp, offset)
         ref = (tp, offset, next(self._reads))
         try:

@@ -2,7 +2,9 @@
 
 Everything in an alert that a device or the flows produced (vehicle id, message, details)
 is untrusted text: control characters are replaced and lengths capped, so it can neither
-inject mail headers nor turn into markup. Subject: ``[ticktrack] <severity> <type> <vehicle>``.
+inject mail headers nor turn into markup. Subject: ``[ticktrack] <severity> <type> <vehicle>``,
+with `` (escalated)`` / `` (cleared)`` for those records of an incident; headers
+``X-Ticktrack-Incident-Id`` / ``X-Ticktrack-Incident-State`` say which incident and what happened.
 A stable Message-ID per (alert, address) lets mail systems drop a rare duplicate.
 """
 
@@ -45,8 +47,15 @@ def text(value: object, limit: int = 200) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
+def incident(alert: Mapping[str, Any]) -> tuple[str, str]:
+    """(incident id, state) of the record; older records without them raise their own incident."""
+    return text(alert.get("incident_id") or alert.get("alert_id"), 100), text(alert.get("state") or "raised", 20)
+
+
 def subject(alert: Mapping[str, Any]) -> str:
-    return text(f"[ticktrack] {text(alert.get('severity'), 20)} {text(alert.get('type'), 40)} {text(alert.get('vehicle_id'), 80)}", 200)
+    _, state = incident(alert)
+    suffix = "" if state == "raised" else f" ({state})"
+    return text(f"[ticktrack] {text(alert.get('severity'), 20)} {text(alert.get('type'), 40)} {text(alert.get('vehicle_id'), 80)}{suffix}", 200)
 
 
 def body(alert: Mapping[str, Any]) -> str:
@@ -78,7 +87,8 @@ def body(alert: Mapping[str, Any]) -> str:
         lines.append("Details:")
         lines += [f"  {text(k, 60)}: {text(json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v, 300)}"
                   for k, v in list(details.items())[:30]]
-    lines += ["", f"Alert id: {text(alert.get('alert_id'), 100)}", "-- ", "ticktrack notifier"]
+    incident_id, state = incident(alert)
+    lines += ["", f"Incident: {incident_id} ({state})", f"Alert id: {text(alert.get('alert_id'), 100)}", "-- ", "ticktrack notifier"]
     return "\n".join(lines) + "\n"
 
 
@@ -91,6 +101,7 @@ def build_message(alert: Mapping[str, Any], to: str, sender: str, delivery_id: s
     domain = sender.rpartition("@")[2] or "ticktrack"
     msg["Message-ID"] = f"<{delivery_id}@{domain}>"
     msg["X-Ticktrack-Alert-Id"] = text(alert.get("alert_id"), 100)
+    msg["X-Ticktrack-Incident-Id"], msg["X-Ticktrack-Incident-State"] = incident(alert)
     msg.set_content(body(alert))
     return msg
 

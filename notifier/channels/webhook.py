@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -63,7 +62,7 @@ class WebhookChannel:
             return AttemptResult(Outcome.PERMANENT, f"invalid URL: {exc}")
         except http.client.HTTPException as exc:  # garbled or cut-off response
             return AttemptResult(Outcome.RETRY, f"{type(exc).__name__}: {exc}")
-        except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError, OSError) as exc:
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             return AttemptResult(Outcome.RETRY, f"{type(exc).__name__}: {reason}")
         except ValueError as exc:  # malformed URL that slipped past validation

@@ -2,7 +2,7 @@
 
 import pytest
 
-from notifier.alert import InvalidAlert, parse_alert, severity_rank
+from notifier.alert import InvalidAlert, notice_key, parse_alert, severity_rank
 from notifier.service import is_stale
 
 
@@ -32,3 +32,13 @@ def test_staleness_by_event_time() -> None:
     assert not is_stale({"ts": 0}, 0, now_ms), "0 = no limit"
     assert not is_stale({"ts": "yesterday"}, 3600, now_ms)
     assert not is_stale({}, 3600, now_ms)
+
+
+def test_notice_key_per_incident_and_state() -> None:
+    base = {"alert_id": "a2", "vehicle_id": "v", "type": "coolant_high"}
+    assert notice_key({**base, "alert_id": "i1", "incident_id": "i1", "state": "raised"}) == "i1"
+    assert notice_key({**base, "incident_id": "i1", "state": "escalated"}) == "i1/escalated"
+    assert notice_key({**base, "incident_id": "i1", "state": "cleared"}) == "i1/cleared"
+    assert notice_key(base) == "a2"  # written before incidents: its own raise, the key it always had
+    assert notice_key({**base, "incident_id": "", "state": None}) == "a2"
+    assert notice_key({**base, "incident_id": "i1", "state": "snoozed"}) == "a2"  # unknown state: on its own

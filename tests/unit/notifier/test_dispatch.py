@@ -199,3 +199,27 @@ def test_webhook_secrets_stay_out_of_logs() -> None:
     assert shown.startswith("https://hooks.example.com:8443/…#")
     assert "SECRET" not in shown and "pw" not in shown and "token" not in shown
     assert shown_target("email", "a@b.c") == "a@b.c"
+
+
+def incident_record(alert_id: str, state: str, incident_id: str = "inc") -> dict:
+    return {**alert(alert_id), "state": state, "incident_id": incident_id}
+
+
+def test_one_message_per_incident_raise_escalation_and_clear(log: DeliveryLog) -> None:
+    """Keyed by the incident notice: a second record of the same incident and state (a second
+    escalation, a re-raise under another id) sends nothing; raise, escalation and clear one each."""
+    ch = ScriptedChannel({})
+    d = make(ch, log)
+    records = [incident_record("inc", "raised"), incident_record("e1", "escalated"), incident_record("e2", "escalated"),
+               incident_record("r2", "raised"), incident_record("c1", "cleared"), incident_record("c2", "cleared")]
+    for n, rec in enumerate(records):
+        d.add(f"m{n}", rec, [hook("t")])
+        run_until(d, {f"m{n}"})
+    assert ch.calls["t"] == 3
+    assert log.counts() == {SENT: 3}
+    assert {k for k in ("inc", "inc/escalated", "inc/cleared") if log.get(DeliveryKey(k, WEBHOOK, "t"))} == {
+        "inc", "inc/escalated", "inc/cleared"}
+    # a record without the incident fields (an older producer) is a raise of its own, keyed as before
+    d.add("old", alert("legacy"), [hook("t")])
+    assert run_until(d, {"old"}) == {"old"}
+    assert ch.calls["t"] == 4 and log.get(DeliveryKey("legacy", WEBHOOK, "t")).status == SENT

@@ -39,3 +39,14 @@ def test_hostile_device_strings_stay_text() -> None:
 def test_missing_fields_do_not_break_the_body() -> None:
     text = body({"alert_id": "x", "vehicle_id": "v", "type": "idle", "ts": "not a number", "lat": None})
     assert "idle" in text and "Alert id: x" in text
+
+
+def test_incident_is_named_in_subject_headers_and_body() -> None:
+    escalated = {**ALERT, "alert_id": "e9", "incident_id": "abc123", "state": "escalated", "severity": "critical"}
+    assert subject(escalated) == "[ticktrack] critical overspeed van-01 (escalated)"
+    assert subject({**ALERT, "state": "raised", "incident_id": "abc123"}) == subject(ALERT)
+    msg = build_message(escalated, "to@example.com", "ticktrack@example.com", "d1")
+    assert (msg["X-Ticktrack-Incident-Id"], msg["X-Ticktrack-Incident-State"]) == ("abc123", "escalated")
+    assert "Incident: abc123 (escalated)" in body(escalated) and "Alert id: e9" in body(escalated)
+    legacy = build_message(ALERT, "to@example.com", "ticktrack@example.com", "d1")
+    assert (legacy["X-Ticktrack-Incident-Id"], legacy["X-Ticktrack-Incident-State"]) == ("abc123", "raised")
