@@ -63,10 +63,10 @@ sleep 1
 NOTIFIER_RECIPIENTS_FILE=config/recipients.demo.json NOTIFIER_SMTP_HOST=127.0.0.1 NOTIFIER_SMTP_PORT=8025 \
   NOTIFIER_SMTP_TLS=none NOTIFIER_DELIVERIES_DB=var/notifier/demo-deliveries.sqlite NOTIFIER_GROUP_ID=ticktrack-notifier-demo \
   start notifier $PY -m notifier
-# Every registry vehicle drives a scripted scenario, so every alert type shows up; repeated.
-# The family car's school-zone scenario is stamped back to school hours; its trip after it keeps
-# the parent's car live on the map.
-start vehicles bash -c "while true; do $PY -m simulators.publish_vehicles --scenario all,trip@family-car; sleep 5; done"
+# Every registry vehicle drives a scripted scenario, so every alert type shows up; repeated. The
+# selection `demo` (simulators/scenario_plan.py DEMO_SELECTION) starts each van's round on a trip,
+# so every active vehicle is on the road in the first minute.
+start vehicles bash -c "while true; do $PY -m simulators.publish_vehicles --scenario demo; sleep 5; done"
 start collector $PY -m collectors.ccxt_collector --simulated yes --out kafka
 start crypto $PY -m bytewax.run "dataflows.crypto_prices:build_flow()" -r "$(recovery crypto)" -s 5 -b 0
 start crypto-store $PY -m bytewax.run "dataflows.crypto_store:build_flow()" -r "$(recovery crypto-store)" -s 5 -b 0

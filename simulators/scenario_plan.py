@@ -24,6 +24,11 @@ from simulators.scenarios import SCENARIOS, Scenario, ScenarioContext, ScenarioE
 
 DEFAULT_GAP_S = 300.0
 
+# What ``make demo`` drives, round after round (``--scenario demo``): every scenario, with each van
+# starting its round on a trip (its health scenarios are parked), so that every active vehicle is on
+# the road in the first minute; the family car's school-zone run is back-dated, its trip keeps it live.
+DEMO_SELECTION = "trip@van-01,trip@van-02,trip@van-03,trip@van-04,all,trip@family-car"
+
 
 @dataclass(frozen=True)
 class Run:
@@ -67,9 +72,13 @@ class Plan:
 
 
 def parse_selection(text: str) -> list[tuple[str, str | None]]:
-    """``"overspeed,idle@van-02"`` -> [("overspeed", None), ("idle", "van-02")]; ``all`` = every scenario."""
+    """``"overspeed,idle@van-02"`` -> [("overspeed", None), ("idle", "van-02")]; ``all`` = every scenario,
+    ``demo`` = DEMO_SELECTION."""
     out: list[tuple[str, str | None]] = []
     for item in (p.strip() for p in text.split(",")):
+        if item == "demo":
+            out += parse_selection(DEMO_SELECTION)
+            continue
         if not item:
             continue
         name, _, vehicle = item.partition("@")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,7 +22,7 @@ from simulators.scenarios import SCENARIOS, ScenarioError
 
 # Wednesday 2026-11-25 22:00 Berlin: the depot's night window is on, the school window is off,
 # so the family car's scenario must move itself back to a school day.
-T0 = int(datetime(2026, 11, 25, 21, 0, tzinfo=timezone.utc).timestamp() * 1000)
+T0 = int(datetime(2026, 11, 25, 21, 0, tzinfo=UTC).timestamp() * 1000)
 CFG = FleetSettings()
 FULL = load_registry(REPO_ROOT / "config/vehicles.json", REPO_ROOT / "config/geofences.geojson")
 
@@ -138,7 +139,7 @@ def test_vehicle_prefix_and_override() -> None:
 def test_scenarios_on_one_vehicle_follow_each_other() -> None:
     p = plan(parse_selection("coolant_high,rpm_high,new_dtc"), REG, T0, CFG)
     runs = p.runs
-    for a, b in zip(runs, runs[1:]):
+    for a, b in pairwise(runs):
         assert min(m.ts_ms for m in b.messages) - max(m.ts_ms for m in a.messages) >= 300_000
     assert [p.offset_ms for p in p.schedule] == sorted(p.offset_ms for p in p.schedule)
 
@@ -166,3 +167,26 @@ def test_listing_names_every_scenario_and_its_alerts() -> None:
         assert sc.name in text
         for t in sc.expected:
             assert t in text
+
+
+def test_demo_selection_puts_every_active_vehicle_on_the_road_in_the_first_minute() -> None:
+    """`make demo` must show a living fleet at once: a fleet manager's vans too, not only taxis. In the
+    day (here Wednesday 11:00 Berlin); from 22:00 to 05:00 the vans' trips also leave the depot's night
+    window, which is what that zone is for."""
+    p = plan(parse_selection("demo"), REG, int(datetime(2026, 11, 25, 10, 0, tzinfo=UTC).timestamp() * 1000), CFG)
+    moving = {pl.message.topic.split("/")[1] for pl in p.schedule
+              if pl.offset_ms <= 60_000 and (pl.message.payload.get("speed_kmh") or 0) > 5}
+    active = {vid for vid, v in REG.vehicles.items() if v.active}
+    assert moving == active
+    result = replay(p.messages, REG, CFG)
+    assert result.rejected == []
+    # The scenarios' own alerts, plus what the added trips must raise by leaving their home zones:
+    # each van leaves the depot (an exit, no violation in the day), the family car leaves the school
+    # during school hours (exit and outside_allowed).
+    expected = expected_with_offline(p, CFG)
+    for van in ("van-01", "van-02", "van-03", "van-04"):
+        expected[van][A.GEOFENCE_EXIT] = expected[van].get(A.GEOFENCE_EXIT, 0) + 1
+    for t in (A.GEOFENCE_EXIT, A.GEOFENCE_OUTSIDE_ALLOWED):
+        expected["family-car"][t] += 1
+    assert {v: result.counts(v) for v in expected} == expected
+    assert sorted(t.vehicle_id for t in result.trips) == ["family-car", "taxi-03", "van-01", "van-02", "van-03", "van-04"]
