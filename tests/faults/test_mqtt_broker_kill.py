@@ -5,7 +5,8 @@ Measured with the default time-based ``autosave_interval 10``: 0 of 500 arrived 
 
 Mosquitto saves in its main loop after a change, which can come after the PUBACK went out: a kill
 right after the last PUBACK may lose the newest message (seen once, 499 of 500, in a fresh-clone
-CI run of 2026-12-02; 500 of 500 in the other runs). So the test holds the broker to what it
+CI run of 2026-12-02; 500 of 500 in the other runs; the maintainer confirms there is no strict
+order between save and PUBACK, eclipse-mosquitto/mosquitto#1855). So the test holds the broker to what it
 promises: every message but the newest save cycle's (one change) arrives, in order, none twice."""
 
 from __future__ import annotations
