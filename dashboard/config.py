@@ -14,6 +14,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from settings.stack import REPO_ROOT
+from settings.topics import FLEET_ACKS
 
 
 class DashboardSettings(BaseSettings):
@@ -25,6 +26,7 @@ class DashboardSettings(BaseSettings):
     vehicles_file: Path = Field(REPO_ROOT / "config" / "vehicles.json", description="vehicle registry (JSON) the fleet flows read too")
     geofences_file: Path = Field(REPO_ROOT / "config" / "geofences.geojson", description="geofences (GeoJSON FeatureCollection)")
     live_config: bool = Field(True, description="overlay the registry with the compacted Kafka topic fleet.config")
+    acks_topic: str = Field(FLEET_ACKS, description="compacted Kafka topic of incident acknowledgements (docs/alerts.md#acknowledgement)")
     refresh_s: float = Field(5.0, gt=0, description="s; auto-refresh period of the fleet map and live alert feed")
     offline_after_s: float = Field(600.0, gt=0, description="s without telemetry before a vehicle shows offline (Traccar: 600)")
     moving_kmh: float = Field(2.0, ge=0, description="km/h; above this the vehicle is moving, else idle (fleet rules: idle_speed_kmh)")
