@@ -13,9 +13,9 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import fastavro
 
@@ -25,7 +25,7 @@ VERSIONS = {"telemetry": 2}
 TELEMETRY_SCHEMA_HEADER = ("schema", b"ticktrack.fleet.Telemetry/2")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str, version: int | None = None) -> Any:
     """Parse ``schemas/<name>.avsc`` (or the older ``<name>.v<version>.avsc``) once."""
     current = version is None or version == VERSIONS.get(name)
@@ -58,6 +58,7 @@ def decode(schema_name: str, data: bytes, writer_version: int | None = None) -> 
     ``writer_version`` (from ``header_version``) names the schema that wrote ``data``;
     None = the current one."""
     reader = load_schema(schema_name)
+    # every schema of schemas/ is a record, so fastavro reads a dict (its return type covers every Avro type)
     if writer_version is None or writer_version == VERSIONS.get(schema_name):
-        return fastavro.schemaless_reader(io.BytesIO(data), reader)
-    return fastavro.schemaless_reader(io.BytesIO(data), load_schema(schema_name, writer_version), reader)
+        return cast(dict[str, Any], fastavro.schemaless_reader(io.BytesIO(data), reader))
+    return cast(dict[str, Any], fastavro.schemaless_reader(io.BytesIO(data), load_schema(schema_name, writer_version), reader))

@@ -24,13 +24,13 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 MAX_KEPT_PAYLOAD_BYTES = 64 * 1024
 TRUNCATED_PREFIX_BYTES = 1024
 MAX_REASON_CHARS = 1000
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _text(data: bytes, truncated: bool) -> tuple[str, str]:

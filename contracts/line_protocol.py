@@ -25,7 +25,7 @@ class InvalidLine(ValueError):
 
 def encode_point(p: Point) -> bytes:
     """One point -> the record value (UTF-8 line protocol, timestamp in milliseconds)."""
-    line = p.to_line_protocol(PRECISION)
+    line: str = p.to_line_protocol(PRECISION)
     if not line:
         raise InvalidLine(f"point of measurement {p._name!r} has no fields")  # noqa: SLF001 - only for the message
     return line.encode("utf-8")

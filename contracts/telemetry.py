@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -25,7 +25,7 @@ MAX_TS_AGE_MS = 90 * DAY_MS
 # A fix stamped further ahead of its arrival cannot have been measured yet: a wrong device clock.
 # Same margin as the analytics' ordering (rules/fleet/ordering.py MAX_FUTURE_S).
 MAX_TS_FUTURE_MS = 5 * 60_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _MAX_EPOCH_MS = 32_503_680_000_000  # year 3000: beyond it the number is not a time
 
@@ -84,7 +84,8 @@ class Telemetry(BaseModel):
     alarm: str | None = Field(None, min_length=1, max_length=32, pattern=r"^[A-Za-z][A-Za-z0-9_ -]*$",
                               description="device alarm as reported (sos, tow, power_cut, ...); rules/fleet/alarms.py")
     hdop: float | None = Field(None, ge=0, le=99.99, description="horizontal dilution of precision of the fix; widens the geofence margin")
-    accuracy_m: float | None = Field(None, ge=0, le=10_000, description="estimated horizontal error, m (1 sigma, as Android reports it); widens the geofence margin")
+    accuracy_m: float | None = Field(None, ge=0, le=10_000, description="estimated horizontal error, m (1 sigma, as Android reports it); widens "
+                                                                        "the geofence margin")
     received_at_ms: int = Field(0, description="set by the ingest when the message arrived; never from the device")
 
     @field_validator("ignition", mode="before")

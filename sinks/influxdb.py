@@ -60,7 +60,7 @@ def is_refusal(exc: Exception) -> bool:
     return not is_retryable(exc)
 
 
-def backoff_delays(first_s: float, max_s: float) -> "Callable[[int], float]":
+def backoff_delays(first_s: float, max_s: float) -> Callable[[int], float]:
     """Delay before attempt n (1-based): doubles from ``first_s`` up to ``max_s``."""
     return lambda attempt: min(max_s, first_s * (2 ** (attempt - 1)))
 
@@ -148,7 +148,8 @@ class _InfluxSinkPartition(StatelessSinkPartition[Item]):
 
     def _send(self, lines: Sequence[Item]) -> None:
         body = "\n".join(cast("Sequence[str]", lines)).encode("utf-8")  # the partition writes only lines (lines_of)
-        self._write.write(self._bucket, self._org, body, write_precision=WritePrecision.MS)
+        # influxdb-client annotates write_precision as its WritePrecision class, whose members are plain str
+        self._write.write(self._bucket, self._org, body, write_precision=WritePrecision.MS)  # type: ignore[arg-type]
 
     def _write_chunk(self, points: Sequence[Item]) -> None:
         started = time.monotonic()

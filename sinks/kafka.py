@@ -65,7 +65,7 @@ class KafkaRecord:
     key: bytes | None
     value: bytes | None
     topic: str | None = None
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    headers: list[tuple[str, str | bytes | None]] = field(default_factory=list)
     timestamp_ms: int | None = None
 
 
@@ -84,7 +84,7 @@ def error_kind(err: KafkaError) -> str:
 
 def backoff_s(attempt: int, first_s: float = 0.5, max_s: float = 30.0) -> float:
     """Pause before retry ``attempt`` (1-based): doubles from ``first_s`` up to ``max_s``."""
-    return min(max_s, first_s * 2 ** (attempt - 1))
+    return min(max_s, first_s * 2.0 ** (attempt - 1))
 
 
 @dataclass
@@ -199,11 +199,11 @@ class ReliableProducer:
             p.result = err
 
         rec = p.rec
-        kwargs = {"timestamp": rec.timestamp_ms} if rec.timestamp_ms is not None else {}
+        timestamp = rec.timestamp_ms if rec.timestamp_ms is not None else 0  # 0: librdkafka stamps the send time
         while True:
             try:
                 self._producer.produce(p.topic, rec.value, rec.key, headers=rec.headers or None,
-                                       on_delivery=on_delivery, **kwargs)
+                                       on_delivery=on_delivery, timestamp=timestamp)
                 return
             except BufferError:
                 self._producer.poll(0.1)  # local queue full: let librdkafka send, then try again

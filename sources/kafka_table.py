@@ -40,7 +40,7 @@ class CompactedTopicTable(Generic[T]):
     def current(self) -> T:
         return self._current
 
-    def start(self) -> "CompactedTopicTable[T]":
+    def start(self) -> CompactedTopicTable[T]:
         self._thread.start()
         return self
 

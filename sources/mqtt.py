@@ -16,11 +16,13 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
 import structlog
 from bytewax.inputs import DynamicSource, StatelessSourcePartition
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from sources.mqtt_client import MqttConnection, connect_client, make_client
 
@@ -59,25 +61,28 @@ class _MqttPartition(StatelessSourcePartition[MqttMessage]):
         connect_client(self._client, conn, clean_start=False, session_expiry_s=session_expiry_s, receive_maximum=queue_size)
         self._client.loop_start()
 
-    def _on_connect(self, client: mqtt.Client, _userdata, _flags, reason_code, _props) -> None:
+    def _on_connect(self, client: mqtt.Client, _userdata: object, _flags: mqtt.ConnectFlags, reason_code: ReasonCode,
+                    _props: Properties | None) -> None:
         if reason_code.is_failure:
             log.warning("mqtt_connect_failed", client_id=self._client_id, reason=str(reason_code))
             return
         log.info("mqtt_connected", client_id=self._client_id, subscription=self._subscription)
         client.subscribe(self._subscription, qos=1)
 
-    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _props) -> None:
+    def _on_subscribe(self, _client: mqtt.Client, _userdata: object, _mid: int, reason_codes: list[ReasonCode],
+                      _props: Properties | None) -> None:
         failed = [str(rc) for rc in reason_codes if rc.is_failure]
         if failed:
             log.error("mqtt_subscribe_refused", client_id=self._client_id, subscription=self._subscription, reasons=failed)
         else:
             log.info("mqtt_subscribed", client_id=self._client_id, subscription=self._subscription)
 
-    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _props) -> None:
+    def _on_disconnect(self, _client: mqtt.Client, _userdata: object, _flags: mqtt.DisconnectFlags, reason_code: ReasonCode,
+                       _props: Properties | None) -> None:
         if not self._closing.is_set():
             log.warning("mqtt_disconnected", client_id=self._client_id, reason=str(reason_code))
 
-    def _on_message(self, _client, _userdata, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
         item = MqttMessage(msg.topic, bytes(msg.payload), int(time.time() * 1000), msg.qos, bool(msg.retain))
         # Blocks paho's network thread when the dataflow is behind: that is the backpressure.
         while not self._closing.is_set():
@@ -104,7 +109,7 @@ class _MqttPartition(StatelessSourcePartition[MqttMessage]):
         return batch
 
     def next_awake(self) -> datetime | None:
-        return datetime.now(timezone.utc) + _IDLE_WAIT if self._idle else None
+        return datetime.now(UTC) + _IDLE_WAIT if self._idle else None
 
     def close(self) -> None:
         # Unacknowledged messages stay in the persistent session and are delivered again.

@@ -59,7 +59,7 @@ def connect_client(
     client: mqtt.Client, conn: MqttConnection, *, clean_start: bool, session_expiry_s: int = 0, receive_maximum: int | None = None
 ) -> None:
     """Connect (non-blocking reconnects afterwards are paho's, with the backoff set above)."""
-    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho's Properties has no annotations
+    props = Properties(PacketTypes.CONNECT)
     if session_expiry_s:
         props.SessionExpiryInterval = session_expiry_s
     if receive_maximum:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from influxdb_client import Point
+from influxdb_client import Point, WritePrecision
 
 
 def set_fields(p: Point, int_fields: Collection[str], **fields: Any) -> Point:
@@ -21,4 +21,10 @@ def set_fields(p: Point, int_fields: Collection[str], **fields: Any) -> Point:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = int(value) if name in int_fields else float(value)
         p.field(name, value)
+    return p
+
+
+def at_ms(p: Point, ts_ms: int) -> Point:
+    """``p`` at ``ts_ms`` (milliseconds): ``Point.time`` returns the point, but untyped."""
+    p.time(ts_ms, WritePrecision.MS)
     return p

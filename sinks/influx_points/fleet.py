@@ -6,10 +6,11 @@ field layout and give the same line (tests/unit/test_line_protocol.py)."""
 
 from __future__ import annotations
 
-from influxdb_client import Point, WritePrecision
+from influxdb_client import Point
 
 from contracts.line_protocol import escape_tag_value, float_field, string_field
 from contracts.telemetry import Telemetry
+from sinks.influx_points.fields import at_ms
 
 _SCALARS = ("heading_deg", "altitude_m", "rpm", "engine_load_pct", "coolant_temp_c", "fuel_level_pct",
             "battery_v", "odometer_km", "engine_hours", "oil_life_pct")
@@ -38,7 +39,7 @@ def _fields(t: Telemetry) -> list[tuple[str, object]]:
 
 def telemetry_point(t: Telemetry, fleet_id: str | None = None) -> Point:
     """Measurement ``telemetry``: one point per fix at its event time; absent fields stay absent."""
-    p = Point("telemetry").tag("vehicle_id", t.vehicle_id).time(t.ts_ms, WritePrecision.MS)
+    p = at_ms(Point("telemetry").tag("vehicle_id", t.vehicle_id), t.ts_ms)
     if fleet_id:
         p.tag("fleet_id", fleet_id)
     for name, value in _fields(t):
