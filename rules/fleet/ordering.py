@@ -15,7 +15,10 @@ never under ``reorder_hold_s`` nor over ``reorder_hold_max_s``. A vehicle on a c
 the 2 s; one whose fixes arrive up to 4 s out of order waits ~4.3 s and loses none of them.
 ``report`` gives the counters and the share of fixes skipped as late (``LinkStats``).
 
-Exact duplicates (same ``ts_ms``) are dropped and counted. A fix older than one already
+Exact duplicates (same ``ts_ms``) are dropped and counted: a fix is a duplicate of one pending or
+released within ``dedup_horizon_s`` (a sorted tuple, looked up by bisection and cut at the
+horizon by one slice per release: the frozenset rebuilt from every remembered timestamp on
+every release was the engine's biggest cost, issue 11) or of a late fix (a small set). A fix older than one already
 released is *late*: it is counted and passed on with ``flag="late"`` so it is stored, but
 rules skip it (it would rewind their state machines and make false alerts). A fix stamped
 more than ``max_future_s`` ahead of its arrival is passed on with ``flag="future"`` without
@@ -25,8 +28,8 @@ moving the watermark, so one bad device clock cannot mark all later fixes late.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from contracts.telemetry import Telemetry
 
@@ -57,7 +60,8 @@ class ReorderState:
     pending: tuple[tuple[int, int, Telemetry], ...] = ()
     max_ts: int | None = None
     last_released_ts: int | None = None
-    recent_ts: frozenset[int] = frozenset()
+    recent_ts: frozenset[int] = frozenset()  # late fixes' ts within the horizon (before 2026-12-02 also the released ones)
+    released_ts: tuple[int, ...] = ()  # released ts within the dedup horizon, ascending
     duplicates: int = 0
     late: int = 0
     future: int = 0
@@ -65,6 +69,23 @@ class ReorderState:
     arrivals: tuple[tuple[int, int], ...] = ()  # (ts, arrival_ms) of the newest fixes, at most KEEP_ARRIVALS
     lateness: tuple[tuple[int, int], ...] = ()  # (arrival_ms, ms behind a newer fix) measurements, newest last
     reported_ms: int | None = None  # stream time of the last ``report``
+
+
+def _with(state: ReorderState, **parts: Any) -> ReorderState:
+    """``dataclasses.replace`` without re-running ``__init__`` (several per fix: a third of the buffer's cost)."""
+    new = object.__new__(ReorderState)
+    new.__dict__.update(state.__dict__, **parts)
+    return new
+
+
+def _seen(state: ReorderState, ts: int) -> bool:
+    """Already released within the horizon, flagged late, or pending: a duplicate."""
+    released = state.released_ts
+    if released and released[0] <= ts <= released[-1]:
+        i = bisect.bisect_left(released, ts)
+        if released[i] == ts:
+            return True
+    return ts in state.recent_ts or any(p[0] == ts for p in state.pending)
 
 
 @dataclass(frozen=True)
@@ -101,7 +122,7 @@ def _measure(state: ReorderState, ts: int, arrival_ms: int, cfg: FleetSettings) 
     if newer and arrival_ms > min(newer):
         since = arrival_ms - int(cfg.reorder_adapt_window_s * 1000)
         lateness = tuple(x for x in lateness if x[0] >= since)[-(KEEP_ARRIVALS - 1):] + ((arrival_ms, arrival_ms - min(newer)),)
-    return replace(state, arrivals=(state.arrivals + ((ts, arrival_ms),))[-KEEP_ARRIVALS:], lateness=lateness)
+    return _with(state, arrivals=(state.arrivals + ((ts, arrival_ms),))[-KEEP_ARRIVALS:], lateness=lateness)
 
 
 def report(state: ReorderState, vehicle_id: str, now_ms: int, cfg: FleetSettings, every_s: float = 60.0) -> tuple[ReorderState, list[LinkStats]]:
@@ -109,24 +130,28 @@ def report(state: ReorderState, vehicle_id: str, now_ms: int, cfg: FleetSettings
     if not (state.released or state.late) or (state.reported_ms is not None and now_ms - state.reported_ms < every_s * 1000):
         return state, []
     stats = LinkStats(vehicle_id, now_ms, state.released, state.late, state.duplicates, state.future, hold_ms(state, now_ms, cfg))
-    return replace(state, reported_ms=now_ms), [stats]
+    return _with(state, reported_ms=now_ms), [stats]
 
 
 def push(state: ReorderState, fix: Telemetry, arrival_ms: int, cfg: FleetSettings) -> tuple[ReorderState, list[OrderedFix]]:
     """Add one fix (``arrival_ms`` = processing time it arrived); return the fixes now released."""
     ts = fix.ts_ms
-    if ts in state.recent_ts or any(p[0] == ts for p in state.pending):
-        return replace(state, duplicates=state.duplicates + 1), []
+    if _seen(state, ts):
+        return _with(state, duplicates=state.duplicates + 1), []
     if ts > arrival_ms + MAX_FUTURE_S * 1000:
-        return replace(state, future=state.future + 1), [OrderedFix(fix, "future")]
+        return _with(state, future=state.future + 1), [OrderedFix(fix, "future")]
     state = _measure(state, ts, arrival_ms, cfg)
     if state.last_released_ts is not None and ts < state.last_released_ts:
-        state = replace(state, late=state.late + 1, recent_ts=state.recent_ts | {ts})
+        state = _with(state, late=state.late + 1, recent_ts=state.recent_ts | {ts})
         return state, [OrderedFix(fix, "late")]
-    pending = list(state.pending)
-    bisect.insort(pending, (ts, arrival_ms, fix), key=lambda p: p[0])
+    if not state.pending or state.pending[-1][0] < ts:
+        pending = (*state.pending, (ts, arrival_ms, fix))
+    else:
+        items = list(state.pending)
+        bisect.insort(items, (ts, arrival_ms, fix), key=lambda p: p[0])
+        pending = tuple(items)
     max_ts = ts if state.max_ts is None else max(state.max_ts, ts)
-    state = replace(state, pending=tuple(pending), max_ts=max_ts)
+    state = _with(state, pending=pending, max_ts=max_ts)
     return _release(state, cutoff_ts=max_ts - int(cfg.allowed_lateness_s * 1000), cfg=cfg)
 
 
@@ -163,7 +188,12 @@ def _release(state: ReorderState, cutoff_ts: int, cfg: FleetSettings) -> tuple[R
         i += 1
     if not out:
         return state, []
+    assert last is not None  # out is not empty
+    # remembered: what is within the horizon of the newest released fix (ascending: releases are in order)
     horizon = last - int(cfg.dedup_horizon_s * 1000)
-    recent = frozenset(t for t in state.recent_ts | {o.fix.ts_ms for o in out} if t >= horizon)
-    return replace(state, pending=state.pending[i:], last_released_ts=last, recent_ts=recent,
-                   released=state.released + len(out)), out
+    kept = state.released_ts[bisect.bisect_left(state.released_ts, horizon):]
+    new = [o.fix.ts_ms for o in out]
+    released_ts = kept + tuple(new[bisect.bisect_left(new, horizon):])
+    late = frozenset(t for t in state.recent_ts if t >= horizon) if state.recent_ts else state.recent_ts
+    return _with(state, pending=state.pending[i:], last_released_ts=last, recent_ts=late, released_ts=released_ts,
+                 released=state.released + len(out)), out
