@@ -7,8 +7,9 @@ state, picklable for Bytewax recovery) whose figures equal the batch functions b
 series - the unit tests hold them to that and to hand-computed cases.
 
 Direction (hit rate, binomial test) counts only non-overlapping targets: every h-th forecast at
-horizon h, and only where both the forecast and the outcome moved. Loss is the absolute error, so MASE (model MAE / random-walk MAE on the same targets) and the
-Diebold-Mariano test answer the same question: is the model's MAE really below the random walk's.
+horizon h, and only where both the forecast and the outcome moved. Loss is the absolute error,
+so MASE (model MAE / random-walk MAE on the same targets) and the Diebold-Mariano test answer the
+same question: is the model's MAE really below the random walk's.
 """
 
 from __future__ import annotations
