@@ -9,7 +9,7 @@ arrival order, so late-but-in-window quotes and merged partial windows give the 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from contracts.quote import Quote
@@ -33,7 +33,7 @@ class OHLC:
 
 def quote_event_time(quote: Quote) -> datetime:
     """Event time of a quote for the Bytewax ``EventClock`` (receive time, like the spread book)."""
-    return datetime.fromtimestamp(quote.recv_ts_ms / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(quote.recv_ts_ms / 1000, tz=UTC)
 
 
 def new_ohlc() -> OHLC | None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.quote import Quote
-from rules.crypto.book import BookRules, BookView, SymbolBook, update_book
 from contracts.extremes import Extremes
+from contracts.quote import Quote
+from contracts.spread import SpreadRecord
+from rules.crypto.book import BookRules, BookView, SymbolBook, update_book
 from rules.crypto.extremes import compute_extremes
 from rules.crypto.fees import FeeTable, build_fee_table
-from contracts.spread import SpreadRecord
 from rules.crypto.spread import compute_spread
 
 

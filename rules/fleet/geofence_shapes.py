@@ -6,8 +6,8 @@ e.g. a roadworks corridor), optional ``speed_limit_kmh``, ``vehicles`` / ``fleet
 (lists of ids it applies to; both absent = every vehicle), optional ``margin_m`` (metres of
 GPS drift ignored at the edge, geofences.py), optional ``schedule`` (see
 schedule.py), optional ``check_segments`` (default true for ``forbidden`` zones: the straight
-segment between two fixes is tested against the zone, segment_crossing.py). Shapes are projected to metres around their own centre, so a circle is round
-and a corridor has its width in metres. Every error names the file and the feature.
+segment between two fixes is tested against the zone, segment_crossing.py). Shapes are projected
+to metres around their own centre, so a circle is round and a corridor has its width in metres. Every error names the file and the feature.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 import shapely
@@ -27,6 +27,7 @@ from .geo import LocalProjection
 from .schedule import ScheduleError, WeeklySchedule, parse_schedule
 
 Kind = Literal["allowed", "forbidden", "zone"]
+Shape = Literal["polygon", "circle", "corridor"]
 
 
 class GeofenceError(ValueError):
@@ -38,7 +39,7 @@ class Geofence:
     id: str
     name: str
     kind: Kind
-    shape: Literal["polygon", "circle", "corridor"]
+    shape: Shape
     area: BaseGeometry  # in the metres of ``projection``
     projection: LocalProjection
     speed_limit_kmh: float | None = None
@@ -70,6 +71,10 @@ class Geofence:
         return self.schedule is None or self.schedule.active_at(ts_ms)
 
 
+@overload
+def _positive(props: dict[str, Any], key: str, required: Literal[True]) -> float: ...
+@overload
+def _positive(props: dict[str, Any], key: str, required: Literal[False]) -> float | None: ...
 def _positive(props: dict[str, Any], key: str, required: bool) -> float | None:
     value = props.get(key)
     if value is None and not required:
@@ -118,6 +123,7 @@ def _build(feature: Any) -> Geofence:
         raise ValueError("coordinates must be [lon, lat] in degrees")
     proj = LocalProjection(lat0=(miny + maxy) / 2, lon0=(minx + maxx) / 2)
     local = shapely.transform(geom, lambda xy: np.column_stack(proj.to_xy(xy[:, 0], xy[:, 1])))
+    shape: Shape
     if isinstance(geom, (Polygon, MultiPolygon)):
         if not geom.is_valid:
             raise ValueError(f"polygon is invalid: {shapely.validation.explain_validity(geom)}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from contracts import alert as A
 from contracts.health import HealthReport, Issue, ServiceForecast, Status
@@ -60,7 +60,7 @@ def assess(
                             "Have a workshop read and fix the code" + ("; avoid driving until then" if is_severe(code) else "")))
     if recent_fuel_drop:
         issues.append(Issue(A.FUEL_DROP, "critical", "unexplained fuel loss", "Inspect the tank, lines and fuel cap for a leak or theft"))
-    today = datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc).date()
+    today = datetime.fromtimestamp(ts_ms / 1000, tz=UTC).date()
     dated = [f for f in forecasts if f.due_date is not None]
     next_service = min(dated, key=lambda f: f.due_date or date.max) if dated else (forecasts[0] if forecasts else None)
     for f in forecasts:

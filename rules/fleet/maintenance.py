@@ -9,7 +9,7 @@ the forecast. Without usage data only the calendar criterion can give a date.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -35,7 +35,7 @@ class MaintenanceRule(BaseModel):
     suggestion: str = ""
 
     @model_validator(mode="after")
-    def _one_period(self) -> "MaintenanceRule":
+    def _one_period(self) -> MaintenanceRule:
         if self.every_km is None and self.every_engine_hours is None and self.every_months is None:
             raise ValueError(f"maintenance rule {self.id!r} needs every_km, every_engine_hours or every_months")
         return self
@@ -73,7 +73,7 @@ def update_usage(state: UsageState, ts_ms: int, odometer_km: float | None, engin
 def rates(state: UsageState) -> tuple[float | None, float | None]:
     """(km per day, engine hours per day) between the first and last day of the window."""
     def rate(i: int) -> float | None:
-        pts = [(d[0], d[i]) for d in state.days if d[i] is not None]
+        pts = [(d[0], v) for d in state.days if (v := d[i]) is not None]
         if len(pts) < 2 or pts[-1][0] == pts[0][0]:
             return None
         return max(0.0, (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0]))
@@ -93,7 +93,7 @@ def add_months(d: date, months: int) -> date:
 
 def forecast(rule: MaintenanceRule, last: ServicePoint, usage: UsageState, now_ms: int) -> ServiceForecast:
     """Due date of ``rule`` for a vehicle serviced at ``last``; earliest criterion wins."""
-    today = datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc).date()
+    today = datetime.fromtimestamp(now_ms / 1000, tz=UTC).date()
     odo, hours = usage.latest()
     km_day, h_day = rates(usage)
     candidates: list[tuple[date, str]] = []

@@ -92,20 +92,22 @@ def step(state: OverspeedState, fix: Telemetry, fleet_id: str | None, limit_kmh:
         return OverspeedState(last_ts=ts, last_lat=fix.lat, last_lon=fix.lon), out
     assert limit_kmh is not None
     if state.start_ts is None:
-        state = OverspeedState(start_ts=min(ts, since_ts or ts), peak_kmh=fix.speed_kmh, limit_kmh=limit_kmh, zone=zone)
+        start_ts = min(ts, since_ts or ts)
+        state = OverspeedState(start_ts=start_ts, peak_kmh=fix.speed_kmh, limit_kmh=limit_kmh, zone=zone)
     else:
+        start_ts = state.start_ts
         state = replace(state, peak_kmh=max(state.peak_kmh, fix.speed_kmh),
                         distance_m=state.distance_m + haversine_m(state.last_lat, state.last_lon, fix.lat, fix.lon))
     state = replace(state, last_ts=ts, last_lat=fix.lat, last_lon=fix.lon)
-    if not state.alerted and ts - state.start_ts >= cfg.overspeed_min_duration_s * 1000:
+    if not state.alerted and ts - start_ts >= cfg.overspeed_min_duration_s * 1000:
         excess = fix.speed_kmh - limit_kmh
         state = replace(state, alerted=True, severity="critical" if excess >= cfg.overspeed_critical_over_kmh else "warning")
         out.append(_named(A.make_alert(
-            vehicle_id=vid, fleet_id=fleet_id, type=A.OVERSPEED, ts=ts, episode_ts=state.start_ts,
+            vehicle_id=vid, fleet_id=fleet_id, type=A.OVERSPEED, ts=ts, episode_ts=start_ts,
             severity=state.severity,
             value=fix.speed_kmh, threshold=limit_kmh, lat=fix.lat, lon=fix.lon,
             message=f"{vid} at {fix.speed_kmh:.0f} km/h, limit {limit_kmh:.0f} km/h{_in(state.zone)}, "
-                    f"for {(ts - state.start_ts) / 1000:.0f} s",
-            details={"start_ts": state.start_ts, "duration_s": (ts - state.start_ts) / 1000},
+                    f"for {(ts - start_ts) / 1000:.0f} s",
+            details={"start_ts": start_ts, "duration_s": (ts - start_ts) / 1000},
         ), state.zone))
     return state, out

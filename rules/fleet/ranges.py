@@ -56,16 +56,15 @@ def _band(key: str, type_: str, value: float, lo: float | None, hi: float | None
     low_edge = lo if lo is not None else crit_lo
     high_edge = hi if hi is not None else crit_hi
     clear = (low_edge is None or value >= low_edge + hyst) and (high_edge is None or value <= high_edge - hyst)
-    common = dict(what=what, family=type_, clear=clear)
     if crit_lo is not None and value < crit_lo:
-        return Rating(key, type_, "critical", value, crit_lo, **common)
+        return Rating(key, type_, "critical", value, crit_lo, what=what, family=type_, clear=clear)
     if crit_hi is not None and value > crit_hi:
-        return Rating(key, type_, "critical", value, crit_hi, **common)
+        return Rating(key, type_, "critical", value, crit_hi, what=what, family=type_, clear=clear)
     if lo is not None and value < lo:
-        return Rating(key, type_, "warning", value, lo, **common)
+        return Rating(key, type_, "warning", value, lo, what=what, family=type_, clear=clear)
     if hi is not None and value > hi:
-        return Rating(key, type_, "warning", value, hi, **common)
-    return Rating(key, None, value=value, **common)
+        return Rating(key, type_, "warning", value, hi, what=what, family=type_, clear=clear)
+    return Rating(key, None, value=value, what=what, family=type_, clear=clear)
 
 
 def bands(fix: Telemetry, cfg: FleetSettings) -> list[Rating]:

@@ -107,11 +107,10 @@ def apply_change(registry: Registry, key: str, value: bytes | str | None) -> Reg
     kind, sep, ident = key.partition(":")
     if not sep or not ident or kind not in ("vehicle", "fleet", "geofence"):
         raise RegistryError(f"change key {key!r} is not vehicle:<id>, fleet:<id> or geofence:<id>")
-    attr = {"vehicle": "vehicles", "fleet": "fleets", "geofence": "geofences"}[kind]
-    items = dict(getattr(registry, attr))
+    items: dict[str, Any] = dict(_items(registry, kind))
     if value is None:
         items.pop(ident, None)
-        return replace(registry, **{attr: items})
+        return _with_items(registry, kind, items)
     try:
         doc = json.loads(value)
     except ValueError as exc:
@@ -126,4 +125,18 @@ def apply_change(registry: Registry, key: str, value: bytes | str | None) -> Reg
     if obj.id != ident:
         raise RegistryError(f"change {key!r}: body id {obj.id!r} does not match the key")
     items[ident] = obj
-    return replace(registry, **{attr: items})
+    return _with_items(registry, kind, items)
+
+
+def _items(registry: Registry, kind: str) -> Mapping[str, Fleet | Vehicle | Geofence]:
+    """The registry's items of one change-key kind (vehicle, fleet, geofence)."""
+    if kind == "vehicle":
+        return registry.vehicles
+    return registry.fleets if kind == "fleet" else registry.geofences
+
+
+def _with_items(registry: Registry, kind: str, items: dict[str, Any]) -> Registry:
+    """The registry with the items of one change-key kind replaced."""
+    if kind == "vehicle":
+        return replace(registry, vehicles=items)
+    return replace(registry, fleets=items) if kind == "fleet" else replace(registry, geofences=items)

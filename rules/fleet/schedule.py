@@ -11,7 +11,7 @@ in the zone with zoneinfo, so DST changes move the window with the clock as peop
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -44,7 +44,7 @@ class WeeklySchedule:
 
     def active_at(self, ts_ms: int) -> bool:
         """Is a window active at this event time?"""
-        local = datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc).astimezone(ZoneInfo(self.tz))
+        local = datetime.fromtimestamp(ts_ms / 1000, tz=UTC).astimezone(ZoneInfo(self.tz))
         today = local.date()
         minute = local.hour * 60 + local.minute
         ex_today = today in self.except_dates

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from contracts.day_score import DayScore
@@ -43,10 +43,10 @@ class DailyState:
 
 
 def local_day(ts_ms: int, tz: str) -> str:
-    return datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc).astimezone(ZoneInfo(tz)).date().isoformat()
+    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).astimezone(ZoneInfo(tz)).date().isoformat()
 
 
-def add_trip(state: DailyState, trip: "object", tz: str, cfg: FleetSettings, keep_days: int = 3) -> tuple[DailyState, DayScore]:
+def add_trip(state: DailyState, trip: object, tz: str, cfg: FleetSettings, keep_days: int = 3) -> tuple[DailyState, DayScore]:
     """Fold a finished Trip into its day; return the new state and the updated day record."""
     day = local_day(trip.start_ts, tz)  # type: ignore[attr-defined]
     cur = state.days.get(day) or DayScore(trip.vehicle_id, day)  # type: ignore[attr-defined]

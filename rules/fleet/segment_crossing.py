@@ -68,18 +68,18 @@ def step(prev: tuple[int, float, float] | None, fix: Telemetry, fleet_id: str | 
         hit = _crossing(fence, prev, fix)
         if hit is None or _depth_m(fence, prev, fix, hit) < margin_for(fence, fix, cfg):
             continue
-        common = dict(vehicle_id=vid, fleet_id=fleet_id, ts=fix.ts_ms, geofence_id=gid)
         between = {"between_ts": [t0, fix.ts_ms], "estimated": True, "kind": fence.kind}
         for kind, verb, frac in ((A.GEOFENCE_ENTER, "entered", hit[0]), (A.GEOFENCE_EXIT, "left", hit[1])):
             at = t0 + round(frac * dt)
             lat, lon = lat0 + frac * (fix.lat - lat0), lon0 + frac * (fix.lon - lon0)
             out.append(A.make_alert(type=kind, severity="info", episode_ts=at, lat=round(lat, 7), lon=round(lon, 7),
                                     message=f"{vid} {verb} {fence.name} between two fixes (estimated)",
-                                    details={"crossed_at_ts": at, **between}, **common))
+                                    details={"crossed_at_ts": at, **between},
+                                    vehicle_id=vid, fleet_id=fleet_id, ts=fix.ts_ms, geofence_id=gid))
             if kind == A.GEOFENCE_ENTER and fence.kind == "forbidden" and fence.active_at(at):
                 out.append(A.make_alert(type=A.GEOFENCE_INSIDE_FORBIDDEN, severity="critical", episode_ts=at,
                                         lat=round(lat, 7), lon=round(lon, 7),
                                         message=f"{vid} crossed forbidden zone {fence.name} between two fixes",
                                         details={"crossed_at_ts": at, "scheduled": fence.schedule is not None, **between},
-                                        **common))
+                                        vehicle_id=vid, fleet_id=fleet_id, ts=fix.ts_ms, geofence_id=gid))
     return out

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from contracts import alert as A
 
@@ -45,7 +45,7 @@ def _due_point(rule: MaintenanceRule, last: ServicePoint) -> DuePoint:
     due_ts = None
     if rule.every_months:
         d = add_months(last.date, rule.every_months)
-        due_ts = int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp() * 1000)
+        due_ts = int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1000)
     due_km = last.odometer_km + rule.every_km if rule.every_km and last.odometer_km is not None else None
     due_h = last.engine_hours + rule.every_engine_hours if rule.every_engine_hours and last.engine_hours is not None else None
     return DuePoint((rule, last), due_ts, due_km, due_h)
@@ -78,7 +78,7 @@ def _reminder(p: DuePoint, rule: MaintenanceRule, ts: int, km: float | None, hou
 
 
 def _iso(ts: int | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts / 1000, tz=timezone.utc).date().isoformat()
+    return None if ts is None else datetime.fromtimestamp(ts / 1000, tz=UTC).date().isoformat()
 
 
 def step(state: DueState, vehicle_id: str, fleet_id: str | None, rules: Sequence[MaintenanceRule],
