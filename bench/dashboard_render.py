@@ -32,7 +32,7 @@ from influxdb_client import BucketRetentionRules, InfluxDBClient  # noqa: E402
 from influxdb_client.client.write_api import SYNCHRONOUS  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from dashboard.users import User, hash_password, save_users  # noqa: E402
+from access.users import User, hash_password, save_users  # noqa: E402
 from settings.stack import load_stack_settings  # noqa: E402
 
 APP = REPO / "dashboard" / "app.py"

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from access.scope import scope_for
 from dashboard import auth
 from dashboard.config import load_dashboard_settings
 from dashboard.nav import pages_for
-from dashboard.scope import scope_for
 from settings.errors import ConfigError
 from settings.stack import load_stack_settings
 

@@ -3,7 +3,7 @@
 Only the user's *name* lives in ``st.session_state``; the user (role, fleets, vehicles) is
 re-read from the file on every run, so removing a user or changing a role takes effect on
 their next interaction without a restart. Failed attempts are counted per user name and per
-client in ``DASHBOARD_SIGN_IN_ATTEMPTS_FILE`` (``dashboard.auth_limits``), so neither a new
+client in ``DASHBOARD_SIGN_IN_ATTEMPTS_FILE`` (``access.auth_limits``), so neither a new
 browser session nor a second dashboard process starts the count afresh.
 """
 
@@ -13,9 +13,9 @@ import math
 
 import streamlit as st
 
-from dashboard.auth_limits import SignInLimiter, SignInLimits
+from access.auth_limits import SignInLimiter, SignInLimits
+from access.users import User, check_password, load_users
 from dashboard.config import DashboardSettings
-from dashboard.users import User, check_password, load_users
 
 SESSION_USER_KEY = "auth_user"
 REFUSED = "Unknown user name or wrong password."

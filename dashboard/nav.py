@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dashboard.scope import Scope
+from access.scope import Scope
 from dashboard.session import PageKind, allowed
 
 

@@ -11,10 +11,10 @@ from typing import Literal
 
 import streamlit as st
 
+from access.scope import Scope, scope_for
+from access.users import User
 from dashboard.auth import current_user
 from dashboard.config import DashboardSettings, load_dashboard_settings
-from dashboard.scope import Scope, scope_for
-from dashboard.users import User
 
 PageKind = Literal["fleet", "prices", "admin"]
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard.flux import TimeBound
+from access.flux import TimeBound
 
 RANGES: dict[str, timedelta] = {
     "Last 15 minutes": timedelta(minutes=15), "Last hour": timedelta(hours=1), "Last 6 hours": timedelta(hours=6),

@@ -11,11 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dashboard import flux
+from access import flux
+from access.scope import Scope, scope_for
+from access.users import User, check_password, hash_password, load_users
 from dashboard.registry import overlay, read_registry
-from dashboard.scope import Scope, scope_for
 from dashboard.status import vehicle_status
-from dashboard.users import User, check_password, hash_password, load_users
 from dashboard.widgets import csv_bytes
 
 EVIL = 'x") or true or ("'

@@ -20,7 +20,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("settings",),  # environment and files -> the models of contracts and rules
     ("sources", "sinks"),  # connectors that only move data; InfluxDB points
     ("dataflows", "collectors", "simulators", "notifier", "jobs"),  # processes
-    ("dashboard", "bench"),  # read what the processes wrote; drive them
+    # who may read what (users, scopes, sign-in limits) and the scoped InfluxDB reads: below both
+    # apps so the dashboard and the API share one scope model and one user store, not two copies
+    ("access",),
+    ("dashboard", "bench", "api"),  # read what the processes wrote; drive them; serve it to integrators
 )
 LAYER_OF = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.users import User, hash_password, save_users
+from access.users import User, hash_password, save_users
 from settings.errors import ConfigError
 from settings.stack import REPO_ROOT, StackSettings
 
@@ -65,7 +65,7 @@ def test_a_failed_secret_write_leaves_the_old_file_and_no_temporary(tmp_path: Pa
 
 
 def test_dashboard_users_file_is_600_before_the_hashes_are_written(tmp_path: Path, open_umask, monkeypatch) -> None:
-    import dashboard.users as users
+    import access.users as users
 
     seen: list[int] = []
     monkeypatch.setattr(users.os, "fdopen", _fdopen_checking_mode(os.fdopen, seen))

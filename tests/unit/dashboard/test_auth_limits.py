@@ -8,7 +8,7 @@ import sqlite3
 import stat
 from pathlib import Path
 
-from dashboard.auth_limits import SignInLimiter, SignInLimits
+from access.auth_limits import SignInLimiter, SignInLimits
 
 LIMITS = SignInLimits(max_per_user=5, max_per_client=20, window_s=900.0, lockout_s=300.0)
 T0 = 1_800_000_000.0

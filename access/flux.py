@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from dashboard.scope import Scope
+from access.scope import Scope
 
 Params = dict[str, Any]
 TimeBound = datetime | timedelta
