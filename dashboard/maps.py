@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.status import STATUS_COLORS, STATUSES
+from access.status import STATUS_COLORS, STATUSES
 from rules.fleet.geofence_shapes import Geofence
 
 GEOFENCE_COLORS = {"allowed": "rgba(44,160,44,0.15)", "forbidden": "rgba(214,39,40,0.18)", "zone": "rgba(255,127,14,0.15)"}

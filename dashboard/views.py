@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
+from access.status import with_status
 from dashboard import data
 from dashboard.registry import RegistryView, load_registry
 from dashboard.session import PageContext
-from dashboard.status import with_status
 
 
 def scoped_registry(ctx: PageContext, fleet_of: dict[str, str | None] | None = None) -> RegistryView:

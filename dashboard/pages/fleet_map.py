@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from access.status import STATUSES
 from dashboard import maps
 from dashboard.session import require_page
-from dashboard.status import STATUSES
 from dashboard.views import fleet_overview
 from dashboard.widgets import fleet_label
 

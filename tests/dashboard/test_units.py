@@ -13,9 +13,9 @@ import pytest
 
 from access import flux
 from access.scope import Scope, scope_for
+from access.status import vehicle_status
 from access.users import User, check_password, hash_password, load_users
 from dashboard.registry import overlay, read_registry
-from dashboard.status import vehicle_status
 from dashboard.widgets import csv_bytes
 
 EVIL = 'x") or true or ("'
