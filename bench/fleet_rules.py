@@ -2,7 +2,8 @@
 and the proof that both give exactly the same output.
 
     .venv/bin/python -m bench.fleet_rules --baseline /tmp/engine-base [--runs 3] [--vehicles 50] [--seconds 600]
-    .venv/bin/python -m bench.fleet_rules --profile 30           # cProfile of this tree only
+    .venv/bin/python -m bench.fleet_rules --profile 30           # cProfile of the candidate only
+    ... --candidate /tmp/engine-cand                               # a tree other than this one (default: this one)
 
 Why: the engine is the biggest CPU cost per fix of the analytics flow (issue 11), and a faster
 engine is only acceptable if not one alert changes. The workload is a long, mixed, demo-like
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.fleet_rules", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--baseline", type=Path, help="source tree of the baseline (e.g. a git worktree of the commit before)")
+    ap.add_argument("--candidate", type=Path, default=REPO, help="source tree of the candidate [this one]")
     ap.add_argument("--runs", type=int, default=3, help="interleaved runs of each tree [3]")
     ap.add_argument("--copies", type=int, default=3, help="copies of the default vehicles running every scenario [3]")
     ap.add_argument("--vehicles", type=int, default=50, help="simulated vehicles [50]")
@@ -122,13 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tick-s", type=float, default=5.0, help="timer interval in arrival time [5]")
     ap.add_argument("--profile", type=int, default=0, help="one cProfile run of this tree, top N functions by own time")
     args = ap.parse_args(argv)
-    trees = ([("baseline", args.baseline.resolve())] if args.baseline else []) + [("candidate", REPO)]
+    trees = ([("baseline", args.baseline.resolve())] if args.baseline else []) + [("candidate", args.candidate.resolve())]
     with tempfile.TemporaryDirectory(prefix="fleet-rules-") as tmp:
         work = Path(tmp)
         size = write_workload(work, args.copies, args.vehicles, args.seconds, args.tick_s)
         print(f"workload: {size}", flush=True)
         if args.profile:
-            r = run_tree(REPO, work, work / "profile.json", args.profile)
+            r = run_tree(args.candidate.resolve(), work, work / "profile.json", args.profile)
             print(r["profile"])
             print(f"on_fix {r['on_fix_cpu_s'] / r['fixes'] * 1e6:.1f} us per fix (under cProfile)")
             return 0

@@ -6,7 +6,7 @@ detection, trips that end because the vehicle went quiet, fixes that waited out 
 lateness. The timer's "now" is the process's ``StreamClock`` (advanced here with every
 record's arrival time), not the wall clock, so reading a backlog after downtime does not make
 every vehicle offline; while the clock says "wait" (just started, nothing read yet) the tick
-does nothing. The state snapshot is ``(vehicle_id, VehicleState)``; it is dropped after
+does nothing. The state snapshot is ``(vehicle_id, a copy of the VehicleState)`` (the engine updates it in place); it is dropped after
 ``ttl_s`` without data, or once the vehicle left the registry.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bytewax.operators import StatefulLogic
 
@@ -44,7 +44,7 @@ class VehicleLogic(StatefulLogic[tuple[Telemetry, int], engine.Output, Snapshot]
         self._ttl_s = ttl_s
         self._clock = clock
         self._wall_ms = wall_ms
-        self._next = datetime.now(timezone.utc) + tick
+        self._next = datetime.now(UTC) + tick
 
     def on_item(self, value: tuple[Telemetry, int]) -> tuple[list[engine.Output], bool]:
         fix, arrival_ms = value
@@ -54,7 +54,7 @@ class VehicleLogic(StatefulLogic[tuple[Telemetry, int], engine.Output, Snapshot]
         return [out], StatefulLogic.RETAIN
 
     def on_notify(self) -> tuple[list[engine.Output], bool]:
-        self._next = datetime.now(timezone.utc) + self._tick
+        self._next = datetime.now(UTC) + self._tick
         if self._vehicle_id is None:
             return [], StatefulLogic.DISCARD
         now_ms = self._clock.now(self._wall_ms())
@@ -68,4 +68,5 @@ class VehicleLogic(StatefulLogic[tuple[Telemetry, int], engine.Output, Snapshot]
         return self._next
 
     def snapshot(self) -> Snapshot:
-        return self._vehicle_id, self._state
+        # the engine updates the state in place; Bytewax wants a snapshot later calls do not change
+        return self._vehicle_id, engine.frozen_copy(self._state)

@@ -16,8 +16,9 @@ gives error records too, never a ``KeyError``.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import TypeVar
 
@@ -27,8 +28,7 @@ from contracts.health import HealthReport, ServiceForecast
 from contracts.telemetry import Telemetry
 from contracts.trip import Trip
 
-from . import alarms, dtc, fuel, geofences, harsh_driving, idle, ignition, motion, offline, overspeed, ranges
-from . import segment_crossing, service_due, trips
+from . import alarms, dtc, fuel, geofences, harsh_driving, idle, ignition, motion, offline, overspeed, ranges, segment_crossing, service_due, trips
 from . import health as H
 from . import maintenance as M
 from . import ordering as O
@@ -80,8 +80,13 @@ def _emitted(alerts: Sequence[A.Alert] = (), trips_: Sequence[Trip] = (), days: 
     return Output(alerts=list(alerts), trips=list(trips_), days=list(days), health=list(health))
 
 
-@dataclass(frozen=True)
+@dataclass
 class VehicleState:
+    """One vehicle's rule state. The parts are immutable values the rules' pure steps return;
+    the state itself is updated in place by ``on_fix`` / ``on_tick`` (rebinding a part, never
+    changing one): a new 21-field object per rule and fix cost more than it bought (issue 11).
+    So a caller that keeps a state for later (a Bytewax snapshot) takes ``frozen_copy`` of it."""
+
     reorder: O.ReorderState = O.ReorderState()
     offline: offline.OfflineState = offline.OfflineState()
     geofence: geofences.GeofenceState = geofences.GeofenceState()
@@ -108,15 +113,27 @@ class VehicleState:
 _STATE_FIELDS = frozenset(f.name for f in fields(VehicleState))
 
 
-def _with(st: VehicleState, **parts: object) -> VehicleState:
-    """``dataclasses.replace`` for the rules' state updates, without re-running ``__init__``: eleven
-    rules per fix each replace their part, and ``replace`` made the engine a third slower."""
-    unknown = parts.keys() - _STATE_FIELDS
-    if unknown:
-        raise TypeError(f"VehicleState has no field(s) {sorted(unknown)}")
-    new = object.__new__(VehicleState)
-    new.__dict__.update(st.__dict__, **parts)
-    return new
+Parts = dict[str, object]  # VehicleState field -> its new value
+
+
+def _with(st: VehicleState, **parts: object) -> Parts:
+    """The parts a rule updates, checked against the state's fields. The engine rebinds them
+    (``_set``) only once the rule returned, so a rule that raises has changed nothing (isolation)."""
+    if not _STATE_FIELDS.issuperset(parts):
+        raise TypeError(f"VehicleState has no field(s) {sorted(parts.keys() - _STATE_FIELDS)}")
+    return parts
+
+
+def _set(st: VehicleState, **parts: object) -> VehicleState:
+    """Rebind parts of ``st`` in place (the engine's own steps, after they succeeded)."""
+    st.__dict__.update(_with(st, **parts))
+    return st
+
+
+def frozen_copy(st: VehicleState) -> VehicleState:
+    """A copy that later ``on_fix`` / ``on_tick`` calls on ``st`` do not change (for snapshots):
+    shallow is enough, the parts are immutable."""
+    return copy.copy(st)
 
 
 @dataclass(frozen=True)
@@ -163,21 +180,22 @@ class _Fix:
         return [M.forecast(r, v.last_service[r.id], usage, ts) for r in self.reg.maintenance_rules if r.id in v.last_service]
 
 
-# A rule: (state, shared context of the fix) -> (state with its own part updated, what it emitted).
-Rule = Callable[[VehicleState, _Fix], tuple[VehicleState, Output | None]]
+# A rule: (state, shared context of the fix) -> (its own parts, new values; what it emitted).
+# It must not change the state: the engine rebinds the parts once it returned.
+Rule = Callable[[VehicleState, _Fix], tuple[Parts, Output | None]]
 
 
-def _geofences(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
+def _geofences(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
     gst, alerts = geofences.step(st.geofence, c.fix, c.vehicle.fleet_id, c.fences, c.cfg)
     return _with(st, geofence=gst), _emitted(alerts)
 
 
-def _segments(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
+def _segments(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
     """Zones crossed between the previous fix (``st.prev``) and this one; reads the geofence state."""
-    return st, _emitted(segment_crossing.step(st.prev, c.fix, c.vehicle.fleet_id, c.fences, st.geofence.tracks, c.cfg))
+    return {}, _emitted(segment_crossing.step(st.prev, c.fix, c.vehicle.fleet_id, c.fences, st.geofence.tracks, c.cfg))
 
 
-def _overspeed(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
+def _overspeed(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
     limit = overspeed.effective_limit(geofences.speed_limit(st.geofence, c.fences, c.fix.ts_ms), c.vehicle.speed_limit_kmh,
                                       c.fleet.speed_limit_kmh if c.fleet else None, c.cfg.default_speed_limit_kmh)
     since = geofences.limit_since(st.geofence, c.fences, c.fix.ts_ms)  # a zone limit applies from its crossing
@@ -189,31 +207,31 @@ def _overspeed(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
 
 def _simple(attr: str, step: Callable[..., tuple[object, list[A.Alert]]]) -> Rule:
     """A rule whose step is ``step(state.<attr>, fix, fleet_id, cfg) -> (new part, alerts)``."""
-    def rule(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
+    def rule(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
         part, alerts = step(getattr(st, attr), c.fix, c.vehicle.fleet_id, c.cfg)
         return _with(st, **{attr: part}), _emitted(alerts)
     return rule
 
 
-def _fuel(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
+def _fuel(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
     fst, alerts = fuel.step(st.fuel, c.fix, c.vehicle.fleet_id, c.cfg)
     drop_ts = max([st.last_fuel_drop_ts or 0] + [a.ts for a in alerts if a.type == A.FUEL_DROP]) or None
     return _with(st, fuel=fst, last_fuel_drop_ts=drop_ts), _emitted(alerts)
 
 
-def _trips(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
+def _trips(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
     """Counts the harsh / overspeed alerts the earlier rules emitted for this fix."""
     tst, finished = trips.step(st.trips, c.fix, c.vehicle.fleet_id, c.emitted.alerts, c.cfg)
     return _with(st, trips=tst), _emitted(trips_=finished)
 
 
-def _motion(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
+def _motion(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
     """Reads the trip state the trip rule just updated (motion is derived from trips)."""
     mst, alerts = motion.step(st.motion, st.trips, c.fix.vehicle_id, c.vehicle.fleet_id, c.cfg, c.fix.ts_ms)
     return _with(st, motion=mst), _emitted(alerts)
 
 
-def _scoring(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
+def _scoring(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
     tz = (c.fleet.timezone if c.fleet else None) or c.cfg.score_timezone
     daily, days = st.daily, []
     for t in c.emitted.trips:
@@ -222,7 +240,7 @@ def _scoring(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
     return _with(st, daily=daily), _emitted(days=days)
 
 
-def _maintenance(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
+def _maintenance(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
     """Usage (odometer, engine hours) and the due check (a threshold compare) on every fix."""
     v, fix = c.vehicle, c.fix
     usage = M.update_usage(st.usage, fix.ts_ms, fix.odometer_km, fix.engine_hours, c.cfg)
@@ -232,7 +250,7 @@ def _maintenance(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None
     return _with(st, usage=usage, service_due=due), _emitted(alerts)
 
 
-def _health(st: VehicleState, c: _Fix) -> tuple[VehicleState, Output | None]:
+def _health(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
     """Health report when the status changes and once per UTC day."""
     ts, cfg = c.fix.ts_ms, c.cfg
     hst = H.update(st.health, c.fix, cfg)
@@ -268,8 +286,14 @@ def _rules(st: VehicleState, fix: Telemetry, v: Vehicle, reg: Registry, cfg: Fle
            out: Output) -> VehicleState:
     c = _Fix(fix, v, reg, cfg, new_day=st.last_health_day != fix.ts_ms // M.DAY_MS)
     at = _At(fix.vehicle_id, fix.ts_ms, received_at_ms, fix)
+    errors = c.emitted.errors
     for name, rule in RULES:
-        st, emitted = _isolated(name, at, c.emitted.errors, (st, None), rule, st, c)
+        try:
+            parts, emitted = rule(st, c)
+        except Exception as exc:  # _isolated, inlined: 15 rules per fix
+            errors.append(RuleError.of(name, at.vehicle_id, at.ts, at.received_at_ms, exc, at.fix))
+            continue
+        st.__dict__.update(parts)
         if emitted is not None:
             c.emitted.extend(emitted)
     out.extend(c.emitted)
@@ -285,7 +309,7 @@ def _release(st: VehicleState, released: list[O.OrderedFix], v: Vehicle, reg: Re
             continue
         seg = haversine_m(st.prev[1], st.prev[2], f.lat, f.lon) if st.prev else 0.0
         st = _rules(st, f, v, reg, cfg, received_at_ms, out)
-        st = replace(st, prev=(f.ts_ms, f.lat, f.lon))
+        st.prev = (f.ts_ms, f.lat, f.lon)
         out.fixes.append(ProcessedFix(f, None, seg, tuple(geofences.zones_inside(st.geofence))))
     return st
 
@@ -304,7 +328,7 @@ def on_fix(st: VehicleState, fix: Telemetry, arrival_ms: int, reg: Registry, cfg
     at = _At(fix.vehicle_id, fix.ts_ms, arrival_ms, fix)
     off, out.alerts = _isolated("offline", at, out.errors, (st.offline, []), offline.on_fix, st.offline, fix, v.fleet_id, arrival_ms, cfg)
     reorder, released = _isolated("ordering", at, out.errors, (st.reorder, []), O.push, st.reorder, fix, arrival_ms, cfg)
-    st = _release(replace(st, offline=off, reorder=reorder), released, v, reg, cfg, arrival_ms, out)
+    st = _release(_set(st, offline=off, reorder=reorder), released, v, reg, cfg, arrival_ms, out)
     return st, out
 
 
@@ -322,7 +346,7 @@ def on_tick(st: VehicleState, vehicle_id: str, now_ms: int, reg: Registry, cfg: 
     at = _At(vehicle_id, now_ms, now_ms)
     reorder, released = _isolated("ordering", at, out.errors, (st.reorder, []), O.flush_due, st.reorder, now_ms, cfg)
     reorder, out.link = O.report(reorder, vehicle_id, now_ms, cfg)
-    st = _release(replace(st, reorder=reorder), released, v, reg, cfg, now_ms, out)
+    st = _release(_set(st, reorder=reorder), released, v, reg, cfg, now_ms, out)
     off, alerts = _isolated("offline", at, out.errors, (st.offline, []), offline.tick, st.offline, vehicle_id, v.fleet_id, now_ms, cfg)
     tst, finished = _isolated("trips", at, out.errors, (st.trips, []),
                               trips.tick, st.trips, vehicle_id, v.fleet_id, event_now(st.offline, now_ms), cfg)
@@ -330,7 +354,7 @@ def on_tick(st: VehicleState, vehicle_id: str, now_ms: int, reg: Registry, cfg: 
     mst, ended = _isolated("motion", at, out.errors, (st.motion, []), motion.step, st.motion, tst, vehicle_id, v.fleet_id, cfg)
     out.alerts += ended
     out.trips += finished
-    return replace(st, offline=off, trips=tst, motion=mst), out
+    return _set(st, offline=off, trips=tst, motion=mst), out
 
 
 def event_now(off: offline.OfflineState, now_ms: int) -> int:
