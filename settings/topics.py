@@ -30,6 +30,7 @@ CRYPTO_SPREADS = "crypto.spreads"
 CRYPTO_ALERTS = "crypto.alerts"
 CRYPTO_DEADLETTER = "crypto.deadletter"
 CRYPTO_POINTS = "crypto.points"
+CRYPTO_FORECASTS = "crypto.forecasts"  # walk-forward forecasts per symbol, horizon and model (contracts/forecast.py)
 
 WEEK_MS = str(7 * 24 * 3600 * 1000)
 
@@ -49,4 +50,5 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(CRYPTO_ALERTS, 1, {"retention.ms": WEEK_MS}),
     TopicSpec(CRYPTO_DEADLETTER, 1, {"retention.ms": WEEK_MS}),
     TopicSpec(CRYPTO_POINTS, 6, {"retention.ms": WEEK_MS}),
+    TopicSpec(CRYPTO_FORECASTS, 3, {"retention.ms": WEEK_MS}),
 )

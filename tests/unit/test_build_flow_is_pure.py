@@ -15,11 +15,12 @@ import pytest
 import structlog
 from bytewax.dataflow import Dataflow
 
-from dataflows import crypto_prices, crypto_store, fleet_analytics, fleet_ingest, fleet_store
+from dataflows import crypto_forecasts, crypto_prices, crypto_store, fleet_analytics, fleet_ingest, fleet_store
 from rules.crypto.config import CryptoSettings
 from rules.fleet.config import FleetSettings
 from settings.crypto_flows import CryptoFlowSettings, CryptoStoreSettings
 from settings.flows import AnalyticsSettings, IngestSettings, StoreSettings
+from settings.forecast_flow import ForecastFlowSettings
 from settings.stack import REPO_ROOT, StackSettings
 
 NOWHERE = StackSettings(mqtt_url="mqtt://127.0.0.1:1", kafka_bootstrap="127.0.0.1:1", influx_url="http://127.0.0.1:1",
@@ -34,6 +35,7 @@ BUILDS: dict[str, Callable[[], Dataflow]] = {
         AnalyticsSettings(vehicles_file=VEHICLES, geofences_file=GEOFENCES), NOWHERE, FleetSettings()),
     "crypto_prices": lambda: crypto_prices.build_flow(CryptoFlowSettings(), NOWHERE, CryptoSettings()),
     "crypto_store": lambda: crypto_store.build_flow(CryptoStoreSettings(), NOWHERE),
+    "crypto_forecasts": lambda: crypto_forecasts.build_flow(ForecastFlowSettings(), NOWHERE),
 }
 
 
