@@ -172,6 +172,11 @@ class _Fix:
         return self.reg.fleet_of(self.vehicle)
 
     @cached_property
+    def bands(self) -> list[ranges.Rating]:
+        """The fix's value ratings, shared by the range incidents and the health state."""
+        return ranges.bands(self.fix, self.cfg)
+
+    @cached_property
     def fences(self) -> dict[str, Geofence]:
         return {gid: f for gid, f in self.reg.geofences.items() if f.applies_to(self.vehicle.id, self.vehicle.fleet_id)}
 
@@ -211,6 +216,11 @@ def _simple(attr: str, step: Callable[..., tuple[object, list[A.Alert]]]) -> Rul
         part, alerts = step(getattr(st, attr), c.fix, c.vehicle.fleet_id, c.cfg)
         return _with(st, **{attr: part}), _emitted(alerts)
     return rule
+
+
+def _ranges(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
+    part, alerts = ranges.step(st.ranges, c.fix, c.vehicle.fleet_id, c.cfg, c.bands)
+    return _with(st, ranges=part), _emitted(alerts)
 
 
 def _fuel(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
@@ -253,7 +263,7 @@ def _maintenance(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
 def _health(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
     """Health report when the status changes and once per UTC day."""
     ts, cfg = c.fix.ts_ms, c.cfg
-    hst = H.update(st.health, c.fix, cfg)
+    hst = H.update(st.health, c.fix, cfg, c.bands)
     recent_drop = st.last_fuel_drop_ts is not None and ts - st.last_fuel_drop_ts < 86_400_000
     report = H.assess(hst, c.vehicle.id, ts, cfg, st.dtc.active(ts, cfg), c.forecasts(st.usage), recent_drop)
     reports = [report] if report.status != st.last_status or c.new_day else []
@@ -269,7 +279,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("overspeed", _overspeed),
     ("harsh", _simple("harsh", harsh_driving.step)),
     ("idle", _simple("idle", idle.step)),
-    ("ranges", _simple("ranges", ranges.step)),
+    ("ranges", _ranges),
     ("dtc", _simple("dtc", dtc.step)),
     ("fuel", _fuel),
     ("trips", _trips),

@@ -37,10 +37,10 @@ class HealthState:
     last_ts: int = 0
 
 
-def update(state: HealthState, fix: Telemetry, cfg: FleetSettings) -> HealthState:
-    """Keep the newest rating of each value the fix reports."""
+def update(state: HealthState, fix: Telemetry, cfg: FleetSettings, rated: list[Rating] | None = None) -> HealthState:
+    """Keep the newest rating of each value the fix reports (``rated``: ``ranges.bands`` of the fix, if known)."""
     ratings = dict(state.ratings)
-    for r in evaluate(fix, cfg):
+    for r in evaluate(fix, cfg, rated):
         ratings[r.key] = r
     return HealthState(ratings, max(state.last_ts, fix.ts_ms))
 

@@ -51,20 +51,28 @@ def engine_running(fix: Telemetry) -> bool | None:
     return fix.ignition
 
 
+def _rating(key: str, type_: str | None, severity: A.Severity, value: float, threshold: float, what: str, family: str,
+            clear: bool) -> Rating:
+    """``Rating(...)`` without the frozen dataclass's ``__init__`` (a dozen per fix: most of the rule's cost)."""
+    r = object.__new__(Rating)
+    r.__dict__.update(key=key, type=type_, severity=severity, value=value, threshold=threshold, what=what, family=family, clear=clear)
+    return r
+
+
 def _band(key: str, type_: str, value: float, lo: float | None, hi: float | None, crit_lo: float | None = None,
           crit_hi: float | None = None, what: str = "", hyst: float = 0.0) -> Rating:
     low_edge = lo if lo is not None else crit_lo
     high_edge = hi if hi is not None else crit_hi
     clear = (low_edge is None or value >= low_edge + hyst) and (high_edge is None or value <= high_edge - hyst)
     if crit_lo is not None and value < crit_lo:
-        return Rating(key, type_, "critical", value, crit_lo, what=what, family=type_, clear=clear)
+        return _rating(key, type_, "critical", value, crit_lo, what, type_, clear)
     if crit_hi is not None and value > crit_hi:
-        return Rating(key, type_, "critical", value, crit_hi, what=what, family=type_, clear=clear)
+        return _rating(key, type_, "critical", value, crit_hi, what, type_, clear)
     if lo is not None and value < lo:
-        return Rating(key, type_, "warning", value, lo, what=what, family=type_, clear=clear)
+        return _rating(key, type_, "warning", value, lo, what, type_, clear)
     if hi is not None and value > hi:
-        return Rating(key, type_, "warning", value, hi, what=what, family=type_, clear=clear)
-    return Rating(key, None, value=value, what=what, family=type_, clear=clear)
+        return _rating(key, type_, "warning", value, hi, what, type_, clear)
+    return _rating(key, None, "warning", value, 0.0, what, type_, clear)
 
 
 def bands(fix: Telemetry, cfg: FleetSettings) -> list[Rating]:
@@ -100,10 +108,11 @@ def bands(fix: Telemetry, cfg: FleetSettings) -> list[Rating]:
     return out
 
 
-def evaluate(fix: Telemetry, cfg: FleetSettings) -> list[Rating]:
-    """One rating per value this fix reports (health): a tire's out-of-range band, else its low band."""
+def evaluate(fix: Telemetry, cfg: FleetSettings, rated: list[Rating] | None = None) -> list[Rating]:
+    """One rating per value this fix reports (health): a tire's out-of-range band, else its low band.
+    ``rated``: ``bands(fix, cfg)`` when the caller has it already (the engine rates a fix once)."""
     by_key: dict[str, Rating] = {}
-    for r in bands(fix, cfg):
+    for r in bands(fix, cfg) if rated is None else rated:
         if r.key not in by_key or (by_key[r.key].type is None and r.type is not None):
             by_key[r.key] = r
     return list(by_key.values())
@@ -172,11 +181,13 @@ def _back_in_range(ep: Episode, r: Rating, fix: Telemetry, fleet_id: str | None,
     return None, [_alert(fix, fleet_id, r, ep, "info", "cleared", "cleared", text)]
 
 
-def step(state: RangeState, fix: Telemetry, fleet_id: str | None, cfg: FleetSettings) -> tuple[RangeState, list[A.Alert]]:
-    """Feed one in-order fix; return new state and the incident records it raised, escalated or cleared."""
+def step(state: RangeState, fix: Telemetry, fleet_id: str | None, cfg: FleetSettings,
+         rated: list[Rating] | None = None) -> tuple[RangeState, list[A.Alert]]:
+    """Feed one in-order fix; return new state and the incident records it raised, escalated or cleared.
+    ``rated``: ``bands(fix, cfg)`` when the caller has it already (the engine rates a fix once)."""
     episodes = dict(state.episodes)
     out: list[A.Alert] = []
-    ratings = bands(fix, cfg)
+    ratings = bands(fix, cfg) if rated is None else rated
     rated = {(r.key, r.family) for r in ratings}
     by_key = {r.key: r for r in ratings}
     for r in ratings:
