@@ -91,7 +91,7 @@ def step(state: TripState, fix: Telemetry, fleet_id: str | None, emitted: list[A
     if trip is not None:
         counts = dict(trip.events)
         for a in emitted:
-            if a.type in COUNTED:
+            if a.type in COUNTED and a.state == "raised":  # an incident once, not its clear
                 counts[COUNTED[a.type]] += 1
         trip = replace(trip, max_speed_kmh=max(trip.max_speed_kmh, fix.speed_kmh), events=tuple(counts.items()))
     at_stop, stop_since = state.at_stop, state.stop_since_ts

@@ -146,9 +146,10 @@ def test_scripted_trips_give_exactly_the_expected_alerts_trips_health_and_window
     documented[f"{prefix}limit"] = {A.OVERSPEED: 1, A.OVERSPEED_END: 1, A.IGNITION_OFF: 1, A.MOTION_STARTED: 1, A.MOTION_STOPPED: 1}
     assert {v: expected.counts(v) for v in documented} == documented
     # 77 documented by the scenarios (50 of them the key turned and motions: the scenarios start and
-    # end parked), 5 for the limit vehicle, + 7 incidents cleared (tire, coolant, charging, rpm, battery, 2 zone violations)
-    assert len(expected.alerts) == 77 + 5 + 7 and len(expected.trips) == 1
-    assert sum(expected.clears().values()) == 7
+    # end parked), 5 for the limit vehicle, + 11 incidents cleared (tire, coolant, charging, rpm, battery, 2 zone violations,
+    # 3 harsh incidents quiet for harsh_quiet_s, the idling van driven off)
+    assert len(expected.alerts) == 77 + 5 + 11 and len(expected.trips) == 1
+    assert sum(expected.clears().values()) == 11
     assert sorted(r for _, r in expected.rejected) == [f"unknown_vehicle: {prefix}ghost"] * 2 + [f"vehicle_deactivated: {prefix}van-05"] * 2
 
     want_health = {(h.vehicle_id, h.ts, h.status) for h in expected.health}
@@ -196,15 +197,15 @@ def test_scripted_trips_give_exactly_the_expected_alerts_trips_health_and_window
 
     # alerts: exactly the documented ones, ids as the pure engine computes them, no duplicates
     got = [json.loads(m.value()) for m in alert_msgs]
-    assert all(m.key().decode() == a["vehicle_id"] for m, a in zip(alert_msgs, got))
+    assert all(m.key().decode() == a["vehicle_id"] for m, a in zip(alert_msgs, got, strict=True))
     by_vehicle: dict[str, Counter] = {}
     for a in got:  # a range incident's clear is counted apart, as Replay.counts / clears do
         if not (a.get("state") == "cleared" and a["type"] not in A.CLOSING_TYPES):
             by_vehicle.setdefault(a["vehicle_id"], Counter())[a["type"]] += 1
     assert {v: dict(c) for v, c in by_vehicle.items()} == documented
-    assert sum(1 for a in got if a.get("state") == "cleared" and a["type"] not in A.CLOSING_TYPES) == 7  # 5 ranges, 2 zone violations
+    assert sum(1 for a in got if a.get("state") == "cleared" and a["type"] not in A.CLOSING_TYPES) == 11  # 5 ranges, 2 zones, 3 harsh, idle
     assert Counter(a["alert_id"] for a in got) == Counter(a.alert_id for a in expected.alerts)
-    assert len({a["alert_id"] for a in got}) == len(got) == 89
+    assert len({a["alert_id"] for a in got}) == len(got) == 93
     over = next(a for a in got if a["vehicle_id"] == f"{prefix}limit" and a["type"] == A.OVERSPEED)
     assert over["threshold"] == 30 and over["value"] == 50  # the live limit, not the file's 100
     pure = {a.alert_id: a for a in expected.alerts}

@@ -29,17 +29,38 @@ def test_idle_needs_engine_on_and_no_movement():
 
 
 def test_moving_or_gap_restarts_the_count():
-    fixes = [fix(t, 0, ignition=True) for t in range(0, 240, 30)] + [fix(240, 30, ignition=True)]
+    fixes = [fix(t, 0, ignition=True) for t in range(0, 240, 30)] + [fix(240, 30, ignition=True), fix(250, 30, ignition=True)]
     fixes += [fix(t, 0, ignition=True) for t in range(270, 540, 30)]
     assert run_idle(fixes) == []
     gap = [fix(t, 0, ignition=True) for t in range(0, 200, 30)] + [fix(t, 0, ignition=True) for t in range(400, 650, 30)]
     assert run_idle(gap) == []
 
 
-def test_two_episodes_two_alerts():
-    fixes = [fix(t, 0, ignition=True) for t in range(0, 330, 30)] + [fix(330, 40, ignition=True)]
-    fixes += [fix(t, 0, ignition=True) for t in range(360, 700, 30)]
-    assert len({a.alert_id for a in run_idle(fixes)}) == 2
+def test_one_speed_reading_of_a_standing_vehicle_neither_ends_nor_restarts_the_episode():
+    fixes = [fix(t, 0, ignition=True) for t in range(0, 240, 30)] + [fix(240, 4, ignition=True)]
+    fixes += [fix(t, 0, ignition=True) for t in range(270, 540, 30)]
+    assert [(a.state, a.ts, a.details["start_ts"]) for a in run_idle(fixes)] == [("raised", T0 + 300_000, T0)]
+
+
+def test_two_episodes_two_incidents_each_cleared_when_it_drove_off():
+    fixes = [fix(t, 0, ignition=True) for t in range(0, 330, 30)] + [fix(330, 40, ignition=True), fix(340, 40, ignition=True)]
+    fixes += [fix(t, 0, ignition=True) for t in range(360, 700, 30)] + [fix(700, 0, ignition=False)]
+    out = run_idle(fixes)
+    assert [(a.state, a.ts - T0) for a in out] == [("raised", 300_000), ("cleared", 340_000), ("raised", 660_000),
+                                                 ("cleared", 700_000)]
+    assert len({a.alert_id for a in out}) == 4 and len({a.incident_id for a in out}) == 2
+    first_clear, last_clear = out[1], out[3]
+    assert first_clear.incident_id == out[0].alert_id and last_clear.incident_id == out[2].alert_id
+    assert (first_clear.details["reason"], first_clear.details["end_ts"], first_clear.value) == ("moving", T0 + 330_000, 330)
+    assert last_clear.details["reason"] == "engine_off" and last_clear.severity == "info"
+    assert [a.alert_id for a in run_idle(fixes)] == [a.alert_id for a in out]  # a replay: the same ids
+
+
+def test_a_gap_clears_the_incident_at_the_last_fix_seen_idling():
+    fixes = [fix(t, 0, ignition=True) for t in range(0, 400, 30)] + [fix(t, 0, ignition=True) for t in range(1000, 1100, 30)]
+    out = run_idle(fixes)
+    assert [(a.state, a.ts - T0) for a in out] == [("raised", 300_000), ("cleared", 1_000_000)]
+    assert (out[1].details["reason"], out[1].details["end_ts"]) == ("gap", T0 + 390_000)
 
 
 def test_offline_after_timeout_of_arrival_time_then_online():

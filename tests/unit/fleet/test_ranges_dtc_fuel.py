@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 from contracts import alert as A
 from rules.fleet import dtc as D
 from rules.fleet import fuel as F
@@ -48,7 +50,7 @@ def test_hovering_battery_overnight_is_one_incident():
     import random
     rng = random.Random(3)
     fixes = [fix(60 * i, battery_v=round(12.18 + rng.uniform(-0.03, 0.03), 3), ignition=False) for i in range(600)]
-    crossings = sum((a.battery_v < 12.2) != (b.battery_v < 12.2) for a, b in zip(fixes, fixes[1:]))
+    crossings = sum((a.battery_v < 12.2) != (b.battery_v < 12.2) for a, b in pairwise(fixes))
     assert crossings > 100  # the noise crosses the limit all night (the old rule: one warning each)
     for n in (2, 10):
         _, out = run(R, fixes, c=cfg(range_min_samples=n))
@@ -98,10 +100,28 @@ def test_dtc_new_code_alerts_once_with_description():
     assert "Cylinder 1 misfire" in out[0].message and "Catalyst" in out[1].message
 
 
-def test_dtc_realerts_after_long_absence():
+def test_dtc_realerts_after_long_silence():
+    """Seen again after dtc_realert_after_s with no fix in between: the old incident clears, a new one is raised."""
     c = cfg(dtc_realert_after_s=3600)
     _, out = run(D, [fix(0, dtc=["P0171"]), fix(3599, dtc=["P0171"]), fix(3599 + 3600, dtc=["P0171"])], c=c)
-    assert len(out) == 2
+    assert [(a.state, a.ts - T0) for a in out] == [("raised", 0), ("cleared", 7_199_000), ("raised", 7_199_000)]
+    assert out[1].incident_id == out[0].alert_id and out[1].details["reason"] == "not_reported"
+
+
+def test_dtc_clears_when_the_code_is_gone_for_the_hold_off():
+    c = cfg(dtc_clear_s=900, range_min_samples=2)
+    fixes = [fix(t, dtc=["P0301"]) for t in range(0, 120, 30)]
+    fixes += [fix(t, dtc=[]) for t in range(120, 600, 60)] + [fix(600, dtc=["P0301"])]  # back within 900 s: goes on
+    fixes += [fix(t, dtc=[]) for t in range(660, 1620, 60)]  # gone from 660 s: clears at 660 + 900
+    _, out = run(D, fixes, c=c)
+    assert [(a.state, a.severity, a.ts - T0) for a in out] == [("raised", "critical", 0), ("cleared", "info", 1_560_000)]
+    clear = out[1]
+    assert clear.incident_id == out[0].alert_id and clear.type == A.DTC
+    assert clear.details == {"code": "P0301", "description": "Cylinder 1 misfire detected", "start_ts": T0, "end_ts": T0 + 660_000,
+                             "reason": "gone", "incident_severity": "critical"}
+    _, again = run(D, [*fixes, fix(1700, dtc=["P0301"])], c=c)
+    assert [a.state for a in again] == ["raised", "cleared", "raised"] and again[2].alert_id != out[0].alert_id
+    assert [a.alert_id for a in run(D, fixes, c=c)[1]] == [a.alert_id for a in out]  # a replay: the same ids
 
 
 def test_dtc_descriptions():
