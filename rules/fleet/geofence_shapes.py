@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -25,6 +26,8 @@ from shapely.geometry.base import BaseGeometry
 
 from .geo import LocalProjection
 from .schedule import ScheduleError, WeeklySchedule, parse_schedule
+
+BOX_SLACK_M = 0.001  # a point must be this much farther outside the bounding box than asked (float safety)
 
 Kind = Literal["allowed", "forbidden", "zone"]
 Shape = Literal["polygon", "circle", "corridor"]
@@ -59,8 +62,40 @@ class Geofence:
     def depth_m(self, lat: float, lon: float) -> float:
         """Signed distance to the edge in metres: positive inside (border = 0), negative outside."""
         p = Point(*self.projection.to_xy(lon, lat))
-        edge = float(self.area.boundary.distance(p))
+        edge = float(self._edge.distance(p))
         return edge if self.area.intersects(p) else -edge
+
+    def depth_or_far(self, lat: float, lon: float, far_m: float) -> float:
+        """``depth_m``; but a point more than ``far_m`` outside the shape's bounding box gets minus
+        its distance to the box instead. That is a lower bound of its distance to the shape, so
+        the sign and "at least ``far_m`` beyond the edge" are the same as ``depth_m``'s - all the
+        dwell of geofences.py asks - without building a shapely Point: most fixes are far from
+        most zones (issue 11)."""
+        x, y = self.projection.to_xy(lon, lat)
+        minx, miny, maxx, maxy = self._box
+        out = math.hypot(max(minx - x, 0.0, x - maxx), max(miny - y, 0.0, y - maxy))
+        if out > far_m + BOX_SLACK_M:
+            return -out
+        p = Point(x, y)
+        edge = float(self._edge.distance(p))
+        return edge if self.area.intersects(p) else -edge
+
+    def box_misses(self, x0: float, y0: float, x1: float, y1: float) -> bool:
+        """The segment (x0, y0) - (x1, y1), in this zone's metres, cannot touch the zone: its
+        bounding box is apart from the zone's."""
+        minx, miny, maxx, maxy = self._box
+        s = BOX_SLACK_M
+        return max(x0, x1) < minx - s or min(x0, x1) > maxx + s or max(y0, y1) < miny - s or min(y0, y1) > maxy + s
+
+    @cached_property
+    def _edge(self) -> BaseGeometry:
+        """The boundary, built once (``area.boundary`` makes a new geometry per call)."""
+        return self.area.boundary
+
+    @cached_property
+    def _box(self) -> tuple[float, float, float, float]:
+        minx, miny, maxx, maxy = self.area.bounds
+        return float(minx), float(miny), float(maxx), float(maxy)
 
     def applies_to(self, vehicle_id: str, fleet_id: str | None) -> bool:
         if not self.vehicles and not self.fleets:

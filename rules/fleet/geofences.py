@@ -101,7 +101,9 @@ def step(
             continue
         before = state.tracks.get(gid, FenceTrack())
         over = fence.speed_limit_kmh is not None and fix.speed_kmh > fence.speed_limit_kmh + cfg.overspeed_tolerance_kmh
-        track, changed = _advance(before, fence.depth_m(fix.lat, fix.lon), margin_for(fence, fix, cfg), standing, over, ts, cfg)
+        margin = margin_for(fence, fix, cfg)
+        # only the side and "beyond the margin" matter to _advance: far from the zone, its bounding box says both
+        track, changed = _advance(before, fence.depth_or_far(fix.lat, fix.lon, margin), margin, standing, over, ts, cfg)
         common = dict(vehicle_id=vid, fleet_id=fleet_id, ts=ts, lat=fix.lat, lon=fix.lon, geofence_id=gid)
         if changed and before.inside is not None:
             kind = A.GEOFENCE_ENTER if track.inside else A.GEOFENCE_EXIT

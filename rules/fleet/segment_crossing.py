@@ -63,6 +63,8 @@ def step(prev: tuple[int, float, float] | None, fix: Telemetry, fleet_id: str | 
         track = tracks.get(gid)
         if not fence.check_segments or track is None or track.inside is not False or track.candidate is not None:
             continue  # this fix is not confirmed outside (the dwell handles what it sees inside)
+        if fence.box_misses(*fence.projection.to_xy(lon0, lat0), *fence.projection.to_xy(fix.lon, fix.lat)):
+            continue  # apart from the zone's bounding box: no crossing, no shapely call (issue 11)
         if fence.contains(lat0, lon0):
             continue
         hit = _crossing(fence, prev, fix)
