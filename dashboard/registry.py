@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from contracts.registry import Vehicle
 from rules.fleet.geofence_shapes import Geofence
-from rules.fleet.registry import Registry, Vehicle
+from rules.fleet.registry import Registry
 from rules.fleet.registry_items import apply_changes
 from settings.registry_files import read_registry_items
 from settings.topics import FLEET_CONFIG

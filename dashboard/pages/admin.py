@@ -8,10 +8,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from contracts.registry import Vehicle
 from dashboard import live_config, maps
 from dashboard.session import require_page
 from dashboard.views import fleet_overview
-from rules.fleet.registry import Vehicle
 from rules.fleet.registry_items import collect_geofences
 
 ctx = require_page("admin")

@@ -11,43 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from contracts.health import ServiceForecast
+
+# re-exported: pickles written before the record types moved to contracts/ name them here
+from contracts.registry import MaintenanceRule as MaintenanceRule
+from contracts.registry import ServicePoint as ServicePoint
 
 from .config import FleetSettings
 
 DAY_MS = 86_400_000
-
-
-class MaintenanceRule(BaseModel):
-    """A service interval; at least one of the three periods."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    id: str = Field(min_length=1)
-    name: str
-    every_km: float | None = Field(None, gt=0)
-    every_engine_hours: float | None = Field(None, gt=0)
-    every_months: int | None = Field(None, gt=0)
-    repeat_days: float | None = Field(None, gt=0, description="days between reminders while overdue")
-    repeat_km: float | None = Field(None, gt=0, description="km between reminders while overdue")
-    repeat_engine_hours: float | None = Field(None, gt=0, description="engine hours between reminders while overdue")
-    suggestion: str = ""
-
-    @model_validator(mode="after")
-    def _one_period(self) -> MaintenanceRule:
-        if self.every_km is None and self.every_engine_hours is None and self.every_months is None:
-            raise ValueError(f"maintenance rule {self.id!r} needs every_km, every_engine_hours or every_months")
-        return self
-
-
-class ServicePoint(BaseModel):
-    """When a service was last done."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    date: date
-    odometer_km: float | None = Field(None, ge=0)
-    engine_hours: float | None = Field(None, ge=0)
 
 
 @dataclass(frozen=True)

@@ -15,33 +15,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
+
+from contracts.registry import Fleet as Fleet  # re-exported: snapshots written before the move name it here
+from contracts.registry import MaintenanceRule
+from contracts.registry import Vehicle as Vehicle  # re-exported, as Fleet
 
 from .geofence_shapes import Geofence, GeofenceError, parse_feature
-from .maintenance import MaintenanceRule, ServicePoint
 
 
 class RegistryError(ValueError):
     """A bad registry file or change message; the message says where."""
-
-
-class Fleet(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    id: str = Field(min_length=1)
-    name: str
-    speed_limit_kmh: float | None = Field(None, gt=0, description="km/h; fleet default limit")
-    timezone: str | None = Field(None, description="IANA zone of daily scores")
-
-
-class Vehicle(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-    name: str
-    fleet_id: str | None = None
-    owner: str | None = None
-    active: bool = True
-    speed_limit_kmh: float | None = Field(None, gt=0)
-    last_service: dict[str, ServicePoint] = Field(default_factory=dict, description="maintenance rule id -> last service")
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
+from contracts.registry import Fleet, Vehicle
+
 from .geofence_shapes import Geofence, GeofenceError, parse_feature
-from .registry import Fleet, Registry, RegistryError, Vehicle, apply_change, parse_item
+from .registry import Registry, RegistryError, apply_change, parse_item
 
 
 def _keep(into: dict[str, Any], parse: Callable[[], Any], where: str, problems: list[str]) -> None:

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from contracts import alert as A
+from contracts.registry import MaintenanceRule, ServicePoint
 
 from .config import FleetSettings
-from .maintenance import DAY_MS, MaintenanceRule, ServicePoint, add_months
+from .maintenance import DAY_MS, add_months
 
 
 @dataclass(frozen=True)
