@@ -188,7 +188,7 @@ def step(state: RangeState, fix: Telemetry, fleet_id: str | None, cfg: FleetSett
     episodes = dict(state.episodes)
     out: list[A.Alert] = []
     ratings = bands(fix, cfg) if rated is None else rated
-    rated = {(r.key, r.family) for r in ratings}
+    rated_types = {(r.key, r.family) for r in ratings}
     by_key = {r.key: r for r in ratings}
     for r in ratings:
         slot = f"{r.key}|{r.family}"
@@ -206,7 +206,7 @@ def step(state: RangeState, fix: Telemetry, fleet_id: str | None, cfg: FleetSett
             episodes[slot] = ep
     for slot, ep in list(episodes.items()):  # the key was rated under another type: context changed
         key = slot.split("|", 1)[0]
-        if key in by_key and (key, ep.type) not in rated:
+        if key in by_key and (key, ep.type) not in rated_types:
             new, alerts = _back_in_range(ep, by_key[key], fix, fleet_id, cfg)
             out += alerts
             if new is None:
