@@ -176,8 +176,11 @@ def validate_quote(fields: Mapping[str, Any], *, max_age_ms: int = MAX_TS_AGE_MS
     )
 
 
-def from_json(payload: bytes | str) -> Quote:
-    """Parse and re-validate a ``crypto.tickers`` value: consumers never trust the producer."""
+def from_json(payload: bytes | str | None) -> Quote:
+    """Parse and re-validate a ``crypto.tickers`` value: consumers never trust the producer
+    (``None``, a tombstone, is not JSON either)."""
+    if payload is None:
+        raise InvalidQuote("payload is not JSON: null value (a tombstone)")
     try:
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:

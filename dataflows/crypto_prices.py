@@ -15,19 +15,17 @@ protocol and ``dataflows/crypto_store.py`` writes them (with every quote). Topol
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeGuard, cast
 
 import bytewax.operators as op
 import orjson
 import structlog
-from bytewax.connectors.kafka import KafkaSource, KafkaSourceMessage
-from bytewax.dataflow import Dataflow
+from bytewax.dataflow import Dataflow, Stream
 from bytewax.operators.windowing import EventClock, TumblingWindower, fold_window
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END
 from influxdb_client import Point
 
-from sinks.influx_points.crypto import extremes_point, ohlc_point, spread_point
 from contracts.line_protocol import encode_point
 from contracts.quote import InvalidQuote, Quote, dead_letter, from_json
 from rules.crypto.arbitrage import ArbitrageRules
@@ -36,22 +34,28 @@ from rules.crypto.ohlc import OHLC, fold_ohlc, merge_ohlc, new_ohlc, ohlc_record
 from rules.crypto.pipeline import SymbolRules
 from settings.crypto_flows import CryptoFlowSettings
 from settings.errors import load_settings
-from settings.rules_env import load_crypto_settings
 from settings.logs import configure_logging
+from settings.rules_env import load_crypto_settings
 from settings.stack import StackSettings, load_stack_settings
+from sinks.influx_points.crypto import extremes_point, ohlc_point, spread_point
 from sinks.kafka import KafkaProducerSink, KafkaRecord
+from sources.kafka_messages import KafkaMessage, kafka_messages
 from sources.on_run import OnRunFixed
 
 log = structlog.get_logger(__name__)
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def parse_ticker(msg: KafkaSourceMessage) -> Quote | dict[str, Any]:
+def _is_quote(item: Quote | dict[str, Any]) -> TypeGuard[Quote]:
+    return isinstance(item, Quote)
+
+
+def parse_ticker(msg: KafkaMessage) -> Quote | dict[str, Any]:
     """A valid ``Quote``, or the dead-letter record saying why not (consumers never trust producers)."""
     try:
         return from_json(msg.value)
     except InvalidQuote as exc:
-        received_ms = msg.timestamp[1] if msg.timestamp and msg.timestamp[1] > 0 else int(datetime.now(timezone.utc).timestamp() * 1000)
+        received_ms = msg.timestamp[1] if msg.timestamp and msg.timestamp[1] > 0 else int(datetime.now(UTC).timestamp() * 1000)
         return dead_letter(exc.reason, f"kafka:{msg.topic}", msg.value, received_ms)
 
 
@@ -82,11 +86,12 @@ def build_flow(flow_settings: CryptoFlowSettings | None = None, stack: StackSett
     window_ms = crypto.ohlc_window_s * 1000
 
     flow = Dataflow("crypto_prices")
-    source = KafkaSource([kafka["bootstrap.servers"]], [cfg.tickers_topic],
-                         starting_offset=OFFSET_BEGINNING if cfg.from_beginning else OFFSET_END, add_config=kafka)
+    source = kafka_messages([kafka["bootstrap.servers"]], [cfg.tickers_topic],
+                            starting_offset=OFFSET_BEGINNING if cfg.from_beginning else OFFSET_END, add_config=kafka)
     parsed = op.branch("valid", op.map("parse", op.input("kafka_in", flow, OnRunFixed(source, configure_logging)), parse_ticker),
-                       lambda x: isinstance(x, Quote))
-    op.output("deadletter_out", op.map("deadletter_record", parsed.falses, lambda d: json_record(d["source_topic"], d)),
+                       _is_quote)
+    dead_letters = cast("Stream[dict[str, Any]]", parsed.falses)  # the branch's type guard narrows only its trues
+    op.output("deadletter_out", op.map("deadletter_record", dead_letters, lambda d: json_record(d["source_topic"], d)),
               KafkaProducerSink(kafka, cfg.deadletter_topic))
     quotes = parsed.trues
 
@@ -105,8 +110,10 @@ def build_flow(flow_settings: CryptoFlowSettings | None = None, stack: StackSett
     late = LateQuotes()
     op.inspect("late_quotes", bars.late, lambda _step, item: late(item))
 
-    def bar_point(kv: tuple[str, tuple[int, OHLC]]) -> Point:
+    def bar_point(kv: tuple[str, tuple[int, OHLC | None]]) -> Point:
         key, (window_id, acc) = kv
+        if acc is None:  # new_ohlc's empty window: fold_window emits only windows that received a quote
+            raise RuntimeError(f"OHLC window {window_id} of {key} closed without a quote")
         start = EPOCH + timedelta(milliseconds=window_id * window_ms)
         return ohlc_point(ohlc_record(key, start, start + timedelta(milliseconds=window_ms), acc))
 

@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from typing import TypeGuard, cast
 
 import bytewax.operators as op
-from bytewax.connectors.kafka import KafkaSource, KafkaSourceMessage
-from bytewax.dataflow import Dataflow
+from bytewax.dataflow import Dataflow, Stream
 from bytewax.operators.windowing import EventClock, TumblingWindower, fold_window
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, TIMESTAMP_NOT_AVAILABLE
 from influxdb_client import Point
 
 from contracts.avro import decode, header_version
+from contracts.day_score import DayScore
 from contracts.deadletter import DeadLetter
-from sinks.influx_points.fleet_analytics import alert_point, day_point, health_point, late_point, link_point, stats_point, trip_point
 from contracts.line_protocol import encode_point
 from contracts.telemetry import Telemetry, from_avro_record
 from dataflows.live_registry import load_live_registry
@@ -35,25 +35,31 @@ from rules.fleet.registry import Rejected
 from rules.fleet.stats import MinuteStats, fold_minute, merge
 from rules.fleet.stream_clock import StreamClock
 from settings.errors import load_settings
-from settings.rules_env import load_fleet_settings
 from settings.flows import AnalyticsSettings
 from settings.logs import configure_logging
+from settings.rules_env import load_fleet_settings
 from settings.stack import StackSettings, load_stack_settings
+from sinks.influx_points.fleet_analytics import alert_point, day_point, health_point, late_point, link_point, stats_point, trip_point
 from sinks.kafka import KafkaRecord
 from sinks.kafka_epoch import KafkaEpochSink, epoch_output
+from sources.kafka_messages import KafkaMessage, kafka_messages
 from sources.on_run import OnRunFixed
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 
 
-def decode_fix(msg: KafkaSourceMessage) -> tuple[Telemetry, int]:
+def _known(item: tuple[Telemetry, int] | DeadLetter) -> TypeGuard[tuple[Telemetry, int]]:
+    return not isinstance(item, DeadLetter)
+
+
+def decode_fix(msg: KafkaMessage) -> tuple[Telemetry, int]:
     """Avro record -> (fix, arrival time in ms). Arrival is the record's Kafka timestamp (the MQTT
     receive time), so a restart or a replay sees the live run's arrivals; the wall clock only when
     the record has none. It drives the offline rule and the stream clock."""
     kind, ts = msg.timestamp or (TIMESTAMP_NOT_AVAILABLE, -1)
     arrival_ms = ts if kind != TIMESTAMP_NOT_AVAILABLE and ts > 0 else int(time.time() * 1000)
-    return from_avro_record(decode("telemetry", msg.value, header_version(msg.headers))), arrival_ms
+    return from_avro_record(decode("telemetry", msg.value or b"", header_version(msg.headers))), arrival_ms
 
 
 def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings | None = None,
@@ -78,14 +84,20 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
 
     flow = Dataflow("fleet_analytics")
     brokers = [kafka["bootstrap.servers"]]
-    source = KafkaSource(brokers, [analytics.telemetry_topic], starting_offset=OFFSET_BEGINNING if analytics.from_beginning else OFFSET_END,
-                         add_config=kafka)
-    # Logging and the registry's consumer start when the flow runs, not when it is built.
-    started = OnRunFixed(source, lambda: (configure_logging(), registry.start()))
+    source = kafka_messages(brokers, [analytics.telemetry_topic], starting_offset=OFFSET_BEGINNING if analytics.from_beginning else OFFSET_END,
+                            add_config=kafka)
+
+    def on_start() -> None:
+        # Logging and the registry's consumer start when the flow runs, not when it is built.
+        configure_logging()
+        registry.start()
+
+    started = OnRunFixed(source, on_start)
     fixes = op.map("check_registry", op.map("decode", op.input("kafka_in", flow, started), decode_fix), checked)
-    split = op.branch("known_vehicle", fixes, lambda x: not isinstance(x, DeadLetter))
+    split = op.branch("known_vehicle", fixes, _known)
+    unknown = cast("Stream[DeadLetter]", split.falses)  # the branch's type guard narrows only its trues
     # Kafka outputs confirm their deliveries at each epoch's snapshot, not per batch (sinks/kafka_epoch.py).
-    epoch_output("unknown_out", op.map("deadletter", split.falses, lambda d: KafkaRecord(d.source_topic.encode(), d.to_json())),
+    epoch_output("unknown_out", op.map("deadletter", unknown, lambda d: KafkaRecord(d.source_topic.encode(), d.to_json())),
                  KafkaEpochSink(kafka, analytics.deadletter_topic))
 
     keyed = op.key_on("by_vehicle", split.trues, lambda item: item[0].vehicle_id)
@@ -113,7 +125,7 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
     window_wait = timedelta(seconds=max(cfg.reorder_hold_s, cfg.reorder_hold_max_s) + analytics.tick_interval_s + 2.0)
     windows = fold_window(
         "stats_1m", op.key_on("window_key", in_order.trues, lambda pf: pf.fix.vehicle_id),
-        EventClock(lambda pf: datetime.fromtimestamp(pf.fix.ts_ms / 1000, tz=timezone.utc), window_wait),
+        EventClock(lambda pf: datetime.fromtimestamp(pf.fix.ts_ms / 1000, tz=UTC), window_wait),
         TumblingWindower(MINUTE, EPOCH), MinuteStats, lambda acc, pf: fold_minute(acc, pf.fix, pf.segment_m), merge)
 
     def stats_to_point(kv: tuple[str, tuple[int, MinuteStats]]) -> Point:
@@ -121,8 +133,8 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
         end_ms = (window_id + 1) * 60_000
         return stats_point(acc, fleet_of(vid), end_ms, cfg.trip_start_speed_kmh)
 
-    def day_to_point(d) -> Point:
-        start = datetime.combine(date.fromisoformat(d.day), datetime.min.time(), tzinfo=timezone.utc)
+    def day_to_point(d: DayScore) -> Point:
+        start = datetime.combine(date.fromisoformat(d.day), datetime.min.time(), tzinfo=UTC)
         return day_point(d, fleet_of(d.vehicle_id), int(start.timestamp() * 1000))
 
     def point_record(vehicle_id: str, p: Point) -> KafkaRecord:
@@ -137,7 +149,7 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
         op.map("day_point", op.flat_map("days", outs, lambda o: o.days), lambda d: point_record(d.vehicle_id, day_to_point(d))),
         op.map("stats_point", windows.down, lambda kv: point_record(kv[0], stats_to_point(kv))),
         op.map("late_rules", in_order.falses,
-               lambda pf: point_record(pf.fix.vehicle_id, late_point(pf.fix.vehicle_id, pf.fix.ts_ms, "rules", pf.flag))),
+               lambda pf: point_record(pf.fix.vehicle_id, late_point(pf.fix.vehicle_id, pf.fix.ts_ms, "rules", pf.flag or "late"))),
         op.map("link_point", op.flat_map("link", outs, lambda o: o.link),
                lambda ls: point_record(ls.vehicle_id, link_point(ls, fleet_of(ls.vehicle_id)))),
         op.map("late_window", windows.late,

@@ -7,16 +7,16 @@ MQTT stream through a shared subscription). Wiring only; the contract is contrac
 from __future__ import annotations
 
 from functools import partial
+from typing import TypeGuard, cast
 
 import bytewax.operators as op
-from bytewax.dataflow import Dataflow
+from bytewax.dataflow import Dataflow, Stream
 
 from contracts.avro import TELEMETRY_SCHEMA_HEADER, encode
 from contracts.deadletter import DeadLetter
-from contracts.telemetry import (MAX_TS_AGE_MS, MAX_TS_FUTURE_MS, InvalidTelemetry, Telemetry, parse_telemetry,
-                                 to_avro_record)
-from settings.flows import IngestSettings
+from contracts.telemetry import MAX_TS_AGE_MS, MAX_TS_FUTURE_MS, InvalidTelemetry, Telemetry, parse_telemetry, to_avro_record
 from settings.errors import load_settings
+from settings.flows import IngestSettings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
 from sinks.kafka import KafkaProducerSink, KafkaRecord
@@ -42,6 +42,10 @@ def validate(msg: MqttMessage, max_age_ms: int = MAX_TS_AGE_MS, max_future_ms: i
         return DeadLetter(f"internal: {type(exc).__name__}: {exc}", msg.topic, msg.payload, msg.received_at_ms)
 
 
+def _is_valid(item: Telemetry | DeadLetter) -> TypeGuard[Telemetry]:
+    return isinstance(item, Telemetry)
+
+
 def telemetry_record(t: Telemetry) -> KafkaRecord:
     """Keyed by vehicle: one vehicle's fixes stay in order on one partition. The record's
     timestamp is the MQTT receive time: the analytics flow's arrival time, the same on a replay."""
@@ -64,9 +68,10 @@ def build_flow(ingest: IngestSettings | None = None, stack: StackSettings | None
     checked = op.map("validate", op.input("mqtt_in", flow, OnRunDynamic(source, configure_logging)),
                      partial(validate, max_age_ms=int(ingest.ts_max_age_days * 86_400_000),
                              max_future_ms=int(ingest.ts_max_future_s * 1000), topic_root=ingest.mqtt_topic_root))
-    split = op.branch("is_valid", checked, lambda x: isinstance(x, Telemetry))
+    split = op.branch("is_valid", checked, _is_valid)
+    dead_letters = cast("Stream[DeadLetter]", split.falses)  # the branch's type guard narrows only its trues
     op.output("telemetry_out", op.map("to_avro", split.trues, telemetry_record),
               KafkaProducerSink(stack.kafka_config(), ingest.telemetry_topic, deadletter_topic=ingest.deadletter_topic))
-    op.output("deadletter_out", op.map("to_deadletter", split.falses, deadletter_record),
+    op.output("deadletter_out", op.map("to_deadletter", dead_letters, deadletter_record),
               KafkaProducerSink(stack.kafka_config(), ingest.deadletter_topic))
     return flow

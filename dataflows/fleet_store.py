@@ -17,14 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import bytewax.operators as op
-from bytewax.connectors.kafka import KafkaSource, KafkaSourceMessage
 from bytewax.dataflow import Dataflow
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END
 from influxdb_client import Point
 
 from contracts.avro import decode, header_version
 from contracts.deadletter import DeadLetter
-from sinks.influx_points.fleet import telemetry_line
 from contracts.line_protocol import decode_line
 from contracts.telemetry import from_avro_record
 from dataflows.live_registry import load_live_registry
@@ -33,19 +31,21 @@ from settings.errors import load_settings
 from settings.flows import StoreSettings
 from settings.logs import configure_logging
 from settings.stack import StackSettings, load_stack_settings
+from sinks.influx_points.fleet import telemetry_line
+from sources.kafka_messages import KafkaMessage, kafka_messages
 from sources.kafka_time import record_timestamp_ms
 from sources.on_run import OnRunFixed
 
 
-def to_write(msg: KafkaSourceMessage, points_topic: str, fleet_of: Callable[[str], str | None]) -> Point | str | DeadLetter:
+def to_write(msg: KafkaMessage, points_topic: str, fleet_of: Callable[[str], str | None]) -> Point | str | DeadLetter:
     """One record -> what to write to InfluxDB, or a dead letter saying why it cannot be."""
     try:
         if msg.topic == points_topic:
             return decode_line(msg.value)
-        fix = from_avro_record(decode("telemetry", msg.value, header_version(msg.headers)))
+        fix = from_avro_record(decode("telemetry", msg.value or b"", header_version(msg.headers)))
         return telemetry_line(fix, fleet_of(fix.vehicle_id))
     except Exception as exc:  # noqa: BLE001 - any per-record failure is a dead letter, never a stopped flow
-        return DeadLetter(f"store: {type(exc).__name__}: {str(exc)[:300]}", msg.topic, msg.value or b"", record_timestamp_ms(msg))
+        return DeadLetter(f"store: {type(exc).__name__}: {str(exc)[:300]}", msg.topic or "", msg.value or b"", record_timestamp_ms(msg))
 
 
 def build_flow(store: StoreSettings | None = None, stack: StackSettings | None = None) -> Dataflow:
@@ -59,9 +59,14 @@ def build_flow(store: StoreSettings | None = None, stack: StackSettings | None =
         return v.fleet_id if v else None
 
     flow = Dataflow("fleet_store")
-    source = KafkaSource([kafka["bootstrap.servers"]], [store.telemetry_topic, store.points_topic], tail=store.tail,
-                         starting_offset=OFFSET_BEGINNING if store.from_beginning else OFFSET_END, add_config=kafka)
-    started = OnRunFixed(source, lambda: (configure_logging(), registry.start()))  # when the flow runs
+    source = kafka_messages([kafka["bootstrap.servers"]], [store.telemetry_topic, store.points_topic], tail=store.tail,
+                            starting_offset=OFFSET_BEGINNING if store.from_beginning else OFFSET_END, add_config=kafka)
+
+    def on_start() -> None:  # when the flow runs
+        configure_logging()
+        registry.start()
+
+    started = OnRunFixed(source, on_start)
     items = op.map("to_write", op.input("kafka_in", flow, started), lambda m: to_write(m, store.points_topic, fleet_of))
     write_or_dead_letter(items, stack, stack.influx_bucket_fleet, store.deadletter_topic)
     return flow

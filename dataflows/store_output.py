@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard, cast
+
 import bytewax.operators as op
 from bytewax.dataflow import Stream
 from influxdb_client import Point
@@ -12,13 +14,18 @@ from sinks.influxdb import InfluxSink
 from sinks.kafka import KafkaProducerSink, KafkaRecord
 
 
+def _writable(item: Point | str | DeadLetter) -> TypeGuard[Point | str]:
+    return not isinstance(item, DeadLetter)
+
+
 def write_or_dead_letter(items: Stream[Point | str | DeadLetter], stack: StackSettings, bucket: str,
                          deadletter_topic: str) -> None:
     """Points and line-protocol lines go to ``bucket``; dead letters, and the points InfluxDB
     refuses, to ``deadletter_topic``."""
     kafka = stack.kafka_config()
-    split = op.branch("writable", items, lambda x: not isinstance(x, DeadLetter))
-    op.output("deadletter_out", op.map("deadletter_record", split.falses,
+    split = op.branch("writable", items, _writable)
+    dead_letters = cast("Stream[DeadLetter]", split.falses)  # the branch's type guard narrows only its trues
+    op.output("deadletter_out", op.map("deadletter_record", dead_letters,
                                        lambda d: KafkaRecord(d.source_topic.encode(), d.to_json())),
               KafkaProducerSink(kafka, deadletter_topic))
     op.output("influx_out", split.trues, InfluxSink(stack.influx_url, stack.writer_token(), stack.influx_org, bucket,
