@@ -22,8 +22,6 @@ import time
 import structlog
 
 from collectors.clients import make_client
-from sinks.kafka_producer import KafkaProduce
-from sinks.quote_outputs import Outputs, jsonl_outputs, produce_outputs
 from collectors.poller import ExchangePoller, wall_clock_ms
 from collectors.runner import OutputFailed, run_collector
 from rules.crypto.config import CryptoSettings
@@ -33,6 +31,8 @@ from settings.logs import configure_logging
 from settings.rules_env import load_crypto_settings
 from simulators.market import MarketConfig, SimulatedMarket
 from simulators.market_exchange import simulated_clients
+from sinks.kafka_producer import KafkaProduce
+from sinks.quote_outputs import Outputs, jsonl_outputs, produce_outputs
 
 log = structlog.get_logger(__name__)
 
@@ -109,18 +109,18 @@ def main(argv: list[str] | None = None) -> int:
     producer = KafkaProduce.from_stack() if args.out == "kafka" else None
     outputs = (produce_outputs(producer, args.tickers_topic, args.deadletter_topic, producer.failure)
                if producer is not None else jsonl_outputs())
+    failed = False
     try:
         asyncio.run(collect(settings, simulated, outputs, args.duration, args.progress_every))
     except OutputFailed as exc:
         log.error("collector stopped: Kafka did not take its quotes", error=str(exc), tickers_topic=args.tickers_topic)
-        return 1
+        failed = True
     finally:
         if producer is not None:
             left = producer.flush()
             log.info("kafka flushed", delivered=producer.delivered, failed=producer.failed, undelivered=left)
-            if producer.failed or left:
-                return 1
-    return 0
+            failed = failed or bool(producer.failed or left)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

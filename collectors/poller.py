@@ -40,7 +40,8 @@ class PollResult:
 
 @dataclass
 class ExchangePoller:
-    """Polls one ccxt async client. ``source_prefix`` is its quotes' ``source`` (``ccxt`` / ``simulated``) and prefixes dead letters (``ccxt:<id>``)."""
+    """Polls one ccxt async client. ``source_prefix`` is its quotes' ``source`` (``ccxt`` / ``simulated``) and prefixes
+    dead letters (``ccxt:<id>``)."""
 
     client: Any
     symbols: Sequence[str]
@@ -115,7 +116,7 @@ class ExchangePoller:
             if not has_bid_ask(ticker):
                 try:
                     ticker = await self.complete(symbol, ticker)
-                except (ccxt.BaseError, asyncio.TimeoutError) as exc:  # one symbol's fallback must not sink the round
+                except (TimeoutError, ccxt.BaseError) as exc:  # one symbol's fallback must not sink the round
                     result.errors[symbol] = f"{type(exc).__name__}: {str(exc)[:200]}"
                     continue
                 recv = self.clock()

@@ -17,10 +17,10 @@ import ccxt.async_support as ccxt
 import structlog
 
 from collectors.backoff import PERMANENT, RETRYABLE, Backoff, is_rate_limit
-from sinks.quote_outputs import Outputs
 from collectors.poller import ExchangePoller
 from collectors.watcher import QuietStream, TickerWatcher
 from rules.crypto.config import CryptoSettings
+from sinks.quote_outputs import Outputs
 
 log = structlog.get_logger(__name__)
 WS_FAILURES_BEFORE_POLLING = 3
@@ -153,7 +153,7 @@ async def run_collector(
     """Run all exchanges until ``stop`` or an output failure; close every client at the end; return
     the counters. Raises ``OutputFailed`` when the outputs failed (the records after it are lost)."""
     stats = [ExchangeStats(p.exchange_id) for p in pollers]
-    tasks = [asyncio.create_task(run_exchange(p, outputs, settings, stop, s)) for p, s in zip(pollers, stats)]
+    tasks = [asyncio.create_task(run_exchange(p, outputs, settings, stop, s)) for p, s in zip(pollers, stats, strict=True)]
     progress = asyncio.create_task(_progress(stats, stop, progress_every_s))
     failed: list[str] = []
     watch = asyncio.create_task(_watch_outputs(outputs, stop, OUTPUT_CHECK_S, failed))

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 import ccxt.async_support as ccxt
 import structlog
 
 from collectors.clients import can_watch
+from collectors.poller import ExchangePoller
 from contracts.ccxt_ticker import has_bid_ask, normalize
 from sinks.quote_outputs import Outputs
-from collectors.poller import ExchangePoller
 
 log = structlog.get_logger(__name__)
 
@@ -37,7 +38,7 @@ class TickerWatcher:
     last_completed_ms: dict[str, int] = field(default_factory=dict)
     received: int = 0
 
-    async def _next_batch(self, method: str) -> dict[str, dict]:
+    async def _next_batch(self, method: str) -> dict[str, dict[str, Any]]:
         client, symbols = self.poller.client, list(self.poller.listed or [])
         if method == "watchTickers":
             return dict(await asyncio.wait_for(client.watch_tickers(symbols), self.quiet_s))
@@ -49,10 +50,10 @@ class TickerWatcher:
             for task in tasks:
                 task.cancel()
         if not done:
-            raise asyncio.TimeoutError
+            raise TimeoutError
         return {tasks[t]: t.result() for t in done}
 
-    async def _handle(self, symbol: str, ticker: dict) -> None:
+    async def _handle(self, symbol: str, ticker: dict[str, Any]) -> None:
         poller = self.poller
         recv = poller.clock()
         if not has_bid_ask(ticker):
@@ -62,7 +63,7 @@ class TickerWatcher:
             self.last_completed_ms[symbol] = recv
             try:
                 ticker = await poller.complete(symbol, dict(ticker))
-            except (ccxt.BaseError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, ccxt.BaseError) as exc:
                 log.warning("bid/ask fallback failed", exchange=poller.exchange_id, symbol=symbol, error=str(exc)[:200])
                 return
             recv = poller.clock()
@@ -82,7 +83,7 @@ class TickerWatcher:
         while not stop.is_set():
             try:
                 batch = await self._next_batch(method)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise QuietStream(f"no websocket update from {self.poller.exchange_id} in {self.quiet_s:g} s") from None
             for symbol, ticker in batch.items():
                 if symbol in wanted and ticker:
