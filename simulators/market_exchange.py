@@ -39,11 +39,11 @@ class SimulatedExchange:
         if self.market.is_stale(self.id):
             await asyncio.sleep(self.hang_s)
 
-    async def fetch_tickers(self, symbols: Sequence[str] | None = None, params: dict | None = None) -> dict[str, Any]:
+    async def fetch_tickers(self, symbols: Sequence[str] | None = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
         await self._answer()
         return self.market.tickers(self.id, symbols)
 
-    async def fetch_ticker(self, symbol: str, params: dict | None = None) -> dict[str, Any]:
+    async def fetch_ticker(self, symbol: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         await self._answer()
         return self.market.tickers(self.id, [symbol])[symbol]
 

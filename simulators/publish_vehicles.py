@@ -39,7 +39,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="drive every vehicle of this registry file (e.g. config/vehicles.json) instead of --vehicles/--prefix")
     ap.add_argument("--client-id", default="ticktrack-sim", help="MQTT client id [ticktrack-sim]")
     ap.add_argument("--scenario", default=None, metavar="NAME[,NAME]",
-                    help="publish scripted scenarios instead of random drives: names, 'all', 'demo' (what make demo drives), NAME@VEHICLE to pick the vehicle")
+                    help="publish scripted scenarios instead of random drives: names, 'all', 'demo' (what make demo drives), "
+                         "NAME@VEHICLE to pick the vehicle")
     ap.add_argument("--list-scenarios", action="store_true", help="list the scenarios and the alerts each must raise, then exit")
     ap.add_argument("--geofences", default="config/geofences.geojson", help="geofences of the scenarios [config/geofences.geojson]")
     ap.add_argument("--vehicle-prefix", default="", help="prepended to the scenarios' default vehicle ids (a test registry) ['']")

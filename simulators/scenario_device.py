@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from simulators.vehicles import bearing_and_distance, offset
@@ -29,14 +29,14 @@ class Message:
     topic: str
     payload: dict[str, Any]
 
-    def shifted(self, delta_ms: int) -> "Message":
+    def shifted(self, delta_ms: int) -> Message:
         """The same message ``delta_ms`` later (event time and publish time)."""
         payload = {**self.payload, "ts": iso(self.ts_ms + delta_ms)}
         return Message(self.at_ms + delta_ms, self.ts_ms + delta_ms, self.topic, payload)
 
 
 def iso(ts_ms: int) -> str:
-    return datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Device:

@@ -122,7 +122,9 @@ def plan(selection: Iterable[tuple[str, str | None]], registry: Registry, start_
     runs: list[Run] = []
     planned: list[tuple[int, str, int, Message]] = []
     for vid, scenarios in by_vehicle.items():
-        scheduled = lambda sc: sc.geofence is not None and _has_schedule(registry, sc.geofence)  # noqa: E731
+        def scheduled(sc: Scenario) -> bool:
+            return sc.geofence is not None and _has_schedule(registry, sc.geofence)
+
         ordered = [s for s in scenarios if scheduled(s)] + [s for s in scenarios if not scheduled(s)]
         cursor, prev_end, base = start_ms, None, 0
         for sc in ordered:

@@ -16,14 +16,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from contracts.telemetry import InvalidTelemetry, parse_telemetry
-from rules.fleet import engine
 from contracts import alert as A
 from contracts.alert import Alert
-from rules.fleet.config import FleetSettings
 from contracts.health import HealthReport
-from rules.fleet.registry import Registry, Rejected
+from contracts.telemetry import InvalidTelemetry, parse_telemetry
 from contracts.trip import Trip
+from rules.fleet import engine
+from rules.fleet.config import FleetSettings
+from rules.fleet.registry import Registry, Rejected
 from simulators.scenario_device import Message
 
 
@@ -69,7 +69,7 @@ def replay(messages: Sequence[Message], registry: Registry, cfg: FleetSettings, 
     if not messages:
         return result
     next_tick = arr[0] + tick_ms
-    for msg, at in sorted(zip(messages, arr), key=lambda p: p[1]):
+    for msg, at in sorted(zip(messages, arr, strict=True), key=lambda p: p[1]):
         while next_tick <= at:
             _tick(result, next_tick, registry, cfg)
             next_tick += tick_ms

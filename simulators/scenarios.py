@@ -22,6 +22,7 @@ import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from contracts import alert as A
 from rules.fleet.config import FleetSettings
@@ -250,7 +251,7 @@ def idle(ctx: ScenarioContext) -> list[Message]:
     return d.messages
 
 
-def _parked_values(ctx: ScenarioContext, values: list[dict], engine: bool, every_s: float = 10.0) -> list[Message]:
+def _parked_values(ctx: ScenarioContext, values: list[dict[str, Any]], engine: bool, every_s: float = 10.0) -> list[Message]:
     """Stand at home, one fix per item of ``values`` (field overrides), then two normal fixes."""
     d = _device(ctx)
     if engine:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 EARTH_RADIUS_M = 6_371_000.0
 # Berlin, roughly inside the ring
@@ -58,7 +59,7 @@ class VehicleSim:
     alarm_rng: random.Random | None = None  # None: the device never reports an alarm
 
     @classmethod
-    def create(cls, vehicle_id: str, seed: int) -> "VehicleSim":
+    def create(cls, vehicle_id: str, seed: int) -> VehicleSim:
         rng = random.Random(seed)
         lat = CENTER[0] + rng.uniform(-SPAN_DEG[0], SPAN_DEG[0]) / 2
         lon = CENTER[1] + rng.uniform(-SPAN_DEG[1], SPAN_DEG[1]) / 2
@@ -94,7 +95,7 @@ class VehicleSim:
         self.fuel_pct = max(0.0, self.fuel_pct - moved_m / 1000 * 0.012)
         return (self.speed_kmh - before) / 3.6 / dt_s if dt_s > 0 else 0.0
 
-    def step(self, dt_s: float, ts_ms: int) -> dict:
+    def step(self, dt_s: float, ts_ms: int) -> dict[str, Any]:
         """Advance ``dt_s`` seconds and return the payload a device would publish at ``ts_ms``."""
         accel = self._drive(dt_s)
         self.engine_hours += dt_s / 3600
@@ -106,7 +107,7 @@ class VehicleSim:
             alarm = self.alarm_rng.choice(ALARMS)
         doc = {
             "vehicle_id": self.vehicle_id,
-            "ts": datetime.fromtimestamp(ts_ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat(timespec="milliseconds"),
             "lat": round(self.lat, 6),
             "lon": round(self.lon, 6),
             "speed_kmh": round(self.speed_kmh, 1),
