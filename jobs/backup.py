@@ -15,7 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ RESERVED = frozenset({"result", "table", "_start", "_stop", "_time", "_measureme
 
 
 def day_range(day: date) -> tuple[datetime, datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return start, start + timedelta(days=1)
 
 
@@ -61,7 +62,7 @@ def partition_rows(client: InfluxDBClient, bucket: str, measurement: str, start:
     """Every point of one file, pivoted (one row per series and time), times in ns."""
     params: dict[str, Any] = {"p_bucket": bucket, "p_start": start, "p_stop": stop, "p_m": measurement}
     conditions = ["r._measurement == p_m"]
-    for i, (k, v) in enumerate(zip(keys, values)):
+    for i, (k, v) in enumerate(zip(keys, values, strict=True)):
         col = f'r["{k}"]'
         if v is None:
             conditions.append(f"not exists {col}")
@@ -84,7 +85,7 @@ def partition_rows(client: InfluxDBClient, bucket: str, measurement: str, start:
 
 
 def run_backup(client: InfluxDBClient, bucket: str, day: date, out: Path, tags: tuple[str, ...] | None = None,
-               max_files: int | None = None, log=print) -> Manifest:
+               max_files: int | None = None, log: Callable[[str], None] = print) -> Manifest:
     """Back up one day; returns the manifest (``complete`` once every file is done)."""
     start, stop = day_range(day)
     directory = day_dir(out, bucket, day)
@@ -107,10 +108,10 @@ def run_backup(client: InfluxDBClient, bucket: str, day: date, out: Path, tags: 
             manifest.save()
             return manifest
         rows = partition_rows(client, bucket, m, start, stop, keys, values)
-        meta = {"bucket": bucket, "day": day.isoformat(), **{f"tag.{k}": v or "" for k, v in zip(keys, values)}}
+        meta = {"bucket": bucket, "day": day.isoformat(), **{f"tag.{k}": v or "" for k, v in zip(keys, values, strict=True)}}
         count = write_parquet(directory / rel, m, rows, meta)
         manifest.files[rel] = {"rows": count, "sha256": sha256_of(directory / rel), "measurement": m,
-                               "tags": dict(zip(keys, values))}
+                               "tags": dict(zip(keys, values, strict=True))}
         manifest.save()
         written += 1
         log(f"[backup] {n}/{len(plan)} wrote {rel} rows={count}")
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--partition-tags", help="comma-separated tags that split files (default: exchange,symbol for crypto)")
     ap.add_argument("--max-files", type=int, help="stop after writing this many files (a throttled or test run; resume later)")
     args = ap.parse_args(argv)
-    if day_range(args.day)[1] > datetime.now(timezone.utc):
+    if day_range(args.day)[1] > datetime.now(UTC):
         print(f"[backup] {args.day} is not over yet (UTC): refusing a backup that would be incomplete", file=sys.stderr)
         return 2
     tags = tuple(t.strip() for t in args.partition_tags.split(",")) if args.partition_tags else None

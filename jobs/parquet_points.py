@@ -73,4 +73,5 @@ def to_point(measurement: str, row: PointRow) -> Point:
         p.tag(k, v)
     for k, v in row.fields.items():
         p.field(k, v)
-    return p.time(row.time_ns, WritePrecision.NS)
+    p.time(row.time_ns, WritePrecision.NS)
+    return p

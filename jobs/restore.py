@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -26,7 +27,8 @@ from jobs.parquet_points import read_parquet, to_point
 CHUNK = 5000
 
 
-def run_restore(client: InfluxDBClient, bucket: str, day: date, backups: Path, into: str | None = None, log=print) -> int:
+def run_restore(client: InfluxDBClient, bucket: str, day: date, backups: Path, into: str | None = None,
+                log: Callable[[str], None] = print) -> int:
     """Restore one backed-up day into ``into`` (default: the same bucket); returns the points written."""
     directory = day_dir(backups, bucket, day)
     manifest = Manifest.load(directory, bucket, day)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from influxdb_client import BucketRetentionRules
+from influxdb_client import Bucket, BucketRetentionRules
 
 from jobs.influx_admin import operator_client
 
@@ -21,7 +21,7 @@ def describe(days_s: int | None) -> str:
     return "infinite" if not days_s else f"{days_s / 86400:g} days"
 
 
-def current_retention_s(bucket) -> int | None:
+def current_retention_s(bucket: Bucket) -> int | None:
     rules = bucket.retention_rules or []
     return rules[0].every_seconds if rules else None
 
