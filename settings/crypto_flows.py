@@ -21,9 +21,11 @@ class CryptoFlowSettings(BaseSettings):
     spreads_topic: str = Field(topics.CRYPTO_SPREADS, description="Kafka topic of spread records (JSON)")
     alerts_topic: str = Field(topics.CRYPTO_ALERTS, description="Kafka topic of arbitrage alerts (JSON)")
     deadletter_topic: str = Field(topics.CRYPTO_DEADLETTER, description="Kafka topic of quotes the flow rejects (JSON, with reason)")
-    from_beginning: bool = Field(True, description="first start (no recovery state yet): read the topic from its earliest offset, so nothing produced before the flow was up is skipped; false = only new quotes")
+    from_beginning: bool = Field(True, description="first start (no recovery state yet): read the topic from its earliest offset, so nothing "
+                                                   "produced before the flow was up is skipped; false = only new quotes")
     ohlc_wait_s: float = Field(10.0, ge=0, description="event-time lateness an OHLC window waits for before closing, seconds")
-    points_topic: str = Field(topics.CRYPTO_POINTS, description="Kafka topic of spreads, extremes and OHLC bars as line protocol (the crypto store writes them)")
+    points_topic: str = Field(topics.CRYPTO_POINTS, description="Kafka topic of spreads, extremes and OHLC bars as line protocol (the crypto store "
+                                                                "writes them)")
 
 
 class CryptoStoreSettings(BaseSettings):
@@ -36,4 +38,5 @@ class CryptoStoreSettings(BaseSettings):
     tickers_topic: str = Field(topics.CRYPTO_TICKERS, description="Kafka topic of normalized quotes (JSON) to store")
     points_topic: str = Field(topics.CRYPTO_POINTS, description="Kafka topic of the prices flow's outputs (line protocol)")
     deadletter_topic: str = Field(topics.CRYPTO_DEADLETTER, description="points InfluxDB refuses go here")
-    from_beginning: bool = Field(True, description="first start (no recovery state yet): read the topics from their earliest offsets (points are idempotent); false = the latest")
+    from_beginning: bool = Field(True, description="first start (no recovery state yet): read the topics from their earliest offsets (points are "
+                                                   "idempotent); false = the latest")
