@@ -45,7 +45,8 @@ def _keep_latest(records: dict[str, bytes | None], key: str, value: bytes | None
 
 def latest_records(kafka_conf: dict[str, str], topic: str = FLEET_CONFIG, timeout_s: float = READ_TIMEOUT_S) -> dict[str, bytes | None]:
     """Latest value per key (None = tombstone), read from the beginning to the topic's current end."""
-    return dict(read_to_end(kafka_conf, topic, {}, _keep_latest, timeout_s))
+    table: dict[str, bytes | None] = read_to_end(kafka_conf, topic, {}, _keep_latest, timeout_s)
+    return dict(table)
 
 
 def read_latest(kafka_conf: dict[str, str], topic: str = FLEET_CONFIG, timeout_s: float = READ_TIMEOUT_S) -> dict[str, Any]:

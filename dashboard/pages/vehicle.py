@@ -46,7 +46,7 @@ if health:
     c[2].metric("Next service (date)", str(health.get("next_service_date") or "-"))
     # the health record carries no oil life (sinks/influx_points/fleet_analytics.py): the device reports it
     oil = data.latest_fields(ctx.scope, "telemetry", vehicle_id, timedelta(days=30)).get("oil_life_pct")
-    c[3].metric("Oil life %", f"{float(oil):.0f}" if pd.notna(oil) else "-")
+    c[3].metric("Oil life %", f"{float(oil):.0f}" if oil is not None and pd.notna(oil) else "-")
     suggestions = [x.strip() for x in str(health.get("suggestions") or "").split(";") if x.strip()]
     st.caption("Suggestions")
     for line in suggestions or ["none"]:
@@ -70,7 +70,7 @@ groups = {
     "Tire pressure (kPa)": ["tire_fl_kpa", "tire_fr_kpa", "tire_rl_kpa", "tire_rr_kpa"],
 }
 tabs = st.tabs(list(groups))
-for tab, (title, cols) in zip(tabs, groups.items(), strict=True):
+for tab, cols in zip(tabs, groups.values(), strict=True):
     present = [c for c in cols if c in series.columns]
     with tab:
         if not present:
