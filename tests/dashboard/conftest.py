@@ -19,8 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.users import User, hash_password, save_users
 from settings.stack import load_stack_settings
-from tests.dashboard.seed import (SeedVehicle, crypto_points, delete_where, fleet_points, new_run_id, operator_client,
-                                  write)
+from tests.dashboard.seed import SeedVehicle, crypto_points, delete_where, fleet_points, new_run_id, operator_client, write
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 HTML_NAME = "<b>Family car</b> <script>alert(1)</script>"

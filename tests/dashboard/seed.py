@@ -22,23 +22,22 @@ from datetime import UTC, date, datetime, timedelta
 from influxdb_client import InfluxDBClient, Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 
-from sinks.influx_points.crypto import ohlc_point, quote_point, spread_point
-from sinks.influx_points.fleet_analytics import alert_point, day_point, health_point, stats_point, trip_point
-from sinks.influx_points.fleet import telemetry_point
+from contracts import alert as A
+from contracts.day_score import DayScore
+from contracts.health import HealthReport, Issue, ServiceForecast
 from contracts.quote import Quote, validate_quote
 from contracts.telemetry import Telemetry, parse_telemetry
-from rules.crypto.ohlc import OHLC, ohlc_record
+from contracts.trip import Trip
 from rules.crypto.book import BookRules, SymbolBook
 from rules.crypto.fees import FeeTable
+from rules.crypto.ohlc import OHLC, ohlc_record
 from rules.crypto.spread import compute_spread
-from contracts import alert as A
 from rules.fleet.config import FleetSettings
-from contracts.health import HealthReport, Issue
-from contracts.health import ServiceForecast
-from contracts.day_score import DayScore
 from rules.fleet.stats import MinuteStats
-from contracts.trip import Trip
 from settings.stack import StackSettings, load_stack_settings
+from sinks.influx_points.crypto import ohlc_point, quote_point, spread_point
+from sinks.influx_points.fleet import telemetry_point
+from sinks.influx_points.fleet_analytics import alert_point, day_point, health_point, stats_point, trip_point
 
 MINUTE_MS = 60_000
 

@@ -74,8 +74,8 @@ def test_vehicle_without_fleet_tag_is_shown_to_admin_only(world: World) -> None:
     """A fix without ``fleet_id`` (vehicle in no fleet) must not break the map nor leak to managers."""
     from datetime import UTC, datetime
 
-    from sinks.influx_points.fleet import telemetry_point
     from settings.stack import load_stack_settings
+    from sinks.influx_points.fleet import telemetry_point
     from tests.dashboard.seed import delete_where, fix, operator_client, write
 
     s = load_stack_settings()

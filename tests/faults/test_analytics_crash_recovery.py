@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic
 
 from contracts.avro import TELEMETRY_SCHEMA_HEADER, encode
 from contracts.telemetry import Telemetry, parse_telemetry, to_avro_record
@@ -74,7 +73,8 @@ def test_kill9_and_recover_loses_and_duplicates_nothing(tmp_path, monkeypatch) -
     run = unique("crash")
     vehicles_file = tmp_path / "vehicles.json"
     vehicles_file.write_text(json.dumps({"fleets": [{"id": f"{run}-fleet", "name": "crash test", "speed_limit_kmh": 100}],
-                                         "vehicles": [{"id": f"{run}-v{v:02d}", "name": f"v{v}", "fleet_id": f"{run}-fleet"} for v in range(VEHICLES)]}))
+                                         "vehicles": [{"id": f"{run}-v{v:02d}", "name": f"v{v}", "fleet_id": f"{run}-fleet"}
+                                                      for v in range(VEHICLES)]}))
     for k, v in RULES_ENV.items():
         monkeypatch.setenv(k, v)
     start_ms = int(time.time() * 1000) - 2 * 3_600_000

@@ -46,7 +46,7 @@ class Drive:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def start(self) -> "Drive":
+    def start(self) -> Drive:
         self._thread.start()
         return self
 

@@ -50,7 +50,7 @@ class Drive:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def start(self) -> "Drive":
+    def start(self) -> Drive:
         self._thread.start()
         return self
 
@@ -155,7 +155,7 @@ def test_influx_outage_delays_no_alert_and_loses_nothing(tmp_path, monkeypatch) 
 
     got = [json.loads(m.value()) for m in records]
     assert sorted(a["alert_id"] for a in got) == sorted(expected), "every alert exactly once in Kafka, none invented"
-    lags = {name: [m.timestamp()[1] - a["ts"] for m, a in zip(records, got) if lo <= a["ts"] < hi]
+    lags = {name: [m.timestamp()[1] - a["ts"] for m, a in zip(records, got, strict=True) if lo <= a["ts"] < hi]
             for name, (lo, hi) in phases.items()}
     summary = {name: (len(v), p(v, 50), p(v, 99)) for name, v in lags.items() if v}
     print(f"InfluxDB down {OUTAGE_S:.0f} s: {len(drive.fixes)} fixes published, {len(fixes_stored)} stored; "

@@ -13,8 +13,17 @@ from contracts.avro import decode
 from settings.stack import StackSettings, load_stack_settings
 from simulators.vehicles import fleet
 from tests.support.private_stack import PrivateStack
-from tests.support.services import (consume, influx_query, kafka_topics, publish, require_stack, running_flow,
-                                    store_flow_topics, unique, write_registry)
+from tests.support.services import (
+    consume,
+    influx_query,
+    kafka_topics,
+    publish,
+    require_stack,
+    running_flow,
+    store_flow_topics,
+    unique,
+    write_registry,
+)
 
 pytestmark = pytest.mark.faults
 VEHICLES, FIXES = 10, 150  # 1,500 fixes published over about 15 s

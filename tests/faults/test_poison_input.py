@@ -49,7 +49,7 @@ def publish_with_reasons(url: str, messages: list[tuple[str, bytes]]) -> list[in
         for topic, payload in messages:
             info = client.publish(topic, payload, qos=1)
             with acked:
-                assert acked.wait_for(lambda: info.mid in reasons, timeout=30), f"no PUBACK for {topic}"
+                assert acked.wait_for(lambda mid=info.mid: mid in reasons, timeout=30), f"no PUBACK for {topic}"
             codes.append(reasons[info.mid])
         return codes
     finally:

@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from tests.support.services import influx_query, require_stack, unique
 pytestmark = pytest.mark.integration
 
 DAY = date(2026, 1, 5)
-T0 = int(datetime(2026, 1, 5, tzinfo=timezone.utc).timestamp()) * 1_000_000_000
+T0 = int(datetime(2026, 1, 5, tzinfo=UTC).timestamp()) * 1_000_000_000
 NS_DAY = 86_400 * 1_000_000_000
 EXCHANGES = ("binance", "kraken")
 SYMBOLS = ("BTC/USDT", "ETH/USDT")
@@ -134,7 +134,7 @@ def test_backup_resume_idempotent_restore_roundtrip(tmp_path: Path) -> None:
 
         # delete one pair in the source with the delete API, then restore in place
         with InfluxDBClient(url=s.influx_url, token=s.influx_token, org=s.influx_org) as c:
-            c.delete_api().delete(datetime(2026, 1, 5, tzinfo=timezone.utc), datetime(2026, 1, 6, tzinfo=timezone.utc),
+            c.delete_api().delete(datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 6, tzinfo=UTC),
                                   '_measurement="quotes" AND symbol="ETH/USDT"', bucket=src, org=s.influx_org)
         assert stored(s, src) == expected([p for p in pts if not (p[0] == "quotes" and p[1]["symbol"] == "ETH/USDT")])
         in_place = cli("jobs.restore", "--day", DAY.isoformat(), "--bucket", src, "--in", str(out))

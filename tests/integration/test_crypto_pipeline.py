@@ -27,17 +27,17 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from collectors.clients import make_client
-from sinks.kafka_producer import KafkaProduce
-from sinks.quote_outputs import produce_outputs
 from collectors.poller import ExchangePoller
 from collectors.runner import run_collector
-from sinks.influx_points.crypto import quote_time_ms
 from contracts.quote import InvalidQuote, Quote, from_json
 from rules.crypto.arbitrage import ArbitrageRules
 from rules.crypto.config import DEFAULT_EXCHANGES, CryptoSettings
 from rules.crypto.ohlc import fold_ohlc
 from rules.crypto.pipeline import SymbolRules
 from settings.stack import REPO_ROOT, StackSettings
+from sinks.influx_points.crypto import quote_time_ms
+from sinks.kafka_producer import KafkaProduce
+from sinks.quote_outputs import produce_outputs
 from tests.support.buckets import flow_env_for_bucket, temp_bucket
 from tests.support.services import consume, influx_query, kafka_topics, require_stack, running_flow, unique
 from tests.unit.crypto.local_exchange import point_at, serve_fixtures
@@ -197,8 +197,10 @@ def test_simulated_market_through_collector_and_flow() -> None:
 
             got_spreads = [orjson.loads(m.value()) for m in consume(s, spreads_t, lambda ms_: len(ms_) >= len(spreads), 90)]
             got_alerts = [orjson.loads(m.value()) for m in consume(s, alerts_t, lambda ms_: len(ms_) >= len(alerts), 30)]
-            letters = [orjson.loads(m.value()) for m in consume(s, dead_t, lambda ms_: len([d for d in ms_ if d.key().startswith(b"kafka:")]) >= len(bad), 30)]
-            quote_rows = wait_rows(s, bucket, "quotes", lambda r: len(r) >= len(last_per(quotes, lambda q: (q.exchange, q.symbol, quote_time_ms(q)))), 60)
+            letters = [orjson.loads(m.value())
+                       for m in consume(s, dead_t, lambda ms_: len([d for d in ms_ if d.key().startswith(b"kafka:")]) >= len(bad), 30)]
+            quote_rows = wait_rows(s, bucket, "quotes",
+                                   lambda r: len(r) >= len(last_per(quotes, lambda q: (q.exchange, q.symbol, quote_time_ms(q)))), 60)
             bars = defaultdict(lambda: None)
             for q in quotes:
                 bars[(q.key, q.recv_ts_ms // 60_000)] = fold_ohlc(bars[(q.key, q.recv_ts_ms // 60_000)], q)

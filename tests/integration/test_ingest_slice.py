@@ -18,8 +18,18 @@ import pytest
 from contracts.avro import decode
 from contracts.telemetry import parse_timestamp_ms
 from simulators.vehicles import fleet
-from tests.support.services import (consume, device_topic, influx_query, kafka_topics, publish, require_stack, running_flow,
-                                    store_flow_topics, unique, write_registry)
+from tests.support.services import (
+    consume,
+    device_topic,
+    influx_query,
+    kafka_topics,
+    publish,
+    require_stack,
+    running_flow,
+    store_flow_topics,
+    unique,
+    write_registry,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from settings.stack import REPO_ROOT
@@ -104,7 +103,10 @@ def test_devices_publish_only_to_their_own_topic(broker: PrivateStack) -> None:
     for info in infos:
         info.wait_for_publish(timeout=10)
     time.sleep(1.5)
-    dev.disconnect(); dev.loop_stop(); sub.disconnect(); sub.loop_stop()
+    dev.disconnect()
+    dev.loop_stop()
+    sub.disconnect()
+    sub.loop_stop()
     assert received == ["fleet/d1/telemetry"] * 5
 
 

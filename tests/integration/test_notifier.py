@@ -176,7 +176,7 @@ def test_each_alert_reaches_each_recipient_once(tmp_path: Path) -> None:
     stale = alert(11, v1, fleet_a, "overspeed", "critical", ts=now - 2 * 86400 * 1000)
     recipients = {
         "recipients": {
-            "ops": {"webhooks": [f"{{url}}/ops"], "min_severity": "warning"},
+            "ops": {"webhooks": ["{url}/ops"], "min_severity": "warning"},
             "fleet-a-hook": {"webhooks": ["{url}/flaky"]},
             "fleet-a-mail": {"emails": ["fleet-a@example.com"], "exclude_types": ["idle"]},
             "parent": {"emails": ["parent@example.com", "fleet-a@example.com"], "types": ["overspeed", "geofence_exit"]},

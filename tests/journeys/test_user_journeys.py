@@ -29,7 +29,6 @@ import os
 import subprocess
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -52,8 +51,7 @@ from rules.crypto.pipeline import SymbolRules
 from settings.rules_env import load_fleet_settings
 from settings.stack import REPO_ROOT, StackSettings
 from tests.support.expected import expected_alerts
-from tests.support.services import (FlowProcess, consume, kafka_topics, publish, require_stack, running_flow, unique,
-                                    write_registry)
+from tests.support.services import FlowProcess, consume, kafka_topics, publish, require_stack, running_flow, unique, write_registry
 
 pytestmark = pytest.mark.integration
 EXCHANGES = ("binance", "kraken", "coinbaseexchange")

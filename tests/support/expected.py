@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from contracts.telemetry import Telemetry
 from rules.fleet import engine
 from rules.fleet.config import FleetSettings
 from settings.registry_files import load_registry
-from contracts.telemetry import Telemetry
 
 WALL_CLOCK_TYPES = ("device_offline", "device_online")
 

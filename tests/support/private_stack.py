@@ -55,7 +55,7 @@ class PrivateStack:
     extra_env: dict[str, str] | None = None
 
     @classmethod
-    def create(cls, var_dir: Path, kafka_nodes: int = 1) -> "PrivateStack":
+    def create(cls, var_dir: Path, kafka_nodes: int = 1) -> PrivateStack:
         return cls(var_dir, free_port(), free_port_block(kafka_nodes), free_port_block(kafka_nodes), free_port(), kafka_nodes)
 
     def _env(self) -> dict[str, str]:

@@ -70,7 +70,8 @@ def test_the_reason_is_influxdbs_own_message() -> None:
     from sinks.influxdb import refusal_reason
 
     exc = ApiException(status=422, reason="Unprocessable Entity")
-    exc.body = b'{"code":"unprocessable entity","message":"failure writing points to database: partial write: dropped 1 points outside retention policy of duration 24h0m0s - oldest point m at 2026-11-20T00:00:00Z dropped=1"}'
+    exc.body = (b'{"code":"unprocessable entity","message":"failure writing points to database: partial write: dropped 1 points '
+                b'outside retention policy of duration 24h0m0s - oldest point m at 2026-11-20T00:00:00Z dropped=1"}')
     assert refusal_reason(exc) == ("influxdb 422: failure writing points to database: partial write: dropped 1 points "
                                    "outside retention policy of duration 24h0m0s - oldest point m at 2026-11-20T00:00:00Z dropped=1")
     exc.body = "not json"

@@ -18,7 +18,7 @@ class FakeProducer:
     """Holds produced records until ``flush``; then, like a broker, refuses a whole per-topic batch
     when one record in it is over the topic's limit, and plays the outages it was given."""
 
-    def __init__(self, world: "World") -> None:
+    def __init__(self, world: World) -> None:
         self.world = world
         self.queue: list[tuple[str, bytes | None, bytes | None, object]] = []
 

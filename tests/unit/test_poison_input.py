@@ -17,8 +17,8 @@ import pytest
 from contracts import deadletter as dl
 from contracts.deadletter import DeadLetter
 from contracts.quote import MAX_FUTURE_MS, MAX_TS_AGE_MS, InvalidQuote, dead_letter, from_json, validate_quote
-from contracts.telemetry import (DAY_MS, MAX_PAYLOAD_BYTES, MAX_TS_AGE_MS as FLEET_MAX_AGE_MS, MAX_TS_FUTURE_MS,
-                                 InvalidTelemetry, check_timestamp, parse_telemetry)
+from contracts.telemetry import DAY_MS, MAX_PAYLOAD_BYTES, MAX_TS_FUTURE_MS, InvalidTelemetry, check_timestamp, parse_telemetry
+from contracts.telemetry import MAX_TS_AGE_MS as FLEET_MAX_AGE_MS
 from dataflows import fleet_ingest
 from dataflows.fleet_ingest import validate
 from settings.flows import IngestSettings

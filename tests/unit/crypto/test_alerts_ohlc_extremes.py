@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
+from contracts.spread import SpreadRecord
 from rules.crypto.arbitrage import ArbitrageRules, alert_id, update_arbitrage
 from rules.crypto.book import BookView
 from rules.crypto.extremes import compute_extremes
 from rules.crypto.ohlc import fold_ohlc, merge_ohlc, new_ohlc, ohlc_record, quote_event_time
-from contracts.spread import SpreadRecord
 from tests.unit.crypto.helpers import T0, q
 
 
@@ -68,9 +68,9 @@ def test_ohlc_merge_equals_single_fold() -> None:
 
 def test_ohlc_record_and_event_time() -> None:
     quote = q("kraken", 100, 102, t_s=1.5)
-    assert quote_event_time(quote) == datetime(2026, 1, 1, 0, 0, 1, 500000, tzinfo=timezone.utc)
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    end = datetime(2026, 1, 1, 0, 1, tzinfo=timezone.utc)
+    assert quote_event_time(quote) == datetime(2026, 1, 1, 0, 0, 1, 500000, tzinfo=UTC)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    end = datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
     record = ohlc_record("kraken:BTC/USDT", start, end, fold_ohlc(None, quote))
     assert record == {
         "exchange": "kraken", "symbol": "BTC/USDT", "window_start_ms": T0, "window_end_ms": T0 + 60_000,

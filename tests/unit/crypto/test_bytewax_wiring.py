@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import bytewax.operators as op
 import bytewax.operators.windowing as win
@@ -34,7 +34,7 @@ def run_flow() -> tuple[list, list, list]:
     spreads = op.filter_map_value("spreads", updates, lambda u: u.spread if u else None)
     alerts = op.flat_map_value("alerts", op.stateful_map("arb", spreads, arbitrage.update), lambda a: a)
     clock = EventClock(quote_event_time, wait_for_system_duration=timedelta(seconds=10))
-    windower = TumblingWindower(timedelta(seconds=60), align_to=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    windower = TumblingWindower(timedelta(seconds=60), align_to=datetime(2026, 1, 1, tzinfo=UTC))
     bars = win.fold_window("ohlc", op.key_on("by_key", stream, lambda q: q.key), clock, windower, new_ohlc, fold_ohlc, merge_ohlc)
     out_spreads: list = []
     out_alerts: list = []

@@ -16,7 +16,8 @@ FAST = {"rateLimit": 5}  # ccxt's limiter stays on, with a local-server pace (kr
 SYMBOLS = ["BTC/USDT", "ETH/USDT", "DOGE/USDT"]  # DOGE is listed nowhere: filtered after load_markets
 
 
-async def _poll(exchange_id: str, fixture_set: str | None = None, rounds: int = 1, **options: Any) -> tuple[list[PollResult], list[tuple[str, str]], ExchangePoller]:
+async def _poll(exchange_id: str, fixture_set: str | None = None, rounds: int = 1,
+                **options: Any) -> tuple[list[PollResult], list[tuple[str, str]], ExchangePoller]:
     async with serve_fixtures() as server:
         client = make_client(exchange_id, websocket=False, **FAST, **options)
         point_at(client, server, fixture_set)

@@ -10,13 +10,13 @@ from typing import Any
 import ccxt.async_support as ccxt
 import orjson
 
-from sinks.quote_outputs import Outputs, produce_outputs
 from collectors.poller import ExchangePoller
 from collectors.runner import OutputFailed, run_collector
 from contracts.quote import Quote
 from rules.crypto.config import CryptoSettings
 from simulators.market import MarketConfig, SimulatedMarket
 from simulators.market_exchange import SimulatedExchange
+from sinks.quote_outputs import Outputs, produce_outputs
 
 T0 = 1_767_225_600_000
 TICKER = {"symbol": "BTC/USDT", "bid": 100.0, "ask": 100.5, "last": 100.2, "timestamp": T0}
@@ -95,7 +95,8 @@ def test_failing_and_stopped_exchanges_do_not_stall_the_healthy_one() -> None:
 
 def test_hanging_simulated_exchange_times_out_while_others_keep_polling() -> None:
     clock = {"now": T0}
-    market = SimulatedMarket(MarketConfig(exchanges=("binance", "kraken", "okx"), symbols=("BTC/USDT", "ETH/USDT"), start_ms=T0, stale_exchange="okx", stale_from_step=0))
+    market = SimulatedMarket(MarketConfig(exchanges=("binance", "kraken", "okx"), symbols=("BTC/USDT", "ETH/USDT"), start_ms=T0,
+                                          stale_exchange="okx", stale_from_step=0))
     clients = [SimulatedExchange(e, market, lambda: clock["now"]) for e in ("binance", "kraken", "okx")]
     recorder = Recorder()
     settings = fast_settings(exchanges=["binance", "kraken", "okx"], symbols=["BTC/USDT", "ETH/USDT"])

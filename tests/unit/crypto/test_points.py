@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sinks.influx_points.crypto import extremes_point, ohlc_point, quote_point, spread_point
-from contracts.quote import Quote
 from contracts.extremes import Extremes
+from contracts.quote import Quote
 from contracts.spread import SpreadRecord
+from sinks.influx_points.crypto import extremes_point, ohlc_point, quote_point, spread_point
 
 RECV = 1_767_225_601_000
 
@@ -17,7 +17,8 @@ def test_quote_point_time_is_exchange_ts_else_receive_time() -> None:
         "quotes,exchange=binance,source=unknown,symbol=BTC/USDT ask=64950.01,ask_size=1.05,base_volume=18234.512,bid=64950,"
         "bid_size=3.214,last=64950.01,recv_ts_ms=1767225601000i 1767225600123")
     k = Quote("kraken", "ETH/USDT", 3201.35, 3201.55, None, None, None, None, None, RECV)
-    assert quote_point(k).to_line_protocol() == f"quotes,exchange=kraken,source=unknown,symbol=ETH/USDT ask=3201.55,bid=3201.35,recv_ts_ms={RECV}i {RECV}"
+    assert quote_point(k).to_line_protocol() == (
+        f"quotes,exchange=kraken,source=unknown,symbol=ETH/USDT ask=3201.55,bid=3201.35,recv_ts_ms={RECV}i {RECV}")
 
 
 def test_spread_extremes_ohlc_points() -> None:

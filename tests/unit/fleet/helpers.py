@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from contracts.telemetry import Telemetry
 from rules.fleet.config import FleetSettings
 
 # Monday 2025-11-24 10:00:00 UTC (11:00 in Berlin)
-T0 = int(datetime(2025, 11, 24, 10, 0, tzinfo=timezone.utc).timestamp() * 1000)
+T0 = int(datetime(2025, 11, 24, 10, 0, tzinfo=UTC).timestamp() * 1000)
 LAT, LON = 52.52, 13.40
 M_PER_DEG_LAT = 111_195.08  # metres per degree of latitude on the mean-radius sphere
 

@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from contracts import alert as A
 from rules.fleet import health as H
@@ -8,7 +8,7 @@ from rules.fleet import service_due as SD
 from .helpers import cfg, fix, ms
 
 C = cfg(usage_window_days=30, service_due_soon_days=14, service_due_soon_km=1000)
-NOW = ms(datetime(2025, 11, 24, 12, tzinfo=timezone.utc))
+NOW = ms(datetime(2025, 11, 24, 12, tzinfo=UTC))
 DAY = M.DAY_MS
 
 

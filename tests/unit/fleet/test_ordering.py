@@ -56,7 +56,7 @@ def test_later_than_lateness_is_kept_flagged_and_counted():
     state, out = push_all([(fix(0), T0), (fix(40), T0), (fix(41), T0), (fix(5), T0)])
     assert ts_of(out) == [0, 5]  # 40 and 41 still wait; 5 is older than released 0? no: 5 > 0
     state, out = push_all([(fix(100), T0), (fix(10), T0)], state=state)
-    assert [(ts, o.flag) for ts, o in zip(ts_of(out), out)] == [(40, None), (41, None), (10, "late")]
+    assert [(ts, o.flag) for ts, o in zip(ts_of(out), out, strict=True)] == [(40, None), (41, None), (10, "late")]
     assert state.late == 1
     state, out = push_all([(fix(10), T0)], state=state)
     assert out == [] and state.duplicates == 1  # a re-sent late fix is still a duplicate

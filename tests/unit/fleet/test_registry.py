@@ -49,7 +49,8 @@ def test_live_changes_take_effect_without_touching_the_old_registry(reg):
     ("vehicle:v1", "{nope", "not JSON"),
     ("vehicle:v1", '{"id": "v2", "name": "x"}', "does not match the key"),
     ("vehicle:v1", '{"id": "v1", "name": "x", "speed_limt_kmh": 50}', "speed_limt_kmh"),
-    ("geofence:z1", '{"type": "Feature", "properties": {"id": "z1", "kind": "forbidden"}, "geometry": {"type": "Point", "coordinates": [13.4, 52.5]}}', "radius_m"),
+    ("geofence:z1", '{"type": "Feature", "properties": {"id": "z1", "kind": "forbidden"}, '
+                    '"geometry": {"type": "Point", "coordinates": [13.4, 52.5]}}', "radius_m"),
 ])
 def test_bad_changes_are_refused_with_a_reason(reg, key, value, words):
     with pytest.raises(RegistryError, match=words):

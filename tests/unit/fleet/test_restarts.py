@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from contracts import alert as A
 from contracts.telemetry import Telemetry
 from dataflows.vehicle_logic import Snapshot, VehicleLogic
-from contracts import alert as A
 from rules.fleet.registry import parse_registry
 from rules.fleet.stream_clock import StreamClock
 

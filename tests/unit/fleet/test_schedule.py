@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -36,8 +36,8 @@ def test_school_days_window(when, active):
 
 def test_window_is_read_in_the_schedule_zone_not_utc():
     # 06:30 UTC on a Monday is 07:30 in Berlin (winter): active; 16:30 UTC is 17:30: not active
-    assert SCHOOL.active_at(ms(datetime(2025, 11, 24, 6, 30, tzinfo=timezone.utc)))
-    assert not SCHOOL.active_at(ms(datetime(2025, 11, 24, 16, 30, tzinfo=timezone.utc)))
+    assert SCHOOL.active_at(ms(datetime(2025, 11, 24, 6, 30, tzinfo=UTC)))
+    assert not SCHOOL.active_at(ms(datetime(2025, 11, 24, 16, 30, tzinfo=UTC)))
 
 
 @pytest.mark.parametrize("when,active", [
@@ -59,17 +59,17 @@ def test_window_spanning_midnight(when, active):
 def test_dst_change_moves_window_with_the_wall_clock():
     sunday = parse_schedule({"timezone": "Europe/Berlin", "windows": [{"days": ["sun"], "start": "07:00", "end": "17:00"}]})
     # 2025-03-30 clocks go 02:00 -> 03:00 (UTC+2): 05:30 UTC is 07:30 local
-    assert sunday.active_at(ms(datetime(2025, 3, 30, 5, 30, tzinfo=timezone.utc)))
-    assert not sunday.active_at(ms(datetime(2025, 3, 30, 4, 30, tzinfo=timezone.utc)))
+    assert sunday.active_at(ms(datetime(2025, 3, 30, 5, 30, tzinfo=UTC)))
+    assert not sunday.active_at(ms(datetime(2025, 3, 30, 4, 30, tzinfo=UTC)))
     # 2025-10-26 clocks go 03:00 -> 02:00 (UTC+1): 06:30 UTC is 07:30 local, 05:30 UTC is 06:30
-    assert sunday.active_at(ms(datetime(2025, 10, 26, 6, 30, tzinfo=timezone.utc)))
-    assert not sunday.active_at(ms(datetime(2025, 10, 26, 5, 30, tzinfo=timezone.utc)))
+    assert sunday.active_at(ms(datetime(2025, 10, 26, 6, 30, tzinfo=UTC)))
+    assert not sunday.active_at(ms(datetime(2025, 10, 26, 5, 30, tzinfo=UTC)))
 
 
 def test_full_day_and_24h_end():
     allday = parse_schedule({"timezone": "UTC", "windows": [{"days": ["sat"], "start": "00:00", "end": "24:00"}]})
-    assert allday.active_at(ms(datetime(2025, 11, 29, 23, 59, tzinfo=timezone.utc)))
-    assert not allday.active_at(ms(datetime(2025, 11, 30, 0, 0, tzinfo=timezone.utc)))
+    assert allday.active_at(ms(datetime(2025, 11, 29, 23, 59, tzinfo=UTC)))
+    assert not allday.active_at(ms(datetime(2025, 11, 30, 0, 0, tzinfo=UTC)))
 
 
 @pytest.mark.parametrize("doc,words", [

@@ -76,7 +76,7 @@ def tire_leaks(seed: int) -> Drive:
     rng = random.Random(seed)
     leak = {"fl": 0.0, "fr": 25.0, "rl": 18.0, "rr": 0.0}
     samples = []
-    for i, (t, x, y, v) in enumerate(path([70 + 20 * math.sin(i / 40) for i in range(960)], dt_s=15, start=(-20_000, -10_000), heading_deg=180)):
+    for t, x, y, v in path([70 + 20 * math.sin(i / 40) for i in range(960)], dt_s=15, start=(-20_000, -10_000), heading_deg=180):
         warm = 1 + 0.08 * (1 - math.exp(-t / 1200))
         samples.append(Sample(t, x, y, v, True, {"tire_pressure_kpa": {w: (230 - r * t / 3600) * warm for w, r in leak.items()}, "rpm": 2200.0}))
     truths = []
@@ -90,8 +90,9 @@ def tire_leaks(seed: int) -> Drive:
 
 def coolant_fan_cycling(seed: int, hot: bool) -> Drive:
     """Engine running on a hot day: coolant warms from 90 C and settles at 112 C (hot) or 100 C,
-    the fan cycling it +-2.5 C every 3 min; +-0.5 C noise, a fix every 10 s for 1 h. Truth (hot):
-    above 110 C from the noise-free first crossing; the fan's dips are the same overheating."""
+    the fan cycling it +-2.5 C every 3 min; +-0.5 C noise, a fix every 10 s for 1 h, standing. Truth (hot):
+    above 110 C from the noise-free first crossing; the fan's dips are the same overheating; and
+    (both) idling, the whole hour."""
     rng = random.Random(seed)
     top = 112.0 if hot else 100.0
 
@@ -102,7 +103,7 @@ def coolant_fan_cycling(seed: int, hot: bool) -> Drive:
     onset = first_time(samples, lambda s: s.values["coolant_temp_c"] > SPEC["coolant_c"])  # type: ignore[operator]
     vid = f"coolant-{'hot' if hot else 'ok'}-{seed}"
     fixes = sense(rng, samples, vid, value_noise={"coolant_temp_c": 0.5})
-    truths = (Truth(A.COOLANT_HIGH, _ts(onset), "coolant"),) if onset is not None else ()
+    truths = ((Truth(A.COOLANT_HIGH, _ts(onset), "coolant"),) if onset is not None else ()) + (Truth(A.IDLE, T0, None),)
     return Drive("coolant at 112 C, fan cycling" if hot else "coolant at 100 C, fan cycling", vid, tuple(link(rng, fixes)), truths,
                  "+-0.5 C, 1/10 s")
 
@@ -111,13 +112,15 @@ def coolant_fan_cycling(seed: int, hot: bool) -> Drive:
 
 def parked_by_forbidden_zone(seed: int, ignition: bool) -> Drive:
     """Parked 8 m outside a forbidden zone's edge for 3 h, a fix every 10 s; the GPS wanders
-    (6 m, correlated over 60 s: multipath among buildings). Truth: nothing happened."""
+    (6 m, correlated over 60 s: multipath among buildings). Truth: no zone entered; with the engine
+    running, idling the whole time."""
     rng = random.Random(seed)
     x, y, r = FORBIDDEN
     samples = [Sample(t, x, y - r - 8, 0.0, True if ignition else False) for t in range(0, 10_800, 10)]
     vid = f"parked-{'on' if ignition else 'off'}-{seed}"
     fixes = sense(rng, samples, vid, gps_sigma_m=6.0, gps_tau_s=60)
-    return Drive("parked 8 m from a forbidden zone" + (", engine idling" if ignition else ""), vid, tuple(link(rng, fixes)), (),
+    truths = (Truth(A.IDLE, T0, None),) if ignition else ()
+    return Drive("parked 8 m from a forbidden zone" + (", engine idling" if ignition else ""), vid, tuple(link(rng, fixes)), truths,
                  "GPS 6 m / 60 s, 1/10 s")
 
 
@@ -144,8 +147,9 @@ def through_forbidden_zone(seed: int, jitter_ms: int) -> Drive:
     fixes = sense(rng, samples, vid, gps_sigma_m=4.0, gps_tau_s=30)
     truths = (Truth(A.GEOFENCE_ENTER, _ts(t_in), "nogo"), Truth(A.GEOFENCE_INSIDE_FORBIDDEN, _ts(t_in), "nogo", _ts(t_out)),
               Truth(A.GEOFENCE_EXIT, _ts(t_out), "nogo"))
-    return Drive("through a forbidden zone at 40 km/h" + (", jittery link" if jitter_ms else ""), vid, tuple(link(rng, fixes, jitter_ms=jitter_ms, duplicate_p=0.05 if jitter_ms else 0)),
-                 truths, "GPS 4 m, 1 Hz" + (f", link jitter {jitter_ms / 1000:g} s, 5 % duplicates" if jitter_ms else ""))
+    msgs = link(rng, fixes, jitter_ms=jitter_ms, duplicate_p=0.05 if jitter_ms else 0)
+    return Drive("through a forbidden zone at 40 km/h" + (", jittery link" if jitter_ms else ""), vid, tuple(msgs), truths,
+                 "GPS 4 m, 1 Hz" + (f", link jitter {jitter_ms / 1000:g} s, 5 % duplicates" if jitter_ms else ""))
 
 
 def along_the_edge(seed: int) -> Drive:
@@ -210,7 +214,8 @@ def hard_brake(seed: int, jitter_ms: int) -> Drive:
     vid = f"brake-{seed}-{jitter_ms}"
     fixes = sense(rng, samples, vid, speed_noise_kmh=0.5)
     msgs = link(rng, fixes, jitter_ms=jitter_ms, duplicate_p=0.05 if jitter_ms else 0, clock_glitch_p=0.02 if jitter_ms else 0)
-    return Drive("emergency stop at 6 m/s^2" + (", jittery link" if jitter_ms else ""), vid, tuple(msgs), (Truth(A.HARSH_BRAKING, _ts(29.0), None, _ts(33.0)),),
+    truths = (Truth(A.HARSH_BRAKING, _ts(29.0), None, _ts(33.0)),)
+    return Drive("emergency stop at 6 m/s^2" + (", jittery link" if jitter_ms else ""), vid, tuple(msgs), truths,
                  "speed 0.5 km/h, 1 Hz" + (f", jitter {jitter_ms / 1000:g} s, 5 % duplicates, 2 % clock +1 h" if jitter_ms else ""))
 
 
@@ -225,6 +230,51 @@ def gentle_stops(seed: int) -> Drive:
     return Drive("town driving, gentle stops", vid, tuple(link(rng, sense(rng, samples, vid, speed_noise_kmh=0.5))), (), "speed 0.5 km/h, 1 Hz")
 
 
+# -- idling ------------------------------------------------------------------------------------
+
+def _stops(speeds: list[float]) -> list[tuple[float, float]]:
+    """(start, end) of each standstill of a 5 s speed profile (end = the first moving sample after it)."""
+    out, start = [], None
+    for i, v in enumerate(speeds):
+        if v == 0 and start is None:
+            start = i * 5.0
+        elif v > 0 and start is not None:
+            out.append((start, i * 5.0))
+            start = None
+    return out
+
+
+def kerb_idle(seed: int, engine_off: bool) -> Drive:
+    """Drives up, stands 10 min with the engine running (a fix every 5 s; a standing receiver's speed
+    reads |N(0, 1 km/h)|, so now and then over the 2 km/h of 'not moving'), then drives off - or
+    switches the engine off and stays. Truth: idling from the stop to the drive-off / engine off
+    (an incident: the rules need idle_min_s of it)."""
+    rng = random.Random(seed)
+    speeds = [40.0] * 12 + [0.0] * 120 + ([0.0] * 12 if engine_off else [40.0] * 12)
+    ignition = [not (engine_off and i >= 132) for i in range(len(speeds))]
+    samples = [Sample(t, px, py, v, ignition[i]) for i, (t, px, py, v) in
+               enumerate(path(speeds, dt_s=5, start=(-50_000, 5_000), heading_deg=90))]
+    vid = f"kerb-{'off' if engine_off else 'drive'}-{seed}"
+    fixes = sense(rng, samples, vid, standstill_speed_kmh=1.0)
+    truth = Truth(A.IDLE, _ts(60.0), None, _ts(660.0))
+    return Drive("idling 10 min at the kerb, " + ("then engine off" if engine_off else "then drives off"), vid,
+                 tuple(link(rng, fixes)), (truth,), "standstill speed |N(0, 1 km/h)|, 1/5 s")
+
+
+def stop_and_go(seed: int) -> Drive:
+    """Rush hour: six stops of 2-4 min at lights and in a jam, 30-60 s of driving between them,
+    engine running throughout, a fix every 5 s. Truth: no idling of idle_min_s anywhere."""
+    rng = random.Random(seed)
+    speeds: list[float] = [30.0] * 12
+    for _ in range(6):
+        speeds += [0.0] * rng.randint(24, 48) + [20.0 + rng.uniform(0, 15)] * rng.randint(6, 12)
+    samples = [Sample(t, px, py, v, True) for t, px, py, v in path(speeds, dt_s=5, start=(-55_000, 5_000), heading_deg=90)]
+    assert all(end - start < 300 for start, end in _stops(speeds))
+    vid = f"stopgo-{seed}"
+    return Drive("stop and go, six stops under 5 min", vid, tuple(link(rng, sense(rng, samples, vid, standstill_speed_kmh=1.0))), (),
+                 "standstill speed |N(0, 1 km/h)|, 1/5 s")
+
+
 SEEDS = (1, 2, 3)
 
 
@@ -235,5 +285,6 @@ def drives() -> list[Drive]:
         out += [battery_drain(s), battery_hovering(s), tire_leaks(s), coolant_fan_cycling(s, True), coolant_fan_cycling(s, False),
                 parked_by_forbidden_zone(s, False), parked_by_forbidden_zone(s, True), parked_by_a_corner(s), through_forbidden_zone(s, 0),
                 through_forbidden_zone(s, 4000), along_the_edge(s), school_zone(s, 0), school_zone(s, 4000), overtaking(s),
-                cruising_under_the_limit(s), hard_brake(s, 0), hard_brake(s, 4000), gentle_stops(s)]
+                cruising_under_the_limit(s), hard_brake(s, 0), hard_brake(s, 4000), gentle_stops(s), kerb_idle(s, False),
+                kerb_idle(s, True), stop_and_go(s)]
     return out

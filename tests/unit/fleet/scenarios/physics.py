@@ -17,6 +17,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from contracts.telemetry import Telemetry, Wheels
 from rules.fleet.geo import LocalProjection
@@ -82,7 +83,7 @@ def gauss_markov(rng: random.Random, n: int, sigma: float, tau_s: float, dt_s: f
 def crossing_times(samples: Sequence[Sample], inside: Callable[[float, float], bool]) -> list[tuple[float, bool]]:
     """(t_s, now_inside) where the true path crosses a zone's edge, interpolated to 10 ms."""
     out = []
-    for a, b in zip(samples, samples[1:]):
+    for a, b in pairwise(samples):
         ia, ib = inside(a.x, a.y), inside(b.x, b.y)
         if ia == ib:
             continue
@@ -112,7 +113,7 @@ def sense(rng: random.Random, samples: Sequence[Sample], vehicle_id: str, gps_si
     ey = gauss_markov(rng, len(samples), gps_sigma_m, gps_tau_s, dt)
     noise = value_noise or {}
     out = []
-    for s, dx, dy in zip(samples, ex, ey):
+    for s, dx, dy in zip(samples, ex, ey, strict=True):
         lon, lat = ORIGIN.to_lonlat(s.x + dx, s.y + dy)
         speed = s.speed_kmh + rng.gauss(0, speed_noise_kmh) if s.speed_kmh > 0 else abs(rng.gauss(0, standstill_speed_kmh))
         values: dict[str, object] = {}

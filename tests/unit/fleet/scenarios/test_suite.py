@@ -45,3 +45,13 @@ def test_the_issues_cases() -> None:
 def test_the_table_in_docs_alerts_is_current() -> None:
     assert render_doc(DOC.read_text(), score.table(results())) == DOC.read_text(), \
         "docs/alerts.md scenario table is out of date: run python -m tests.unit.fleet.scenarios"
+
+
+def test_idle_incidents_clear_when_the_vehicle_drives_off_or_the_engine_stops() -> None:
+    by_vehicle = {d.vehicle_id: alerts for d, alerts in results()}
+    for seed in catalogue.SEEDS:
+        for how, reason in (("drive", "moving"), ("off", "engine_off")):
+            idle = [a for a in by_vehicle[f"kerb-{how}-{seed}"] if a.type == "idle"]
+            assert [a.state for a in idle] == ["raised", "cleared"], idle
+            assert idle[1].incident_id == idle[0].alert_id and idle[1].details["reason"] == reason
+            assert idle[1].details["end_ts"] - idle[1].details["start_ts"] == 600_000  # the 10 min it stood, to the fix
