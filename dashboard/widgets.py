@@ -38,7 +38,8 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
     for col in safe.columns:
         if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
             safe[col] = [f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v for v in safe[col]]
-    return safe.to_csv(index=False).encode("utf-8")
+    text: str = safe.to_csv(index=False)  # no path: pandas returns the CSV text
+    return text.encode("utf-8")
 
 
 def fleet_label(fleet_id: object) -> str:
