@@ -26,6 +26,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/trips.py", "Trips & safety", ":material/route:", "trips", "fleet"),
     PageSpec("pages/admin.py", "Fleet admin", ":material/admin_panel_settings:", "admin", "admin"),
     PageSpec("pages/prices.py", "Price spreads", ":material/candlestick_chart:", "prices", "prices"),
+    PageSpec("pages/forecasts.py", "Forecasts", ":material/insights:", "forecasts", "prices"),
 )
 
 
