@@ -65,6 +65,17 @@ def check_password(password: str, password_hash: str) -> bool:
         return False
 
 
+# Compared against when the name is unknown, so a wrong name costs as much time as a wrong password.
+_DUMMY_HASH = "$2b$12$C5xMcipjJPXLy00.wIGTfu0pvaPuyg8sJpGiRvyRvIvDG1B8E.9xC"
+
+
+def verify(users: dict[str, User], name: str, password: str) -> User | None:
+    """The user when name and password match, else None (constant work either way)."""
+    user = users.get(name.strip())
+    ok = check_password(password, user.password_hash if user else _DUMMY_HASH)
+    return user if (user is not None and ok) else None
+
+
 def _user_from_json(name: str, entry: object) -> User:
     if not isinstance(entry, dict):
         raise UsersFileError(f"user {name!r}: entry must be an object")

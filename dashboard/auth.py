@@ -14,23 +14,12 @@ import math
 import streamlit as st
 
 from access.auth_limits import SignInLimiter, SignInLimits
-from access.users import User, check_password, load_users
+from access.users import User, load_users, verify
 from dashboard.config import DashboardSettings
 
 SESSION_USER_KEY = "auth_user"
 REFUSED = "Unknown user name or wrong password."
 LOCAL_CLIENT = "local"  # Streamlit reports no address for loopback connections
-# Compared against when the name is unknown, so a wrong name costs as much time as a wrong password.
-_DUMMY_HASH = "$2b$12$C5xMcipjJPXLy00.wIGTfu0pvaPuyg8sJpGiRvyRvIvDG1B8E.9xC"
-
-
-def verify(users: dict[str, User], name: str, password: str) -> User | None:
-    """The user when name and password match, else None (constant work either way)."""
-    user = users.get(name.strip())
-    ok = check_password(password, user.password_hash if user else _DUMMY_HASH)
-    return user if (user is not None and ok) else None
-
-
 def current_user(settings: DashboardSettings) -> User | None:
     """The signed-in user, freshly read from the users file; None when signed out or removed."""
     name = st.session_state.get(SESSION_USER_KEY)

@@ -1,0 +1,36 @@
+"""What every request handler reaches through ``app.state``: settings, token signer, stores, reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from access.auth_limits import SignInLimiter, SignInLimits
+from access.reads import Reads
+from api.config import ApiSettings
+from api.refresh import RefreshStore
+from api.tokens import TokenSigner
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    """Built once per process at startup (``api.app.create_app``'s lifespan)."""
+
+    settings: ApiSettings
+    signer: TokenSigner
+    refresh: RefreshStore
+    limiter: SignInLimiter
+    reads: Reads
+
+
+def limiter_for(settings: ApiSettings) -> SignInLimiter:
+    """The dashboard's shared failure counter, with the API's own file and limits."""
+    return SignInLimiter(settings.token_attempts_file, SignInLimits(
+        max_per_user=settings.max_token_failures, max_per_client=settings.max_token_failures_per_peer,
+        window_s=settings.token_failure_window_s, lockout_s=settings.token_lockout_s))
+
+
+def get_context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx

@@ -1,0 +1,148 @@
+"""Fleet reads: vehicles, one vehicle, its telemetry, alerts, trips - the dashboard's data scope exactly.
+
+Every read goes through ``access.reads`` with the caller's ``Scope``, so the filter InfluxDB
+applies is the dashboard's. A vehicle outside the scope and a vehicle that does not exist get
+the same 404 with the same body (never a hint that it exists). A vehicle is known when it has a
+position within ``API_POSITION_LOOKBACK_H`` (the fleet map's rule).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Depends, Query, Security
+
+from access.reads import ALERT_COLUMNS, TRIP_COLUMNS, ScopeError
+from access.status import with_status
+from api.context import ApiContext, get_context
+from api.frames import rows
+from api.models import AlertPage, Telemetry, TelemetryPoint, TripPage, Vehicle, VehiclePage
+from api.problems import Problem, not_found
+from api.security import Principal, current_principal
+
+router = APIRouter(tags=["fleet"])
+FleetReader = Annotated[Principal, Security(current_principal, scopes=["fleet:read"])]
+Context = Annotated[ApiContext, Depends(get_context)]
+VEHICLE_FIELDS = list(Vehicle.model_fields)
+TELEMETRY_FIELDS = list(TelemetryPoint.model_fields)
+
+
+def page_limit(ctx: ApiContext, limit: int | None) -> int:
+    """The request's limit, or the default; more than ``API_MAX_LIMIT`` is a 400."""
+    if limit is None:
+        return ctx.settings.default_limit
+    if limit < 1 or limit > ctx.settings.max_limit:
+        raise Problem(400, "invalid-request", f"limit must be between 1 and {ctx.settings.max_limit}")
+    return limit
+
+
+def time_window(ctx: ApiContext, start: datetime | None, stop: datetime | None, default: timedelta) -> tuple[datetime, datetime]:
+    """``from`` / ``to`` as UTC; defaults: the last ``default`` up to now. ``from`` must be before ``to``."""
+    stop = _utc(stop) if stop else datetime.now(UTC)
+    start = _utc(start) if start else stop - default
+    if start >= stop:
+        raise Problem(400, "invalid-request", "from must be before to")
+    return start, stop
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def overview(ctx: ApiContext, principal: Principal) -> pd.DataFrame:
+    """Vehicles in scope with their latest position and status (the fleet map's table)."""
+    s = ctx.settings
+    positions = ctx.reads.latest_positions(principal.data, timedelta(hours=s.position_lookback_h))
+    counts = ctx.reads.recent_alert_counts(principal.data, timedelta(seconds=s.alerting_window_s))
+    return with_status(positions, counts, datetime.now(UTC), s.offline_after_s, s.moving_kmh)
+
+
+def visible_vehicle(ctx: ApiContext, principal: Principal, vehicle_id: str) -> dict[str, Any]:
+    """The vehicle's row, or 404 - for unknown and foreign vehicles alike."""
+    if not principal.data.sees_fleet_data:
+        raise not_found(f"no vehicle {vehicle_id!r}")
+    df = overview(ctx, principal)
+    found = rows(df[df["vehicle_id"] == vehicle_id], VEHICLE_FIELDS)
+    if not found:
+        raise not_found(f"no vehicle {vehicle_id!r}")
+    return found[0]
+
+
+@router.get("/vehicles", response_model=VehiclePage, summary="Vehicles in the token's data scope, with latest position and status")
+def list_vehicles(principal: FleetReader, ctx: Context, limit: Annotated[int | None, Query(description="items per page")] = None,
+                  after: Annotated[str | None, Query(description="vehicle id of the previous page's last item")] = None) -> VehiclePage:
+    """Ordered by vehicle id; ``next_after`` continues."""
+    n = page_limit(ctx, limit)
+    df = overview(ctx, principal)
+    if after is not None:
+        df = df[df["vehicle_id"] > after]
+    items = rows(df.sort_values("vehicle_id").head(n + 1), VEHICLE_FIELDS)
+    more = len(items) > n
+    items = items[:n]
+    return VehiclePage(items=[Vehicle(**i) for i in items], limit=n, next_after=items[-1]["vehicle_id"] if more else None)
+
+
+@router.get("/vehicles/{vehicle_id}", response_model=Vehicle, summary="One vehicle: latest position and status",
+            responses={404: {"description": "unknown, or outside the token's data scope"}})
+def get_vehicle(vehicle_id: str, principal: FleetReader, ctx: Context) -> Vehicle:
+    return Vehicle(**visible_vehicle(ctx, principal, vehicle_id))
+
+
+@router.get("/vehicles/{vehicle_id}/telemetry", response_model=Telemetry, summary="Telemetry of one vehicle in a time range",
+            responses={404: {"description": "unknown, or outside the token's data scope"}})
+def vehicle_telemetry(vehicle_id: str, principal: FleetReader, ctx: Context,
+                      start: Annotated[datetime | None, Query(alias="from", description="ISO 8601; default: an hour before to")] = None,
+                      stop: Annotated[datetime | None, Query(alias="to", description="ISO 8601; default: now")] = None,
+                      limit: Annotated[int | None, Query(description="most points; denser ranges are averaged per window by InfluxDB")] = None,
+                      ) -> Telemetry:
+    """Raw telemetry up to ``API_RAW_MAX_RANGE_H``, ``stats_1m`` beyond; at most ``limit`` points, oldest first."""
+    n = page_limit(ctx, limit)
+    t0, t1 = time_window(ctx, start, stop, timedelta(hours=1))
+    visible_vehicle(ctx, principal, vehicle_id)
+    try:
+        df, source = ctx.reads.vehicle_series(principal.data, vehicle_id, t0, t1, timedelta(hours=ctx.settings.raw_max_range_h), n)
+    except ScopeError as exc:  # cannot happen after visible_vehicle; kept a 404, never a 500 or a leak
+        raise not_found(f"no vehicle {vehicle_id!r}") from exc
+    points = [TelemetryPoint(**p) for p in rows(df, TELEMETRY_FIELDS)]
+    return Telemetry(vehicle_id=vehicle_id, source=source, points=points[:n])
+
+
+def _event_page(df: pd.DataFrame, columns: list[str], n: int) -> tuple[list[dict[str, Any]], datetime | None]:
+    items = rows(df, columns)
+    if len(items) <= n:
+        return items, None
+    items = items[:n]
+    return items, pd.Timestamp(df["time"].iloc[n - 1]).to_pydatetime()
+
+
+@router.get("/alerts", response_model=AlertPage, summary="Alerts in the token's data scope, newest first")
+def list_alerts(principal: FleetReader, ctx: Context,
+                start: Annotated[datetime | None, Query(alias="from", description="ISO 8601; default: API_DEFAULT_RANGE_H before to")] = None,
+                stop: Annotated[datetime | None, Query(alias="to", description="ISO 8601, exclusive; default: now")] = None,
+                vehicle_id: Annotated[list[str] | None, Query(description="repeat for several")] = None,
+                type: Annotated[list[str] | None, Query(description="alert type (docs/alerts.md); repeat for several")] = None,
+                severity: Annotated[list[str] | None, Query(description="info | warning | critical; repeat for several")] = None,
+                limit: Annotated[int | None, Query(description="items per page")] = None) -> AlertPage:
+    """Filters combine with and; each filter's values with or. ``next_to`` continues with older alerts."""
+    n = page_limit(ctx, limit)
+    t0, t1 = time_window(ctx, start, stop, timedelta(hours=ctx.settings.default_range_h))
+    df = ctx.reads.alerts(principal.data, t0, t1, n + 1, vehicles=vehicle_id, types=type, severities=severity)
+    items, next_to = _event_page(df, ALERT_COLUMNS, n)
+    return AlertPage(items=items, limit=n, next_to=next_to)
+
+
+@router.get("/trips", response_model=TripPage, summary="Trips in the token's data scope, newest (by end) first")
+def list_trips(principal: FleetReader, ctx: Context,
+               start: Annotated[datetime | None, Query(alias="from", description="ISO 8601; default: API_DEFAULT_RANGE_H before to")] = None,
+               stop: Annotated[datetime | None, Query(alias="to", description="ISO 8601, exclusive; default: now")] = None,
+               vehicle_id: Annotated[list[str] | None, Query(description="repeat for several")] = None,
+               fleet_id: Annotated[list[str] | None, Query(description="repeat for several")] = None,
+               limit: Annotated[int | None, Query(description="items per page")] = None) -> TripPage:
+    n = page_limit(ctx, limit)
+    t0, t1 = time_window(ctx, start, stop, timedelta(hours=ctx.settings.default_range_h))
+    df = ctx.reads.trips(principal.data, t0, t1, n + 1, vehicles=vehicle_id, fleets=fleet_id)
+    items, next_to = _event_page(df, TRIP_COLUMNS, n)
+    return TripPage(items=items, limit=n, next_to=next_to)
+
