@@ -17,10 +17,10 @@ gives error records too, never a ``KeyError``.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from contracts import alert as A
 from contracts.day_score import DayScore
@@ -177,12 +177,30 @@ class _Fix:
         return ranges.bands(self.fix, self.cfg)
 
     @cached_property
-    def fences(self) -> dict[str, Geofence]:
-        return {gid: f for gid, f in self.reg.geofences.items() if f.applies_to(self.vehicle.id, self.vehicle.fleet_id)}
+    def fences(self) -> Mapping[str, Geofence]:
+        return _fences_of(self.reg, self.vehicle)
 
     def forecasts(self, usage: M.UsageState) -> list[ServiceForecast]:
         v, ts = self.vehicle, self.fix.ts_ms
         return [M.forecast(r, v.last_service[r.id], usage, ts) for r in self.reg.maintenance_rules if r.id in v.last_service]
+
+
+# [the registry's geofence mapping, {(vehicle id, fleet id): the zones that apply to it}]; read only
+_fence_cache: list[Any] = [None, {}]
+
+
+def _fences_of(reg: Registry, v: Vehicle) -> Mapping[str, Geofence]:
+    """The zones that apply to ``v``, filtered once per vehicle and geofence mapping instead of
+    per fix. A registry change makes a new mapping (``apply_change``), which empties the cache."""
+    mapping, cache = _fence_cache
+    if mapping is not reg.geofences:
+        cache = {}
+        _fence_cache[:] = [reg.geofences, cache]
+    key = (v.id, v.fleet_id)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = {gid: f for gid, f in reg.geofences.items() if f.applies_to(v.id, v.fleet_id)}
+    return found
 
 
 # A rule: (state, shared context of the fix) -> (its own parts, new values; what it emitted).
@@ -201,10 +219,15 @@ def _segments(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
 
 
 def _overspeed(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
-    limit = overspeed.effective_limit(geofences.speed_limit(st.geofence, c.fences, c.fix.ts_ms), c.vehicle.speed_limit_kmh,
-                                      c.fleet.speed_limit_kmh if c.fleet else None, c.cfg.default_speed_limit_kmh)
-    since = geofences.limit_since(st.geofence, c.fences, c.fix.ts_ms)  # a zone limit applies from its crossing
-    fence = geofences.limiting_zone(st.geofence, c.fences, c.fix.ts_ms)
+    ts = c.fix.ts_ms
+    if any(t.inside for t in st.geofence.tracks.values()):
+        zone_limit = geofences.speed_limit(st.geofence, c.fences, ts)
+        since = geofences.limit_since(st.geofence, c.fences, ts)  # a zone limit applies from its crossing
+        fence = geofences.limiting_zone(st.geofence, c.fences, ts)
+    else:  # inside no zone (most fixes): no zone limit - what the three calls return then
+        zone_limit, since, fence = None, None, None
+    limit = overspeed.effective_limit(zone_limit, c.vehicle.speed_limit_kmh, c.fleet.speed_limit_kmh if c.fleet else None,
+                                      c.cfg.default_speed_limit_kmh)
     zone = (fence.id, fence.name) if fence is not None and fence.speed_limit_kmh == limit else None
     ost, alerts = overspeed.step(st.overspeed, c.fix, c.vehicle.fleet_id, limit, c.cfg, since, zone)
     return _with(st, overspeed=ost), _emitted(alerts)
