@@ -44,7 +44,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
+from confluent_kafka import Consumer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 from influxdb_client import InfluxDBClient  # noqa: E402
 
@@ -54,6 +54,7 @@ from rules.crypto.config import DEFAULT_EXCHANGES, DEFAULT_SYMBOLS  # noqa: E402
 from settings.crypto_flows import CryptoFlowSettings, CryptoStoreSettings  # noqa: E402
 from settings.stack import StackSettings, load_stack_settings  # noqa: E402
 from simulators.market import MarketConfig, SimulatedMarket  # noqa: E402
+from sinks.kafka_producer import make_producer  # noqa: E402
 
 PY = sys.executable
 
@@ -167,7 +168,7 @@ def run_collector(tickers: str, dead: str, seconds: float, poll_s: float) -> dic
 def bare_produce(s: StackSettings, topic: str, n_target: int) -> float:
     """Baseline of collection: the simulator's quotes straight to Kafka (same producer settings); quotes/s."""
     market = SimulatedMarket(MarketConfig(start_ms=int(time.time() * 1000)))
-    p = Producer({**s.kafka_config(), "acks": "all", "compression.type": "lz4", "linger.ms": 20})
+    p = make_producer(s.kafka_config(), **{"linger.ms": 20})  # as KafkaProduce.from_stack, the collector's
     sent, started = 0, time.monotonic()
     while sent < n_target:
         market.step()

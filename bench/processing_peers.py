@@ -48,7 +48,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition  # noqa: E402
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 from bench.common import machine, require_own_topics  # noqa: E402
@@ -59,6 +59,7 @@ from contracts.avro import TELEMETRY_SCHEMA_HEADER, encode  # noqa: E402
 from contracts.telemetry import Telemetry, to_avro_record  # noqa: E402
 from settings.flows import AnalyticsSettings  # noqa: E402
 from settings.stack import StackSettings, load_stack_settings  # noqa: E402
+from sinks.kafka_producer import make_producer  # noqa: E402
 
 PARTITIONS = 6
 PEERS = ("ticktrack", "quix", "ceiling")
@@ -105,7 +106,7 @@ class Context:
 def produce(s: StackSettings, w: Workload, topic: str, markers_only: bool = False) -> float:
     """The whole workload as Avro, keyed by vehicle, Kafka timestamp = event time; seconds taken.
     ``markers_only``: just the start and end markers (the calibration input)."""
-    p = Producer({**s.kafka_config(), "acks": "all", "linger.ms": "20", "compression.type": "lz4", "log_level": "3"})
+    p = make_producer(s.kafka_config(), **{"linger.ms": "20"})
     started = time.monotonic()
 
     def send(f: Telemetry, partition: int | None = None) -> None:
