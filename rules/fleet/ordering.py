@@ -117,7 +117,8 @@ def hold_ms(state: ReorderState, now_ms: int, cfg: FleetSettings) -> int:
 
 def _measure(state: ReorderState, ts: int, arrival_ms: int, cfg: FleetSettings) -> ReorderState:
     """Record how far behind a newer fix this one arrived (if it did), and its own arrival."""
-    newer = [a for t, a in state.arrivals if t > ts]
+    # every kept arrival is of a fix at or before max_ts (late ones are older still): a fix after it has none newer
+    newer = [a for t, a in state.arrivals if t > ts] if state.max_ts is not None and ts <= state.max_ts else []
     lateness = state.lateness
     if newer and arrival_ms > min(newer):
         since = arrival_ms - int(cfg.reorder_adapt_window_s * 1000)
