@@ -24,7 +24,9 @@ from tests.support.expected import expected_alerts
 from tests.support.services import consume, influx_query, kafka_topics, require_stack, running_flow, unique
 
 pytestmark = pytest.mark.faults
-VEHICLES, SECONDS = 12, 900
+# 36 x 900 fixes: enough that the flow is still reading when the recovery store has committed a
+# snapshot (with 12 vehicles an idle machine ran the whole input before epoch 2: "killed mid-stream" failed)
+VEHICLES, SECONDS = 36, 900
 RULES_ENV = {"FLEET_OFFLINE_TIMEOUT_S": "100000"}  # offline depends on wall-clock arrival: keep it out
 
 
