@@ -377,13 +377,19 @@ def on_tick(st: VehicleState, vehicle_id: str, now_ms: int, reg: Registry, cfg: 
         out.errors += [RuleError.not_in_registry(fix, now_ms) for _ts, _arrival, fix in st.reorder.pending]
         return VehicleState(), out
     at = _At(vehicle_id, now_ms, now_ms)
-    reorder, released = _isolated("ordering", at, out.errors, (st.reorder, []), O.flush_due, st.reorder, now_ms, cfg)
+    # A tick per vehicle per second, most with nothing to do: the steps that would return their
+    # state unchanged and nothing else are not called (nothing pending; no trip or motion open).
+    reorder, released = st.reorder, []
+    if reorder.pending:
+        reorder, released = _isolated("ordering", at, out.errors, (reorder, []), O.flush_due, reorder, now_ms, cfg)
     reorder, out.link = O.report(reorder, vehicle_id, now_ms, cfg)
-    st = _release(_set(st, reorder=reorder), released, v, reg, cfg, now_ms, out)
+    st = _release(_set(st, reorder=reorder), released, v, reg, cfg, now_ms, out) if released else _set(st, reorder=reorder)
     off, alerts = _isolated("offline", at, out.errors, (st.offline, []), offline.tick, st.offline, vehicle_id, v.fleet_id, now_ms, cfg)
+    out.alerts += alerts
+    if st.trips.trip is None and st.motion.start_ts is None:
+        return _set(st, offline=off), out
     tst, finished = _isolated("trips", at, out.errors, (st.trips, []),
                               trips.tick, st.trips, vehicle_id, v.fleet_id, event_now(st.offline, now_ms), cfg)
-    out.alerts += alerts
     mst, ended = _isolated("motion", at, out.errors, (st.motion, []), motion.step, st.motion, tst, vehicle_id, v.fleet_id, cfg)
     out.alerts += ended
     out.trips += finished
