@@ -146,6 +146,11 @@ class _At:
     fix: Telemetry | None = None
 
 
+def _nothing() -> list[Any]:
+    """A step's empty output as a fallback (typed so that any step's list matches it)."""
+    return []
+
+
 def _isolated(rule: str, at: _At, errors: list[RuleError], fallback: T, step: Callable[..., T], *args: object) -> T:
     """``step(*args)``; if it raises, record a ``RuleError`` and return ``fallback`` (the rule's
     state as it was), so one bad rule or value costs that rule one fix instead of stopping the flow."""
@@ -197,7 +202,7 @@ def _fences_of(reg: Registry, v: Vehicle) -> Mapping[str, Geofence]:
         cache = {}
         _fence_cache[:] = [reg.geofences, cache]
     key = (v.id, v.fleet_id)
-    found = cache.get(key)
+    found: Mapping[str, Geofence] | None = cache.get(key)
     if found is None:
         found = cache[key] = {gid: f for gid, f in reg.geofences.items() if f.applies_to(v.id, v.fleet_id)}
     return found
@@ -359,8 +364,8 @@ def on_fix(st: VehicleState, fix: Telemetry, arrival_ms: int, reg: Registry, cfg
         out.errors.append(RuleError.not_in_registry(fix, arrival_ms))
         return st, out
     at = _At(fix.vehicle_id, fix.ts_ms, arrival_ms, fix)
-    off, out.alerts = _isolated("offline", at, out.errors, (st.offline, []), offline.on_fix, st.offline, fix, v.fleet_id, arrival_ms, cfg)
-    reorder, released = _isolated("ordering", at, out.errors, (st.reorder, []), O.push, st.reorder, fix, arrival_ms, cfg)
+    off, out.alerts = _isolated("offline", at, out.errors, (st.offline, _nothing()), offline.on_fix, st.offline, fix, v.fleet_id, arrival_ms, cfg)
+    reorder, released = _isolated("ordering", at, out.errors, (st.reorder, _nothing()), O.push, st.reorder, fix, arrival_ms, cfg)
     st = _release(_set(st, offline=off, reorder=reorder), released, v, reg, cfg, arrival_ms, out)
     return st, out
 
@@ -379,18 +384,18 @@ def on_tick(st: VehicleState, vehicle_id: str, now_ms: int, reg: Registry, cfg: 
     at = _At(vehicle_id, now_ms, now_ms)
     # A tick per vehicle per second, most with nothing to do: the steps that would return their
     # state unchanged and nothing else are not called (nothing pending; no trip or motion open).
-    reorder, released = st.reorder, []
+    reorder, released = st.reorder, _nothing()
     if reorder.pending:
-        reorder, released = _isolated("ordering", at, out.errors, (reorder, []), O.flush_due, reorder, now_ms, cfg)
+        reorder, released = _isolated("ordering", at, out.errors, (reorder, _nothing()), O.flush_due, reorder, now_ms, cfg)
     reorder, out.link = O.report(reorder, vehicle_id, now_ms, cfg)
     st = _release(_set(st, reorder=reorder), released, v, reg, cfg, now_ms, out) if released else _set(st, reorder=reorder)
-    off, alerts = _isolated("offline", at, out.errors, (st.offline, []), offline.tick, st.offline, vehicle_id, v.fleet_id, now_ms, cfg)
+    off, alerts = _isolated("offline", at, out.errors, (st.offline, _nothing()), offline.tick, st.offline, vehicle_id, v.fleet_id, now_ms, cfg)
     out.alerts += alerts
     if st.trips.trip is None and st.motion.start_ts is None:
         return _set(st, offline=off), out
-    tst, finished = _isolated("trips", at, out.errors, (st.trips, []),
+    tst, finished = _isolated("trips", at, out.errors, (st.trips, _nothing()),
                               trips.tick, st.trips, vehicle_id, v.fleet_id, event_now(st.offline, now_ms), cfg)
-    mst, ended = _isolated("motion", at, out.errors, (st.motion, []), motion.step, st.motion, tst, vehicle_id, v.fleet_id, cfg)
+    mst, ended = _isolated("motion", at, out.errors, (st.motion, _nothing()), motion.step, st.motion, tst, vehicle_id, v.fleet_id, cfg)
     out.alerts += ended
     out.trips += finished
     return _set(st, offline=off, trips=tst, motion=mst), out

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from contracts import alert as A
 from contracts.telemetry import Telemetry
@@ -104,7 +105,7 @@ def step(
         margin = margin_for(fence, fix, cfg)
         # only the side and "beyond the margin" matter to _advance: far from the zone, its bounding box says both
         track, changed = _advance(before, fence.depth_or_far(fix.lat, fix.lon, margin), margin, standing, over, ts, cfg)
-        common = dict(vehicle_id=vid, fleet_id=fleet_id, ts=ts, lat=fix.lat, lon=fix.lon, geofence_id=gid)
+        common: dict[str, Any] = dict(vehicle_id=vid, fleet_id=fleet_id, ts=ts, lat=fix.lat, lon=fix.lon, geofence_id=gid)
         if changed and before.inside is not None:
             kind = A.GEOFENCE_ENTER if track.inside else A.GEOFENCE_EXIT
             verb = "entered" if track.inside else "left"
