@@ -6,6 +6,8 @@ builders): fleet A = {v1 moving, the parent's car; v2 alerting}, fleet B = {v3 o
 symbol on three exchanges (exc stale). Every role signs in through the real form and walks every
 page of its menu; each page waits for what a person must see (counts in the metrics and captions),
 shows no ``nan`` / ``None`` / exception, and leaves a screenshot ``artifacts/<role>-<page>.png``.
+Then the fleet manager acknowledges the open critical incident on the Alerts page and sees it
+acknowledged (published to the run's own acknowledgements topic, ``DASHBOARD_ACKS_TOPIC``).
 Every wait is for a condition on the page, never a fixed pause.
 """
 
@@ -27,12 +29,14 @@ from pathlib import Path
 
 import pytest
 
+from access.scope import Scope
+from access.users import User, hash_password, save_users
 from dashboard import data
+from dashboard.acks import read_acks
 from dashboard.nav import PAGES
-from dashboard.scope import Scope
-from dashboard.users import User, hash_password, save_users
 from settings.stack import load_stack_settings
 from tests.dashboard.seed import SeedVehicle, crypto_points, delete_where, fleet_points, new_run_id, operator_client, write
+from tests.support.services import kafka_topics
 
 pytestmark = pytest.mark.integration
 
@@ -59,6 +63,7 @@ class App:
     v2: str
     v3: str
     symbol: str
+    acks_topic: str
 
 
 def _free_port() -> int:
@@ -89,7 +94,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     client = operator_client(settings)
     run = new_run_id()
     a = App(url="", password=secrets.token_urlsafe(12), run=run, fleet_a=f"efa-{run}", fleet_b=f"efb-{run}",
-            v1=f"ev1-{run}", v2=f"ev2-{run}", v3=f"ev3-{run}", symbol=f"E{run}/USDT")
+            v1=f"ev1-{run}", v2=f"ev2-{run}", v3=f"ev3-{run}", symbol=f"E{run}/USDT", acks_topic=f"e2e-acks-{run}")
     now = datetime.now(UTC)
     write(client, settings.influx_bucket_fleet, settings.influx_org, fleet_points([
         SeedVehicle(a.v1, a.fleet_a, 48.13, 11.57, 42.0),
@@ -117,7 +122,10 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     port = _free_port()
     env = {**os.environ, "DASHBOARD_USERS_FILE": str(tmp / "users.json"), "DASHBOARD_VEHICLES_FILE": str(tmp / "vehicles.json"),
            "DASHBOARD_GEOFENCES_FILE": str(tmp / "geofences.geojson"), "DASHBOARD_LIVE_CONFIG": "false",
-           "DASHBOARD_REFRESH_S": "5", "DASHBOARD_QUOTE_STALE_AFTER_S": "300"}  # fresh quotes stay fresh on a slow run
+           "DASHBOARD_REFRESH_S": "5", "DASHBOARD_QUOTE_STALE_AFTER_S": "300",  # fresh quotes stay fresh on a slow run
+           "DASHBOARD_ACKS_TOPIC": a.acks_topic}  # the Acknowledge button never writes the demo's fleet.acks
+    topics = kafka_topics(settings, a.acks_topic, partitions=1, config={"cleanup.policy": "compact"})
+    topics.__enter__()
     log = (tmp / "streamlit.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py"),
                              "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
@@ -134,6 +142,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+        topics.__exit__(None, None, None)
         for fleet in (a.fleet_a, a.fleet_b):
             delete_where(client, settings.influx_bucket_fleet, settings.influx_org, f'fleet_id="{fleet}"')
         delete_where(client, settings.influx_bucket_crypto, settings.influx_org, f'symbol="{a.symbol}"')
@@ -310,6 +319,14 @@ def _prices(page, a: App) -> None:
     expect(page.locator(".js-plotly-plot")).to_have_count(2 + len(EXCHANGES))  # best quotes, margin, candles per tab
 
 
+def _forecasts(page, a: App) -> None:
+    """The browser's world has no forecast flow: the page says so plainly (the table is tested in
+    tests/dashboard/test_forecasts_page.py)."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_text(re.compile(r"^No forecast scored in the last 7 days"))).to_be_visible()
+
+
 TITLE = {p.url_path: p.title for p in PAGES}
 
 
@@ -323,8 +340,8 @@ def _walks(a: App) -> dict[str, dict[str, Callable]]:
     walks: dict[str, dict[str, Callable]] = {
         role: {"fleet-map": fleet[role], "vehicle": _vehicle, "alerts": _alerts(alert_counts[role]), "trips": _trips}
         for role in ("manager", "parent", "admin")}
-    walks["admin"].update({"admin": _admin, "prices": _prices})
-    walks["trader"] = {"prices": _prices}
+    walks["admin"].update({"admin": _admin, "prices": _prices, "forecasts": _forecasts})
+    walks["trader"] = {"prices": _prices, "forecasts": _forecasts}
     return walks
 
 
@@ -355,3 +372,25 @@ def test_role_walks_every_page_of_its_menu(app: App, page, role: str) -> None:
             _open(page, TITLE[url_path])
         check(page, app)
         _check_and_shoot(page, role, url_path)
+
+
+def test_fleet_manager_acknowledges_an_open_incident(app: App, page) -> None:
+    """The seeded critical coolant incident of v2 is listed first (unacknowledged critical); the
+    manager acknowledges it, the page says so, counts it acknowledged and offers only the other
+    incident; the record is on the run's acknowledgements topic, by the signed-in user."""
+    from playwright.sync_api import expect
+
+    _sign_in(page, app.url, "manager", app.password)
+    _open(page, "Alerts")
+    expect(page.get_by_text("2 open, 2 not acknowledged", exact=True)).to_be_visible()
+    incident = page.get_by_role("combobox", name="Incident")
+    expect(incident).to_have_value(re.compile(rf"^critical coolant_high {app.v2} "))  # the unacknowledged critical one first
+    page.get_by_label("Note").fill("driver called")
+    page.get_by_label("Note").press("Enter")  # the text input commits its value before the click
+    _settled(page)
+    page.get_by_role("button", name="Acknowledge").click()
+    expect(page.get_by_text("2 open, 1 not acknowledged", exact=True)).to_be_visible()
+    expect(incident).to_have_value(re.compile(rf"^info refuel {app.v1} "))  # the one left to acknowledge
+    _check_and_shoot(page, "manager", "alerts-acknowledged")
+    acks = read_acks(load_stack_settings().kafka_config(), app.acks_topic)
+    assert [(a.vehicle_id, a.by, a.note) for a in acks.values()] == [(app.v2, "manager", "driver called")]
