@@ -13,12 +13,13 @@ A rise of ``refuel_rise_pct`` is a refuel. Each alert resets the baseline: one p
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from contracts import alert as A
 from contracts.telemetry import Telemetry
 
 from .config import FleetSettings
+from .evolve import evolve
 from .geo import haversine_m
 
 PARKED_RADIUS_M = 200.0
@@ -68,4 +69,4 @@ def step(state: FuelState, fix: Telemetry, fleet_id: str | None, cfg: FleetSetti
         alert = _alert(fix, fleet_id, A.FUEL_DROP, "critical", drop, cfg.fuel_drop_moving_pct, peak[0],
                        f"{vid} lost {drop:.0f}% fuel in {(fix.ts_ms - peak[0]) / 60000:.0f} min: possible leak or theft")
         return FuelState(raw, (entry,)), [alert]
-    return replace(state, raw=raw, window=tuple(window)), []
+    return evolve(state, raw=raw, window=tuple(window)), []

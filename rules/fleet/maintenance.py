@@ -8,7 +8,7 @@ the forecast. Without usage data only the calendar criterion can give a date.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from contracts.health import ServiceForecast
@@ -18,6 +18,7 @@ from contracts.registry import MaintenanceRule as MaintenanceRule
 from contracts.registry import ServicePoint as ServicePoint
 
 from .config import FleetSettings
+from .evolve import evolve
 
 DAY_MS = 86_400_000
 
@@ -39,7 +40,7 @@ def update_usage(state: UsageState, ts_ms: int, odometer_km: float | None, engin
     day = ts_ms // DAY_MS
     days = [d for d in state.days if d[0] != day and d[0] > day - cfg.usage_window_days]
     days.append((day, odometer_km, engine_hours))
-    return replace(state, days=tuple(sorted(days)))
+    return evolve(state, days=tuple(sorted(days)))
 
 
 def rates(state: UsageState) -> tuple[float | None, float | None]:

@@ -20,6 +20,7 @@ from contracts import alert as A
 from contracts.telemetry import Telemetry
 
 from .config import FleetSettings
+from .evolve import evolve
 from .geo import haversine_m
 
 
@@ -96,9 +97,9 @@ def step(state: OverspeedState, fix: Telemetry, fleet_id: str | None, limit_kmh:
         state = OverspeedState(start_ts=start_ts, peak_kmh=fix.speed_kmh, limit_kmh=limit_kmh, zone=zone)
     else:
         start_ts = state.start_ts
-        state = replace(state, peak_kmh=max(state.peak_kmh, fix.speed_kmh),
+        state = evolve(state, peak_kmh=max(state.peak_kmh, fix.speed_kmh),
                         distance_m=state.distance_m + haversine_m(state.last_lat, state.last_lon, fix.lat, fix.lon))
-    state = replace(state, last_ts=ts, last_lat=fix.lat, last_lon=fix.lon)
+    state = evolve(state, last_ts=ts, last_lat=fix.lat, last_lon=fix.lon)
     if not state.alerted and ts - start_ts >= cfg.overspeed_min_duration_s * 1000:
         excess = fix.speed_kmh - limit_kmh
         state = replace(state, alerted=True, severity="critical" if excess >= cfg.overspeed_critical_over_kmh else "warning")

@@ -18,6 +18,7 @@ from contracts.telemetry import Telemetry
 from contracts.trip import Trip
 
 from .config import FleetSettings
+from .evolve import evolve
 from .geo import haversine_m
 from .idle import engine_on
 from .scoring import EVENT_KEYS, safety_score
@@ -87,13 +88,13 @@ def step(state: TripState, fix: Telemetry, fleet_id: str | None, emitted: list[A
     elif trip is not None:
         seg = haversine_m(state.last_lat, state.last_lon, fix.lat, fix.lon) if (moving or state.last_moving) else 0.0
         idle_ms = trip.idle_ms + (ts - state.last_ts if state.last_idling and state.last_ts is not None else 0)
-        trip = replace(trip, distance_m=trip.distance_m + seg, idle_ms=idle_ms, end_ts=ts, end_lat=fix.lat, end_lon=fix.lon)
+        trip = evolve(trip, distance_m=trip.distance_m + seg, idle_ms=idle_ms, end_ts=ts, end_lat=fix.lat, end_lon=fix.lon)
     if trip is not None:
         counts = dict(trip.events)
         for a in emitted:
             if a.type in COUNTED and a.state == "raised":  # an incident once, not its clear
                 counts[COUNTED[a.type]] += 1
-        trip = replace(trip, max_speed_kmh=max(trip.max_speed_kmh, fix.speed_kmh), events=tuple(counts.items()))
+        trip = evolve(trip, max_speed_kmh=max(trip.max_speed_kmh, fix.speed_kmh), events=tuple(counts.items()))
     at_stop, stop_since = state.at_stop, state.stop_since_ts
     if moving:
         at_stop, stop_since = None, None
