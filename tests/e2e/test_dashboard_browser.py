@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -38,6 +39,9 @@ from settings.stack import load_stack_settings
 from tests.dashboard.seed import SeedVehicle, crypto_points, delete_where, fleet_points, new_run_id, operator_client, write
 from tests.support.services import kafka_topics
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Locator, Page, ViewportSize
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,7 +52,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 WAIT_MS = 90_000  # generous: a loaded 2-core machine renders a page in seconds, not in this
 HISTORY_MIN = 30  # minutes of stats_1m per vehicle
 EXCHANGES = ("exa", "exb", "exc")
-VIEWPORT = {"width": 1400, "height": 1000}
+VIEWPORT: ViewportSize = {"width": 1400, "height": 1000}
 BLANK = re.compile(r"(?<![\w-])(nan|NaN|None|NaT)(?![\w-])")
 
 
@@ -72,7 +76,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 120.0) -> None:
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 120.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -150,7 +154,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -163,7 +167,7 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def page(browser: Browser) -> Iterator[Page]:
     from playwright.sync_api import expect
 
     context = browser.new_context(viewport=VIEWPORT)
@@ -176,7 +180,7 @@ def page(browser):
         context.close()
 
 
-def _sign_in(page, url: str, user: str, password: str, ok: bool = True) -> None:
+def _sign_in(page: Page, url: str, user: str, password: str, ok: bool = True) -> None:
     from playwright.sync_api import expect
 
     page.goto(url)
@@ -187,12 +191,12 @@ def _sign_in(page, url: str, user: str, password: str, ok: bool = True) -> None:
         expect(page.get_by_text(f"Signed in as {user}")).to_be_visible()
 
 
-def _metric(page, label: str):
+def _metric(page: Page, label: str) -> Locator:
     return page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").filter(
         has_text=re.compile(f"^{re.escape(label)}$")))
 
 
-def _expect_metric(page, label: str, value: str, delta: str | None = None) -> None:
+def _expect_metric(page: Page, label: str, value: str, delta: str | None = None) -> None:
     from playwright.sync_api import expect
 
     metric = _metric(page, label)
@@ -201,7 +205,7 @@ def _expect_metric(page, label: str, value: str, delta: str | None = None) -> No
         expect(metric.get_by_test_id("stMetricDelta")).to_contain_text(delta)
 
 
-def _settled(page) -> None:
+def _settled(page: Page) -> None:
     """The script run finished: no 'Running...' status, and every chart has drawn its SVG."""
     from playwright.sync_api import expect
 
@@ -210,7 +214,7 @@ def _settled(page) -> None:
         expect(chart.locator(".main-svg").first).to_be_attached()
 
 
-def _check_and_shoot(page, role: str, url_path: str) -> None:
+def _check_and_shoot(page: Page, role: str, url_path: str) -> None:
     """No exception, no blank values in the page text; screenshot for a person to look at."""
     from playwright.sync_api import expect
 
@@ -226,14 +230,14 @@ def _check_and_shoot(page, role: str, url_path: str) -> None:
     page.set_viewport_size(VIEWPORT)
 
 
-def _open(page, title: str) -> None:
+def _open(page: Page, title: str) -> None:
     from playwright.sync_api import expect
 
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
     expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
 
 
-def _pick(page, label: str, option: str) -> None:
+def _pick(page: Page, label: str, option: str) -> None:
     """Choose ``option`` in the selectbox or multiselect labelled ``label`` by typing it."""
     page.get_by_test_id("stSelectbox").or_(page.get_by_test_id("stMultiSelect")).filter(has_text=label).click()
     page.keyboard.type(option)
@@ -254,8 +258,8 @@ def _admin_counts(a: App) -> tuple[int, int]:
     return vehicles, alerts
 
 
-def _fleet_map(counts: dict[str, int]) -> Callable:
-    def check(page, a: App) -> None:
+def _fleet_map(counts: dict[str, int]) -> Callable[[Page, App], None]:
+    def check(page: Page, a: App) -> None:
         from playwright.sync_api import expect
 
         for label, n in counts.items():
@@ -264,7 +268,7 @@ def _fleet_map(counts: dict[str, int]) -> Callable:
     return check
 
 
-def _vehicle(page, a: App) -> None:
+def _vehicle(page: Page, a: App) -> None:
     """The first vehicle of the scope (v1, sorted by id): health, next service, oil life, signals."""
     from playwright.sync_api import expect
 
@@ -281,15 +285,15 @@ def _vehicle(page, a: App) -> None:
     expect(page.get_by_text(re.compile(rf"^source: stats_1m · {len(series)} points$"))).to_be_visible()
 
 
-def _alerts(n: int) -> Callable:
-    def check(page, a: App) -> None:
+def _alerts(n: int) -> Callable[[Page, App], None]:
+    def check(page: Page, a: App) -> None:
         from playwright.sync_api import expect
 
         expect(page.get_by_text(re.compile(rf"^{n} alert\(s\)$"))).to_be_visible()
     return check
 
 
-def _trips(page, a: App) -> None:
+def _trips(page: Page, a: App) -> None:
     from playwright.sync_api import expect
 
     expect(page.get_by_role("heading", name="Per vehicle")).to_be_visible()
@@ -297,7 +301,7 @@ def _trips(page, a: App) -> None:
     expect(page.locator(".js-plotly-plot")).to_have_count(1)  # the daily safety score
 
 
-def _admin(page, a: App) -> None:
+def _admin(page: Page, a: App) -> None:
     from playwright.sync_api import expect
 
     expect(page.get_by_role("heading", name="Vehicles")).to_be_visible()
@@ -305,7 +309,7 @@ def _admin(page, a: App) -> None:
     expect(page.get_by_test_id("stAlert")).to_have_count(0)  # no registry problems
 
 
-def _prices(page, a: App) -> None:
+def _prices(page: Page, a: App) -> None:
     """The seeded book: exc stale, so the rules' best bid is exb's 101 and the best ask exa's 100.5."""
     from playwright.sync_api import expect
 
@@ -319,7 +323,7 @@ def _prices(page, a: App) -> None:
     expect(page.locator(".js-plotly-plot")).to_have_count(2 + len(EXCHANGES))  # best quotes, margin, candles per tab
 
 
-def _forecasts(page, a: App) -> None:
+def _forecasts(page: Page, a: App) -> None:
     """The browser's world has no forecast flow: the page says so plainly (the table is tested in
     tests/dashboard/test_forecasts_page.py)."""
     from playwright.sync_api import expect
@@ -330,14 +334,14 @@ def _forecasts(page, a: App) -> None:
 TITLE = {p.url_path: p.title for p in PAGES}
 
 
-def _walks(a: App) -> dict[str, dict[str, Callable]]:
+def _walks(a: App) -> dict[str, dict[str, Callable[[Page, App], None]]]:
     """Per role, its menu in order and what each page must show."""
     vehicles, alerts = _admin_counts(a)
     fleet = {"manager": _fleet_map({"Vehicles": 2, "Moving": 1, "Alerting": 1, "Idle": 0, "Offline": 0}),
              "parent": _fleet_map({"Vehicles": 1, "Moving": 1, "Alerting": 0, "Idle": 0, "Offline": 0}),
              "admin": _fleet_map({"Vehicles": vehicles})}
     alert_counts = {"manager": 2, "parent": 1, "admin": alerts}
-    walks: dict[str, dict[str, Callable]] = {
+    walks: dict[str, dict[str, Callable[[Page, App], None]]] = {
         role: {"fleet-map": fleet[role], "vehicle": _vehicle, "alerts": _alerts(alert_counts[role]), "trips": _trips}
         for role in ("manager", "parent", "admin")}
     walks["admin"].update({"admin": _admin, "prices": _prices, "forecasts": _forecasts})
@@ -345,7 +349,7 @@ def _walks(a: App) -> dict[str, dict[str, Callable]]:
     return walks
 
 
-def test_wrong_password_is_refused(app: App, page) -> None:
+def test_wrong_password_is_refused(app: App, page: Page) -> None:
     from playwright.sync_api import expect
 
     _sign_in(page, app.url, "manager", "wrong-password", ok=False)
@@ -354,7 +358,7 @@ def test_wrong_password_is_refused(app: App, page) -> None:
 
 
 @pytest.mark.parametrize("role", ["manager", "parent", "trader", "admin"])
-def test_role_walks_every_page_of_its_menu(app: App, page, role: str) -> None:
+def test_role_walks_every_page_of_its_menu(app: App, page: Page, role: str) -> None:
     from playwright.sync_api import expect
 
     walk = _walks(app)[role]
@@ -374,7 +378,7 @@ def test_role_walks_every_page_of_its_menu(app: App, page, role: str) -> None:
         _check_and_shoot(page, role, url_path)
 
 
-def test_fleet_manager_acknowledges_an_open_incident(app: App, page) -> None:
+def test_fleet_manager_acknowledges_an_open_incident(app: App, page: Page) -> None:
     """The seeded critical coolant incident of v2 is listed first (unacknowledged critical); the
     manager acknowledges it, the page says so, counts it acknowledged and offers only the other
     incident; the record is on the run's acknowledgements topic, by the signed-in user."""
