@@ -162,15 +162,15 @@ def latest_of(bucket: str, measurement: str, scope: Scope, vehicle_id: str, look
 
 def records(bucket: str, measurement: str, scope: Scope, start: TimeBound, stop: datetime | None, limit: int, *,
             vehicles: Sequence[str] | None = None, fleets: Sequence[str] | None = None,
-            types: Sequence[str] | None = None, severities: Sequence[str] | None = None) -> tuple[str, Params]:
-    """Rows of an event measurement (alerts, trips, safety_daily), newest first, at most ``limit``."""
-    p: Params = {"p_limit": int(limit)}
+            types: Sequence[str] | None = None, severities: Sequence[str] | None = None, offset: int = 0) -> tuple[str, Params]:
+    """Rows of an event measurement (alerts, trips, safety_daily), newest first, at most ``limit`` after ``offset``."""
+    p: Params = {"p_limit": int(limit), "p_offset": int(offset)}
     q = head(bucket, measurement, start, stop, p) + scope_filter(scope, p)
     q += optional_filter("vehicle_id", vehicles, "p_v", p) + optional_filter("fleet_id", fleets, "p_f", p)
     q += optional_filter("type", types, "p_t", p) + optional_filter("severity", severities, "p_s", p)
     q += ('  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")\n'
           '  |> drop(columns: ["_start", "_stop", "_measurement"])\n'
-          '  |> group()\n  |> sort(columns: ["_time"], desc: true)\n  |> limit(n: p_limit)\n')
+          '  |> group()\n  |> sort(columns: ["_time"], desc: true)\n  |> limit(n: p_limit, offset: p_offset)\n')
     return q, p
 
 

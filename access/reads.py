@@ -174,9 +174,9 @@ class Reads:
         return out
 
     def _records(self, measurement: str, columns: list[str], scope: Scope, start: TimeBound, stop: datetime | None,
-                 limit: int, **choices: list[str] | None) -> pd.DataFrame:
+                 limit: int, offset: int = 0, **choices: list[str] | None) -> pd.DataFrame:
         try:
-            q, p = flux.records(self.fleet_bucket, measurement, scope, start, stop, limit, **choices)
+            q, p = flux.records(self.fleet_bucket, measurement, scope, start, stop, limit, offset=offset, **choices)
         except EmptyScope:
             return pd.DataFrame(columns=columns)
         df = self.history(q, p).rename(columns={"_time": "time"})
@@ -186,14 +186,15 @@ class Reads:
         return df[columns + [c for c in df.columns if c not in columns]]
 
     def alerts(self, scope: Scope, start: TimeBound, stop: datetime | None, limit: int, *, vehicles: list[str] | None = None,
-               types: list[str] | None = None, severities: list[str] | None = None) -> pd.DataFrame:
-        """Alerts in scope, newest first; empty lists of choices mean 'all'."""
-        return self._records("alerts", ALERT_COLUMNS, scope, start, stop, limit, vehicles=vehicles, types=types, severities=severities)
+               types: list[str] | None = None, severities: list[str] | None = None, offset: int = 0) -> pd.DataFrame:
+        """Alerts in scope, newest first, after skipping ``offset``; empty lists of choices mean 'all'."""
+        return self._records("alerts", ALERT_COLUMNS, scope, start, stop, limit, offset, vehicles=vehicles, types=types,
+                             severities=severities)
 
     def trips(self, scope: Scope, start: TimeBound, stop: datetime | None, limit: int, *,
-              vehicles: list[str] | None = None, fleets: list[str] | None = None) -> pd.DataFrame:
+              vehicles: list[str] | None = None, fleets: list[str] | None = None, offset: int = 0) -> pd.DataFrame:
         """Trips in scope (time = trip end), newest first, with ``start`` / ``end`` as datetimes."""
-        df = self._records("trips", TRIP_COLUMNS, scope, start, stop, limit, vehicles=vehicles, fleets=fleets)
+        df = self._records("trips", TRIP_COLUMNS, scope, start, stop, limit, offset, vehicles=vehicles, fleets=fleets)
         df["start"] = pd.to_datetime(pd.to_numeric(df["start_ms"], errors="coerce") if "start_ms" in df else None, unit="ms", utc=True)
         df["end"] = pd.to_datetime(pd.to_numeric(df["end_ms"], errors="coerce") if "end_ms" in df else None, unit="ms", utc=True)
         return df

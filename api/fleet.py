@@ -109,12 +109,16 @@ def vehicle_telemetry(vehicle_id: str, principal: FleetReader, ctx: Context,
     return Telemetry(vehicle_id=vehicle_id, source=source, points=points[:n])
 
 
-def _event_page(df: pd.DataFrame, columns: list[str], n: int) -> tuple[list[dict[str, Any]], datetime | None]:
+def _event_page(df: pd.DataFrame, columns: list[str], n: int, offset: int) -> tuple[list[dict[str, Any]], int | None]:
+    """The page's items and the next page's offset (None on the last page); ``df`` holds up to n + 1 rows."""
     items = rows(df, columns)
-    if len(items) <= n:
-        return items, None
-    items = items[:n]
-    return items, pd.Timestamp(df["time"].iloc[n - 1]).to_pydatetime()
+    return (items, None) if len(items) <= n else (items[:n], offset + n)
+
+
+def page_offset(offset: int | None) -> int:
+    if offset is not None and offset < 0:
+        raise Problem(400, "invalid-request", "offset must be 0 or more")
+    return offset or 0
 
 
 @router.get("/alerts", response_model=AlertPage, summary="Alerts in the token's data scope, newest first")
@@ -124,13 +128,15 @@ def list_alerts(principal: FleetReader, ctx: Context,
                 vehicle_id: Annotated[list[str] | None, Query(description="repeat for several")] = None,
                 type: Annotated[list[str] | None, Query(description="alert type (docs/alerts.md); repeat for several")] = None,
                 severity: Annotated[list[str] | None, Query(description="info | warning | critical; repeat for several")] = None,
-                limit: Annotated[int | None, Query(description="items per page")] = None) -> AlertPage:
-    """Filters combine with and; each filter's values with or. ``next_to`` continues with older alerts."""
-    n = page_limit(ctx, limit)
+                limit: Annotated[int | None, Query(description="items per page")] = None,
+                offset: Annotated[int | None, Query(description="items to skip (from the previous page's next_offset)")] = None,
+                ) -> AlertPage:
+    """Filters combine with and; each filter's values with or. The same ``to`` with ``next_offset`` continues."""
+    n, skip = page_limit(ctx, limit), page_offset(offset)
     t0, t1 = time_window(ctx, start, stop, timedelta(hours=ctx.settings.default_range_h))
-    df = ctx.reads.alerts(principal.data, t0, t1, n + 1, vehicles=vehicle_id, types=type, severities=severity)
-    items, next_to = _event_page(df, ALERT_COLUMNS, n)
-    return AlertPage(items=items, limit=n, next_to=next_to)
+    df = ctx.reads.alerts(principal.data, t0, t1, n + 1, vehicles=vehicle_id, types=type, severities=severity, offset=skip)
+    items, next_offset = _event_page(df, ALERT_COLUMNS, n, skip)
+    return AlertPage(items=items, limit=n, to=t1, next_offset=next_offset)
 
 
 @router.get("/trips", response_model=TripPage, summary="Trips in the token's data scope, newest (by end) first")
@@ -139,10 +145,13 @@ def list_trips(principal: FleetReader, ctx: Context,
                stop: Annotated[datetime | None, Query(alias="to", description="ISO 8601, exclusive; default: now")] = None,
                vehicle_id: Annotated[list[str] | None, Query(description="repeat for several")] = None,
                fleet_id: Annotated[list[str] | None, Query(description="repeat for several")] = None,
-               limit: Annotated[int | None, Query(description="items per page")] = None) -> TripPage:
-    n = page_limit(ctx, limit)
+               limit: Annotated[int | None, Query(description="items per page")] = None,
+               offset: Annotated[int | None, Query(description="items to skip (from the previous page's next_offset)")] = None,
+               ) -> TripPage:
+    """The same ``to`` with ``next_offset`` continues with older trips."""
+    n, skip = page_limit(ctx, limit), page_offset(offset)
     t0, t1 = time_window(ctx, start, stop, timedelta(hours=ctx.settings.default_range_h))
-    df = ctx.reads.trips(principal.data, t0, t1, n + 1, vehicles=vehicle_id, fleets=fleet_id)
-    items, next_to = _event_page(df, TRIP_COLUMNS, n)
-    return TripPage(items=items, limit=n, next_to=next_to)
+    df = ctx.reads.trips(principal.data, t0, t1, n + 1, vehicles=vehicle_id, fleets=fleet_id, offset=skip)
+    items, next_offset = _event_page(df, TRIP_COLUMNS, n, skip)
+    return TripPage(items=items, limit=n, to=t1, next_offset=next_offset)
 

@@ -72,7 +72,8 @@ class Alert(BaseModel):
 class AlertPage(BaseModel):
     items: list[Alert]
     limit: int
-    next_to: datetime | None = Field(None, description="pass as ?to= for the next (older) page; null on the last page")
+    to: datetime = Field(description="the page's upper time bound (exclusive): pass it again with next_offset for the next page")
+    next_offset: int | None = Field(None, description="pass as ?offset= (with the same to) for the next, older page; null on the last page")
 
 
 class Trip(BaseModel):
@@ -99,7 +100,8 @@ class Trip(BaseModel):
 class TripPage(BaseModel):
     items: list[Trip]
     limit: int
-    next_to: datetime | None = Field(None, description="pass as ?to= for the next (older) page; null on the last page")
+    to: datetime = Field(description="the page's upper time bound (exclusive): pass it again with next_offset for the next page")
+    next_offset: int | None = Field(None, description="pass as ?offset= (with the same to) for the next, older page; null on the last page")
 
 
 class Symbols(BaseModel):
