@@ -6,14 +6,16 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 PY=.venv/bin/python
 DASHBOARD_PORT="${DASHBOARD_PORT:-8501}"
+export API_HOST="${API_HOST:-127.0.0.1}" API_PORT="${API_PORT:-8000}"
 
 if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
   cat <<USAGE
 Usage: scripts/demo.sh     (or: make demo)
 Starts the fleet and crypto dataflows, the vehicle and market simulators and the dashboard
-(http://127.0.0.1:$DASHBOARD_PORT). Logs: var/logs/demo-*.log. Ctrl-C stops all of them.
+(http://127.0.0.1:$DASHBOARD_PORT) and the API (http://$API_HOST:$API_PORT/docs, docs/api.md).
+Logs: var/logs/demo-*.log. Ctrl-C stops all of them.
 Environment: DASHBOARD_PORT [8501], DASHBOARD_ADDRESS [127.0.0.1], DASHBOARD_DEMO_PASSWORD [random,
-printed], plus every setting in docs/configuration.md.
+printed], API_HOST [127.0.0.1], API_PORT [8000], plus every setting in docs/configuration.md.
 USAGE
   exit 0
 fi
@@ -73,8 +75,11 @@ start crypto-store $PY -m bytewax.run "dataflows.crypto_store:build_flow()" -r "
 # Loopback only unless DASHBOARD_ADDRESS says otherwise (e.g. 0.0.0.0 behind a TLS proxy).
 start dashboard .venv/bin/streamlit run dashboard/app.py --server.address "${DASHBOARD_ADDRESS:-127.0.0.1}" \
   --server.port "$DASHBOARD_PORT" --server.headless true --browser.gatherUsageStats false
+# The integrators' API: the same users and data scopes as the dashboard (docs/api.md).
+start api $PY -m api
 cat <<INFO
 [demo] running; Ctrl-C to stop.
 [demo] dashboard: http://127.0.0.1:$DASHBOARD_PORT - users admin, manager, parent, trader; password: $DASHBOARD_DEMO_PASSWORD
+[demo] API: http://$API_HOST:$API_PORT/docs - same users (POST /v1/oauth/token, docs/api.md)
 INFO
 wait
