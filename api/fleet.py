@@ -18,7 +18,7 @@ from access.reads import ALERT_COLUMNS, TRIP_COLUMNS, ScopeError
 from access.status import with_status
 from api.context import ApiContext, get_context
 from api.frames import rows
-from api.models import AlertPage, Telemetry, TelemetryPoint, TripPage, Vehicle, VehiclePage
+from api.models import AlertPage, Health, SafetyScore, SafetyScorePage, Telemetry, TelemetryPoint, TripPage, Vehicle, VehiclePage
 from api.problems import Problem, not_found
 from api.security import Principal, current_principal
 
@@ -155,3 +155,24 @@ def list_trips(principal: FleetReader, ctx: Context,
     items, next_offset = _event_page(df, TRIP_COLUMNS, n, skip)
     return TripPage(items=items, limit=n, to=t1, next_offset=next_offset)
 
+
+
+@router.get("/vehicles/{vehicle_id}/health", response_model=Health, summary="The vehicle's latest health report and next service",
+            responses={404: {"description": "unknown, or outside the token's data scope"}})
+def vehicle_health(vehicle_id: str, principal: FleetReader, ctx: Context) -> Health:
+    """Empty fields when the health rules have reported nothing within API_POSITION_LOOKBACK_H."""
+    visible_vehicle(ctx, principal, vehicle_id)
+    fields = ctx.reads.latest_fields(principal.data, "health", vehicle_id, timedelta(hours=ctx.settings.position_lookback_h))
+    row = rows(pd.DataFrame([fields]), list(Health.model_fields))[0] if fields else {}
+    return Health(**{**row, "vehicle_id": vehicle_id})
+
+
+@router.get("/safety-scores", response_model=SafetyScorePage, summary="Daily safety score per vehicle in the token's data scope")
+def safety_scores(principal: FleetReader, ctx: Context,
+                  start: Annotated[datetime | None, Query(alias="from", description="ISO 8601; default: 7 days before to")] = None,
+                  stop: Annotated[datetime | None, Query(alias="to", description="ISO 8601, exclusive; default: now")] = None,
+                  limit: Annotated[int | None, Query(description="most items, newest first")] = None) -> SafetyScorePage:
+    n = page_limit(ctx, limit)
+    t0, t1 = time_window(ctx, start, stop, timedelta(days=7))
+    df = ctx.reads.safety_daily(principal.data, t0, t1, n)
+    return SafetyScorePage(items=[SafetyScore(**r) for r in rows(df, list(SafetyScore.model_fields))], limit=n)

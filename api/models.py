@@ -125,3 +125,61 @@ class SpreadPoint(BaseModel):
 class Spreads(BaseModel):
     symbol: str
     points: list[SpreadPoint]
+
+
+class Health(BaseModel):
+    """The vehicle-health rules' latest report (docs/alerts.md: health)."""
+
+    vehicle_id: str
+    time: datetime | None = None
+    status: str | None = Field(None, description="ok | attention | ...")
+    issues: str | None = None
+    suggestions: str | None = None
+    active_dtc: str | None = Field(None, description="comma separated diagnostic trouble codes")
+    next_service: str | None = None
+    next_service_km: float | None = None
+    next_service_date: str | None = None
+    next_service_overdue: bool | None = None
+
+
+class SafetyScore(BaseModel):
+    time: datetime = Field(description="start of the day (UTC)")
+    vehicle_id: str | None = None
+    fleet_id: str | None = None
+    score: float | None = None
+    distance_km: float | None = None
+    trips: int | None = None
+
+
+class SafetyScorePage(BaseModel):
+    items: list[SafetyScore]
+    limit: int
+
+
+class Quote(BaseModel):
+    exchange: str
+    time: datetime
+    bid: float | None = None
+    ask: float | None = None
+    last: float | None = None
+    bid_size: float | None = None
+    ask_size: float | None = None
+
+
+class Quotes(BaseModel):
+    symbol: str
+    quotes: list[Quote]
+
+
+class Candle(BaseModel):
+    time: datetime
+    exchange: str
+    open: float | None = None
+    high: float | None = None
+    low: float | None = None
+    close: float | None = None
+
+
+class Ohlc(BaseModel):
+    symbol: str
+    candles: list[Candle]

@@ -178,3 +178,29 @@ def test_python_m_api_serves_on_api_host_and_port(world: World, tmp_path: Path) 
 
 def stat_mode(path: Path) -> int:
     return path.stat().st_mode & 0o777
+
+
+def test_health_and_safety_scores_per_role(client: TestClient, world: World) -> None:
+    parent = auth(token(client, world, "parent"))
+    health = client.get(f"/v1/vehicles/{world.v1}/health", headers=parent).json()
+    assert (health["status"], health["active_dtc"], health["next_service"], health["next_service_km"],
+            health["next_service_date"]) == ("attention", "P0301", "Oil change", 15000.0, "2030-01-31")
+    assert client.get(f"/v1/vehicles/{world.v2}/health", headers=parent).status_code == 404
+    week = {"from": (datetime.now(UTC) - timedelta(days=2)).isoformat()}
+    manager = client.get("/v1/safety-scores", headers=auth(token(client, world, "manager")), params=week).json()["items"]
+    assert sorted((s["vehicle_id"], s["score"], s["trips"]) for s in manager) == [(world.v1, 91.0, 1), (world.v2, 91.0, 1)]
+    assert [s["vehicle_id"] for s in client.get("/v1/safety-scores", headers=parent, params=week).json()["items"]] == [world.v1]
+
+
+def test_quotes_and_ohlc_per_exchange(client: TestClient, world: World) -> None:
+    trader = auth(token(client, world, "trader"))
+    quotes = client.get("/v1/crypto/quotes", headers=trader, params={"symbol": world.symbol}).json()["quotes"]
+    assert [(q["exchange"], q["bid"], q["ask"]) for q in quotes] == [("exa", 100.0, 100.5), ("exb", 101.0, 101.5), ("exc", 102.0, 102.5)]
+    r = client.get("/v1/crypto/ohlc", headers=trader, params={"symbol": world.symbol, "exchange": "exa", **SIX_HOURS, "limit": 100_000})
+    candles = r.json()["candles"]
+    assert len(candles) == 50 and {c["exchange"] for c in candles} == {"exa"}  # 50 seeded minutes
+    assert {(c["open"], c["high"], c["low"], c["close"]) for c in candles} == {(100.0, 101.0, 99.0, 100.3)}
+    everything = client.get("/v1/crypto/ohlc", headers=trader, params={"symbol": world.symbol, **SIX_HOURS, "limit": 100_000})
+    assert len(everything.json()["candles"]) == 150
+    manager = auth(token(client, world, "manager"))
+    assert client.get("/v1/crypto/quotes", headers=manager, params={"symbol": world.symbol}).status_code == 403

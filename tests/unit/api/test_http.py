@@ -116,12 +116,13 @@ def test_401_without_or_with_a_bad_token_403_without_the_scope(api: Api) -> None
     expired, _ = api.ctx.signer.issue("user:manager", {"fleet:read"}, now=time.time() - 3600)
     assert "expired" in is_problem(api.client.get("/v1/vehicles", headers=bearer(expired)), 401, "unauthorized")["detail"]
     trader = password_token(api, "trader")["access_token"]
-    for path in ("/v1/vehicles", "/v1/vehicles/car", "/v1/vehicles/car/telemetry", "/v1/alerts", "/v1/trips"):
+    for path in ("/v1/vehicles", "/v1/vehicles/car", "/v1/vehicles/car/telemetry", "/v1/vehicles/car/health", "/v1/alerts",
+                 "/v1/trips", "/v1/safety-scores"):
         r = api.client.get(path, headers=bearer(trader))
         assert is_problem(r, 403, "insufficient-scope")["required_scope"] == "fleet:read", path
         assert 'error="insufficient_scope"' in r.headers["www-authenticate"]
     parent = password_token(api, "parent")["access_token"]
-    for path in ("/v1/crypto/symbols", "/v1/crypto/spreads?symbol=BTC/USDT"):
+    for path in ("/v1/crypto/symbols", "/v1/crypto/spreads?symbol=BTC/USDT", "/v1/crypto/quotes?symbol=BTC/USDT", "/v1/crypto/ohlc?symbol=BTC/USDT"):
         assert is_problem(api.client.get(path, headers=bearer(parent)), 403, "insufficient-scope")["required_scope"] == "crypto:read"
     narrowed = password_token(api, "admin", scope="crypto:read")["access_token"]
     is_problem(api.client.get("/v1/vehicles", headers=bearer(narrowed)), 403, "insufficient-scope")
@@ -163,7 +164,8 @@ def test_openapi_describes_v1_and_its_oauth_flow(api: Api) -> None:
     doc = api.client.get("/openapi.json").json()
     assert {"/v1/oauth/token", "/v1/oauth/revoke", "/v1/vehicles", "/v1/vehicles/{vehicle_id}",
             "/v1/vehicles/{vehicle_id}/telemetry", "/v1/alerts", "/v1/trips", "/v1/crypto/symbols",
-            "/v1/crypto/spreads", "/v1/health"} == set(doc["paths"])
+            "/v1/crypto/spreads", "/v1/health", "/v1/vehicles/{vehicle_id}/health", "/v1/safety-scores",
+            "/v1/crypto/quotes", "/v1/crypto/ohlc"} == set(doc["paths"])
     flow = doc["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]
     assert flow["tokenUrl"] == "/v1/oauth/token" and "fleet:read" in flow["scopes"]
     assert doc["paths"]["/v1/alerts"]["get"]["security"] == [{"OAuth2PasswordBearer": ["fleet:read"]}]
