@@ -7,8 +7,10 @@ one InfluxDB client is opened with the read-only token; requests run the shared
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 import pandas as pd
 from fastapi import APIRouter, FastAPI
@@ -18,7 +20,8 @@ from influxdb_client import InfluxDBClient
 from access import reads
 from access.flux import Params
 from access.reads import Reads
-from api import crypto, fleet, oauth, problems
+from api import crypto, fleet, oauth, problems, stream
+from api.alert_hub import AlertHub
 from api.config import ApiSettings, load_api_settings
 from api.context import ApiContext, limiter_for
 from api.keys import load_or_create_key
@@ -53,10 +56,15 @@ def create_app(settings: ApiSettings | None = None, stack: StackSettings | None 
         s = stack or load_stack_settings()
         client = InfluxDBClient(url=s.influx_url, org=s.influx_org, token=s.reader_token(chosen.allow_operator_token),
                                 timeout=QUERY_TIMEOUT_MS)
+        hub = AlertHub(s.kafka_config(), chosen.alerts_topic) if chosen.stream else None
         try:
-            app.state.ctx = build_context(chosen, s, client)
+            app.state.ctx = replace(build_context(chosen, s, client), hub=hub)
+            if hub is not None:
+                hub.start(asyncio.get_running_loop())
             yield
         finally:
+            if hub is not None:
+                hub.stop()
             client.close()
 
     app = FastAPI(title="ticktrack API", version=API_VERSION, lifespan=lifespan,
@@ -69,6 +77,7 @@ def create_app(settings: ApiSettings | None = None, stack: StackSettings | None 
     v1.include_router(oauth.router)
     v1.include_router(fleet.router)
     v1.include_router(crypto.router)
+    v1.include_router(stream.router)
 
     @v1.get("/health", tags=["service"], summary="The API process is up (no token needed)")
     def health() -> dict[str, str]:

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from settings.errors import load_settings
 from settings.stack import REPO_ROOT
+from settings.topics import FLEET_ALERTS
 
 VAR = REPO_ROOT / "var"
 
@@ -49,6 +50,9 @@ class ApiSettings(BaseSettings):
     raw_max_range_h: float = Field(2.0, gt=0, description="h; longer telemetry ranges read the stats_1m aggregate")
     default_range_h: float = Field(24.0, gt=0, description="h; range of alerts, trips and spreads when the request names no from")
     symbol_lookback_h: float = Field(24.0, gt=0, description="h; a symbol is known when it has spreads this recent")
+    stream: bool = Field(True, description="serve /v1/stream (alerts from Kafka over a WebSocket)")
+    alerts_topic: str = Field(FLEET_ALERTS, description="Kafka topic the stream reads alerts from")
+    stream_auth_timeout_s: float = Field(5.0, gt=0, description="s; a stream connection must send its token within this")
     cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS (JSON list); empty = CORS off")
     allow_operator_token: bool = Field(False, description="development only: read InfluxDB with INFLUX_TOKEN when INFLUX_READ_TOKEN is not set")
 

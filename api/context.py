@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import Request
+from fastapi import Request, WebSocket
 
 from access.auth_limits import SignInLimiter, SignInLimits
 from access.reads import Reads
+from api.alert_hub import AlertHub
 from api.config import ApiSettings
 from api.refresh import RefreshStore
 from api.tokens import TokenSigner
@@ -22,6 +23,7 @@ class ApiContext:
     refresh: RefreshStore
     limiter: SignInLimiter
     reads: Reads
+    hub: AlertHub | None = None  # the /v1/stream consumer; None when API_STREAM=false
 
 
 def limiter_for(settings: ApiSettings) -> SignInLimiter:
@@ -33,4 +35,9 @@ def limiter_for(settings: ApiSettings) -> SignInLimiter:
 
 def get_context(request: Request) -> ApiContext:
     ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+def get_ws_context(websocket: WebSocket) -> ApiContext:
+    ctx: ApiContext = websocket.app.state.ctx
     return ctx
