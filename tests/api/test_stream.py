@@ -15,7 +15,7 @@ from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from api.app import create_app
-from contracts.alert import COOLANT_HIGH, REFUEL, make_alert
+from contracts.alert import COOLANT_HIGH, REFUEL, Severity, make_alert
 from settings.stack import load_stack_settings
 from tests.api.conftest import World, api_settings, token
 from tests.support.services import kafka_topics, unique
@@ -46,7 +46,7 @@ def _publish(topic: str, *alerts: Any) -> None:
     assert producer.flush(10) == 0
 
 
-def _alert(world: World, vehicle: str, fleet: str, kind: str, severity: str) -> Any:
+def _alert(world: World, vehicle: str, fleet: str, kind: str, severity: Severity) -> Any:
     now = int(time.time() * 1000)
     return make_alert(vehicle_id=vehicle, fleet_id=fleet, type=kind, severity=severity, ts=now, episode_ts=now,
                       message=f"{kind} {vehicle}", value=121.0, threshold=120.0, lat=52.5, lon=13.4)
