@@ -72,6 +72,8 @@ start vehicles bash -c "while true; do $PY -m simulators.publish_vehicles --scen
 start collector $PY -m collectors.ccxt_collector --simulated yes --out kafka
 start crypto $PY -m bytewax.run "dataflows.crypto_prices:build_flow()" -r "$(recovery crypto)" -s 5 -b 0
 start crypto-store $PY -m bytewax.run "dataflows.crypto_store:build_flow()" -r "$(recovery crypto-store)" -s 5 -b 0
+# Walk-forward forecasts of each symbol's mid with their skill against the random walk (docs/forecasts.md).
+start forecasts $PY -m bytewax.run "dataflows.crypto_forecasts:build_flow()" -r "$(recovery crypto-forecasts)" -s 5 -b 0
 # Loopback only unless DASHBOARD_ADDRESS says otherwise (e.g. 0.0.0.0 behind a TLS proxy).
 start dashboard .venv/bin/streamlit run dashboard/app.py --server.address "${DASHBOARD_ADDRESS:-127.0.0.1}" \
   --server.port "$DASHBOARD_PORT" --server.headless true --browser.gatherUsageStats false

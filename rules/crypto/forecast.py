@@ -41,12 +41,13 @@ class ForecastConfig:
     interval_level: float = 0.9
     alpha: float = 0.05
     min_n: int = 30
+    skill_every_bars: int = 1  # a backtest asks for fewer skill records (each costs the tests' p-values)
 
     def __post_init__(self) -> None:
         if not self.horizons or any(h < 1 for h in self.horizons) or len(set(self.horizons)) != len(self.horizons):
             raise ValueError(f"horizons: distinct positive bar counts needed, got {self.horizons!r}")
-        if self.lags < 1 or self.bar_s < 1 or self.max_gap_bars < 0 or self.min_n < 1:
-            raise ValueError("lags, bar_s and min_n must be >= 1, max_gap_bars >= 0")
+        if self.lags < 1 or self.bar_s < 1 or self.max_gap_bars < 0 or self.min_n < 1 or self.skill_every_bars < 1:
+            raise ValueError("lags, bar_s, min_n and skill_every_bars must be >= 1, max_gap_bars >= 0")
         if not 0 < self.interval_level < 1 or not 0 < self.alpha < 1:
             raise ValueError("interval_level and alpha must be between 0 and 1")
         make_model(self.model)  # raises on an unknown name
@@ -182,7 +183,7 @@ class Forecaster:
                     st.skills[(h, m)].add(pred, actual, lo, hi)
                 st.learners[h].learn_one(p.features, actual)  # learn only after scoring
                 matured = True
-            if matured:
+            if matured and bar % cfg.skill_every_bars == 0:
                 out += [self.skill_record(st, h, m, end_ms) for m in cfg.models]
         st.last_close, st.last_bar = close, bar
         if len(st.returns_bp) < cfg.lags:
