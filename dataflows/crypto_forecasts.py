@@ -42,7 +42,7 @@ def parse_spread(msg: KafkaSourceMessage[Any, Any] | KafkaError[Any, Any]) -> Mi
     try:
         return mid_tick_from_json(msg.value)
     except InvalidSpread as exc:
-        return DeadLetter(f"crypto_forecasts: {exc.reason}", msg.topic or "", msg.value or b"", record_timestamp_ms(msg))
+        return DeadLetter(f"crypto_forecasts: {exc.reason}", f"kafka:{msg.topic}", msg.value or b"", record_timestamp_ms(msg))
 
 
 def is_tick(x: MidTick | DeadLetter) -> TypeGuard[MidTick]:

@@ -40,7 +40,7 @@ def test_parse_spread_and_its_dead_letters() -> None:
     }
     for value, reason in cases.items():
         d = parse_spread(msg(value))
-        assert isinstance(d, DeadLetter) and d.reason == f"crypto_forecasts: {reason}" and d.source_topic == "crypto.spreads"
+        assert isinstance(d, DeadLetter) and d.reason == f"crypto_forecasts: {reason}" and d.source_topic == "kafka:crypto.spreads"
 
 
 def expected(ticks: list[MidTick]) -> list[ForecastRecord | SkillRecord]:
