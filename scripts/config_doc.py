@@ -23,6 +23,7 @@ SETTINGS_CLASSES = [
     ("settings.rules_env", "CryptoEnv"),
     ("settings.crypto_flows", "CryptoFlowSettings"),
     ("settings.crypto_flows", "CryptoStoreSettings"),
+    ("settings.forecast_flow", "ForecastFlowSettings"),
     ("notifier.config", "NotifierSettings"),
 ]
 
