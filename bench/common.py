@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ def proc_cost(pid: int) -> dict[str, float]:
     try:
         fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
         cpu_s = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-        hwm = next(int(l.split()[1]) for l in open(f"/proc/{pid}/status") if l.startswith("VmHWM"))
+        hwm = next(int(row.split()[1]) for row in open(f"/proc/{pid}/status") if row.startswith("VmHWM"))
         return {"cpu_s": round(cpu_s, 2), "peak_rss_mb": round(hwm / 1024, 1)}
     except (OSError, StopIteration, IndexError, ValueError):
         return {"cpu_s": float("nan"), "peak_rss_mb": float("nan")}
@@ -54,7 +54,7 @@ def percentile(values: list[float], p: float) -> float | None:
 
 def write_result(name: str, result: dict[str, Any]) -> Path:
     """Add command, machine and time; write var/bench/<name>-<time>.json."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     result = {"benchmark": name, "command": " ".join([Path(sys.executable).name, *sys.argv]),
               "machine": machine(), "utc": stamp, **result}
     out = REPO / "var" / "bench" / f"{name}-{stamp}.json"
@@ -168,7 +168,7 @@ class PrivateMosquitto:
             return self._proc.pid
         return int((self.var_dir / "run" / "mosquitto.pid").read_text().split()[0])
 
-    def __enter__(self) -> "PrivateMosquitto":
+    def __enter__(self) -> PrivateMosquitto:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         if self.autosave_interval is None:
             self._stack("up")

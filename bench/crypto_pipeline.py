@@ -37,7 +37,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ def machine() -> dict[str, Any]:
         pass
     mem_gb = None
     try:
-        mem_gb = round(int(next(l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal"))) / 1e6, 1)
+        mem_gb = round(int(next(row.split()[1] for row in open("/proc/meminfo") if row.startswith("MemTotal"))) / 1e6, 1)
     except (OSError, StopIteration):
         pass
     return {"host": platform.node(), "platform": platform.platform(), "python": platform.python_version(),
@@ -331,7 +331,7 @@ def main() -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     st = Stack(s, run)
     result: dict[str, Any] = {"command": " ".join([Path(PY).name, *sys.argv]), "machine": machine(),
-                              "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                              "started": datetime.now(UTC).isoformat(timespec="seconds"),
                               "exchanges": 45, "symbols": 20, "workers": args.workers}
     try:
         backlog, bare_topic, spreads_a, points_a, live, spreads_b, points_b = (st.topic(n, p) for n, p in (
@@ -400,7 +400,7 @@ def main() -> int:
     finally:
         st.close()
 
-    path = out_dir / f"crypto_pipeline-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.json"
+    path = out_dir / f"crypto_pipeline-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     path.write_text(json.dumps(result, indent=1) + "\n")
     m, c, p, d = result["machine"], result["collect"], result["process"], result["delay_ms"]
     print(f"command: {result['command']}\nmachine: {m['host']} {m['cpus']} CPUs {m['cpu_model']}, {m['mem_gb']} GB, "

@@ -48,8 +48,7 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from influxdb_client import InfluxDBClient
 
-from bench.common import (REPO, CpuMeter, PrivateMosquitto, percentile, proc_cost, require_own_topics, service_pids,
-                          write_result)
+from bench.common import REPO, CpuMeter, PrivateMosquitto, percentile, proc_cost, require_own_topics, service_pids, write_result
 from settings.flows import AnalyticsSettings, IngestSettings, StoreSettings
 from settings.stack import StackSettings, load_stack_settings
 from simulators.vehicles import fleet_of_ids
@@ -73,7 +72,7 @@ def payload_parts(ids: list[str], count: int, interval: float) -> list[tuple[str
     return out
 
 
-def publish(mqtt_url: str, ids: list[str], rate: float, seconds: float, interval: float, out: "mp.Queue",
+def publish(mqtt_url: str, ids: list[str], rate: float, seconds: float, interval: float, out: mp.Queue,
             phase: float = 0.0, ready: Any = None) -> None:
     """Child process: publish ``rate`` fixes/s for ``seconds``, paced evenly, ts = publish time.
     ``phase`` (0..1) offsets this publisher's slots when several share the rate; ``ready`` (a barrier)

@@ -52,7 +52,7 @@ class Broker:
         (self.dir / "mosquitto" / "data").mkdir(parents=True)
         (self.dir / "logs").mkdir()
         self.port = _free_port()
-        lines = [l for l in TEMPLATE.read_text().splitlines() if not l.startswith(("autosave_interval", "autosave_on_changes"))]
+        lines = [line for line in TEMPLATE.read_text().splitlines() if not line.startswith(("autosave_interval", "autosave_on_changes"))]
         text = "\n".join(lines) + "\n" + autosave
         text = (text.replace("@VAR@", str(self.dir)).replace("@PORT@", str(self.port)).replace("@HOST@", "127.0.0.1")
                 .replace("@USER@", os.environ.get("USER") or subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()))
@@ -123,7 +123,8 @@ def offline(setting: str, n: int) -> dict:
     b.start()
     got: list[bytes] = []
     sub = _subscriber(b.url, got, subscribe=True)
-    sub.disconnect(); sub.loop_stop()
+    sub.disconnect()
+    sub.loop_stop()
     b.signal(signal.SIGUSR1)  # the session itself saved, as a long-lived one would be
     time.sleep(0.5)
     elapsed = _publish(b.url, n)
@@ -135,7 +136,8 @@ def offline(setting: str, n: int) -> dict:
         if len(got) != last:
             last, since = len(got), time.monotonic()
         time.sleep(0.1)
-    sub.disconnect(); sub.loop_stop()
+    sub.disconnect()
+    sub.loop_stop()
     b.remove()
     return {"setting": setting, "queued": n, "publish_msg_s": round(n / elapsed), "arrived_after_kill9": len(got)}
 
@@ -150,7 +152,8 @@ def online(setting: str, n: int) -> dict:
     while len(got) < n and time.monotonic() - t0 < 600:
         time.sleep(0.01)
     elapsed = time.monotonic() - t0
-    sub.disconnect(); sub.loop_stop()
+    sub.disconnect()
+    sub.loop_stop()
     b.remove()
     return {"setting": setting, "messages": n, "received": len(got), "msg_s": round(len(got) / elapsed)}
 

@@ -40,7 +40,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -383,7 +383,7 @@ def main() -> int:
                   args.geofences, quix_py, args.recovery, args.timeout, work_dir)
     result: dict[str, Any] = {"command": " ".join([Path(sys.executable).name, *sys.argv]),
                               "machine": {"host": platform.node(), **machine()},
-                              "versions": versions, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                              "versions": versions, "started": datetime.now(UTC).isoformat(timespec="seconds"),
                               "recovery": args.recovery, "peers": peers}
     try:
         ctx.create_topics(ctx.input_topic, ctx.marker_topic, partitions=PARTITIONS)
@@ -407,7 +407,7 @@ def main() -> int:
         ctx.delete_topics([ctx.input_topic, ctx.marker_topic, ctx.config_topic])
         shutil.rmtree(work_dir, ignore_errors=True)
 
-    path = REPO / "var" / "bench" / f"processing_peers-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.json"
+    path = REPO / "var" / "bench" / f"processing_peers-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     text = table(result)
     result["table"] = text
     path.write_text(json.dumps(result, indent=1) + "\n")

@@ -27,8 +27,7 @@ import os
 import pickle
 import sys
 import time
-from datetime import date, datetime, timedelta
-from datetime import timezone as tz
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -40,18 +39,18 @@ from quixstreams.state.rocksdb import RocksDBOptions  # noqa: E402
 
 from contracts.avro import decode  # noqa: E402
 from contracts.deadletter import DeadLetter  # noqa: E402
-from sinks.influx_points.fleet_analytics import alert_point, day_point, health_point, late_point, stats_point, trip_point  # noqa: E402
 from contracts.line_protocol import encode_point  # noqa: E402
 from contracts.telemetry import Telemetry, from_avro_record  # noqa: E402
+from dataflows.live_registry import load_live_registry  # noqa: E402
 from rules.fleet import engine  # noqa: E402
 from rules.fleet.registry import Rejected  # noqa: E402
 from rules.fleet.stats import MinuteStats, fold_minute  # noqa: E402
 from settings.errors import load_settings  # noqa: E402
-from settings.rules_env import load_fleet_settings  # noqa: E402
 from settings.flows import AnalyticsSettings  # noqa: E402
 from settings.logs import configure_logging  # noqa: E402
+from settings.rules_env import load_fleet_settings  # noqa: E402
 from settings.stack import load_stack_settings  # noqa: E402
-from dataflows.live_registry import load_live_registry  # noqa: E402
+from sinks.influx_points.fleet_analytics import alert_point, day_point, health_point, late_point, stats_point, trip_point  # noqa: E402
 
 # the analytics flow's producer settings (sinks/kafka.py DEFAULT_PRODUCER_CONFIG)
 PRODUCER = {"acks": "all", "enable.idempotence": "true", "linger.ms": "5", "compression.type": "lz4"}
@@ -99,7 +98,7 @@ def main() -> None:
         return out
 
     def day_to_point(d) -> Point:  # noqa: ANN001 - contracts.day_score.DayScore
-        start = datetime.combine(date.fromisoformat(d.day), datetime.min.time(), tzinfo=tz.utc)
+        start = datetime.combine(date.fromisoformat(d.day), datetime.min.time(), tzinfo=UTC)
         return day_point(d, fleet_of(d.vehicle_id), int(start.timestamp() * 1000))
 
     def stats_to_point(window: dict, key: str, _ts: int, _headers: object) -> Point:
