@@ -22,7 +22,9 @@ VAR = REPO_ROOT / "var"
 class ApiSettings(BaseSettings):
     """Where the API listens, how long its tokens live, where it keeps keys, clients and refresh tokens."""
 
-    model_config = SettingsConfigDict(env_prefix="API_", extra="ignore", frozen=True)
+    # populate_by_name: ApiSettings(users_file=...) must work beside the DASHBOARD_USERS_FILE alias (without it
+    # the tests' own users file was silently ignored and the repo's config file written instead).
+    model_config = SettingsConfigDict(env_prefix="API_", extra="ignore", frozen=True, populate_by_name=True)
 
     host: str = Field("127.0.0.1", description="address uvicorn binds to (loopback unless put behind a gateway)")
     port: int = Field(8000, ge=1, le=65535, description="TCP port")

@@ -118,3 +118,9 @@ def test_clients_keep_only_a_hash_and_their_data_scope(tmp_path: Path) -> None:
                 ("x", "nobody", ["fleet:read"], ["f"]), ("", "all", ["admin"], []), ("x", "fleet", [], ["f"])):
         with pytest.raises(ClientsFileError):
             new_client(*bad)
+
+
+def test_users_file_given_by_name_is_used(tmp_path) -> None:
+    """The alias (DASHBOARD_USERS_FILE) must not hide the field: tests pass their own file."""
+    from api.config import ApiSettings
+    assert ApiSettings(users_file=tmp_path / "u.json").users_file == tmp_path / "u.json"
