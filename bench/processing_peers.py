@@ -296,7 +296,9 @@ def summarize(runs: list[dict[str, Any]], peers: list[str]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for peer in peers:
         mine = [r for r in runs if r["peer"] == peer]
-        med = lambda key: statistics.median([r[key] for r in mine if r.get(key) is not None]) if any(r.get(key) is not None for r in mine) else None  # noqa: E731
+        def med(key: str, mine: list = mine) -> float | None:
+            values = [r[key] for r in mine if r.get(key) is not None]
+            return statistics.median(values) if values else None
         rate = med("records_per_s")
         summary[peer] = {"records_per_s": round(rate) if rate else None,
                          "startup_seconds": round(med("startup_seconds"), 2),
@@ -330,7 +332,8 @@ def table(result: dict[str, Any]) -> str:
     for peer, p in per.items():
         ratio = f"{tt / p['records_per_s']:.3f}" if tt and p["records_per_s"] else "-"
         rows.append(f"| {peer} | {p['records_per_s']} | {ratio} | {', '.join(map(str, p['runs']))} | "
-                    f"{p['seconds_processing']} | {p['startup_seconds']} | {p['cpu_ms_per_1k_records']} | {p['cpu_seconds_total']} | {p['peak_rss_mb']} |")
+                    f"{p['seconds_processing']} | {p['startup_seconds']} | {p['cpu_ms_per_1k_records']} | "
+                    f"{p['cpu_seconds_total']} | {p['peak_rss_mb']} |")
     eq = result["equal_work"]
     lines = [f"command: {result['command']}",
              f"machine: {result['machine']['host']}, {result['machine']['cpus']} CPUs {result['machine']['cpu']}, "
