@@ -275,6 +275,23 @@ def stop_and_go(seed: int) -> Drive:
                  "standstill speed |N(0, 1 km/h)|, 1/5 s")
 
 
+# -- diagnostic trouble codes ------------------------------------------------------------------
+
+def intermittent_dtc(seed: int) -> Drive:
+    """2 h of driving, a fix every 10 s; a misfire from 30 min until a repair at 90 min, its code
+    P0301 in the device's list - which the device leaves out of about a third of the fixes (the
+    contract reads a missing list as empty). Truth: one trouble code, from the misfire to the repair."""
+    rng = random.Random(seed)
+    samples = []
+    for t, x, y, v in path([50.0] * 720, dt_s=10, start=(-60_000, 10_000), heading_deg=0):
+        active = 1800 <= t < 5400
+        samples.append(Sample(t, x, y, v, True, {"dtc": ["P0301"] if active and rng.random() > 0.35 else []}))
+    vid = f"dtc-{seed}"
+    fixes = sense(rng, samples, vid)
+    return Drive("misfire code, left out of a third of the fixes", vid, tuple(link(rng, fixes)),
+                 (Truth(A.DTC, _ts(1800.0), None, _ts(5400.0)),), "code in ~2/3 of the fixes while active, 1/10 s")
+
+
 SEEDS = (1, 2, 3)
 
 
@@ -286,5 +303,5 @@ def drives() -> list[Drive]:
                 parked_by_forbidden_zone(s, False), parked_by_forbidden_zone(s, True), parked_by_a_corner(s), through_forbidden_zone(s, 0),
                 through_forbidden_zone(s, 4000), along_the_edge(s), school_zone(s, 0), school_zone(s, 4000), overtaking(s),
                 cruising_under_the_limit(s), hard_brake(s, 0), hard_brake(s, 4000), gentle_stops(s), kerb_idle(s, False),
-                kerb_idle(s, True), stop_and_go(s)]
+                kerb_idle(s, True), stop_and_go(s), intermittent_dtc(s)]
     return out

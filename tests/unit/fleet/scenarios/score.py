@@ -28,12 +28,13 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "overspeed": (A.OVERSPEED,),
     "harsh": (A.HARSH_BRAKING, A.HARSH_ACCELERATION, A.HARSH_CORNERING),
     "idle": (A.IDLE,),
+    "dtc": (A.DTC,),
 }
 FAMILY_OF = {t: f for f, types in FAMILIES.items() for t in types}
 # How early an incident may be raised and still be the truth's: a slowly drifting value's noise
 # reaches the limit before its noise-free value does; positions and speeds are sampled at 1 Hz.
-LEAD_MS = {"ranges": 3_600_000, "geofences": 1_000, "overspeed": 1_000, "harsh": 1_000, "idle": 1_000}
-GRACE_MS = {"ranges": 0, "geofences": 30_000, "overspeed": 15_000, "harsh": 5_000, "idle": 0}  # after a truth's end
+LEAD_MS = {"ranges": 3_600_000, "geofences": 1_000, "overspeed": 1_000, "harsh": 1_000, "idle": 1_000, "dtc": 1_000}
+GRACE_MS = {"ranges": 0, "geofences": 30_000, "overspeed": 15_000, "harsh": 5_000, "idle": 0, "dtc": 0}  # after a truth's end
 
 
 def run(drive: Drive, reg: Registry, cfg: FleetSettings, tick_ms: int = 1000) -> list[Alert]:

@@ -6,14 +6,16 @@ import functools
 
 import pytest
 
+from contracts.alert import Alert
 from rules.fleet.config import FleetSettings
 
 from . import catalogue, score
 from .__main__ import DOC, render_doc
+from .physics import Drive
 
 
 @functools.cache
-def results() -> tuple:
+def results() -> tuple[tuple[Drive, list[Alert]], ...]:
     drives = catalogue.drives()
     reg = catalogue.registry(drives)
     return tuple((d, score.run(d, reg, FleetSettings())) for d in drives)
@@ -55,3 +57,17 @@ def test_idle_incidents_clear_when_the_vehicle_drives_off_or_the_engine_stops() 
             assert [a.state for a in idle] == ["raised", "cleared"], idle
             assert idle[1].incident_id == idle[0].alert_id and idle[1].details["reason"] == reason
             assert idle[1].details["end_ts"] - idle[1].details["start_ts"] == 600_000  # the 10 min it stood, to the fix
+
+
+def test_an_intermittently_reported_code_is_one_incident_cleared_after_the_repair() -> None:
+    by_vehicle = {d.vehicle_id: (d, alerts) for d, alerts in results()}
+    clear_ms = FleetSettings().dtc_clear_s * 1000
+    for seed in catalogue.SEEDS:
+        d, alerts = by_vehicle[f"dtc-{seed}"]
+        dtc = [a for a in alerts if a.type == "dtc"]
+        assert [a.state for a in dtc] == ["raised", "cleared"], dtc
+        last_report = max(f.ts_ms for f, _ in d.messages if "P0301" in f.dtc)
+        first_missing = min(f.ts_ms for f, _ in d.messages if f.ts_ms > last_report)
+        assert first_missing + clear_ms <= dtc[1].ts <= first_missing + clear_ms + 10_000  # the first fix past the hold-off
+        assert dtc[1].details["end_ts"] == first_missing
+        assert dtc[1].incident_id == dtc[0].alert_id and dtc[1].details["reason"] == "gone"
