@@ -5,6 +5,10 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 PY=.venv/bin/python
+# The repo's packages come from the checkout itself, also for `streamlit run dashboard/app.py` (whose
+# sys.path starts at dashboard/): an editable install made before a package was added (access/, api/)
+# does not know it, and the dashboard would stop with "No module named 'access'".
+export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"
 DASHBOARD_PORT="${DASHBOARD_PORT:-8501}"
 export API_HOST="${API_HOST:-127.0.0.1}" API_PORT="${API_PORT:-8000}"
 
