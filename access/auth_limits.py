@@ -13,11 +13,12 @@ Names and clients are stored as SHA-256 digests only: people type passwords into
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from access.private_sqlite import connect_private
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS failures (key TEXT NOT NULL, at REAL NOT NULL)",
@@ -48,14 +49,7 @@ class SignInLimiter:
         self.limits = limits
 
     def _connect(self) -> sqlite3.Connection:
-        if not self.path.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # created mode 600 before sqlite writes a byte (its journal files copy this mode)
-            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        for statement in _SCHEMA:
-            conn.execute(statement)
-        return conn
+        return connect_private(self.path, _SCHEMA)
 
     def _keys(self, user_name: str, client: str) -> list[tuple[str, int]]:
         return [(_key("user", user_name.strip()), self.limits.max_per_user),

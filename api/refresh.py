@@ -9,12 +9,13 @@ successors stop together - OAuth 2.0 Security BCP, RFC 9700 section 4.14.2). ``r
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from access.private_sqlite import connect_private
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS refresh_tokens (digest TEXT PRIMARY KEY, family TEXT NOT NULL, subject TEXT NOT NULL,"
@@ -47,13 +48,7 @@ class RefreshStore:
         self.ttl_s = ttl_s
 
     def _connect(self) -> sqlite3.Connection:
-        if not self.path.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # mode 600 before sqlite writes
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        for statement in _SCHEMA:
-            conn.execute(statement)
-        return conn
+        return connect_private(self.path, _SCHEMA)
 
     def _insert(self, conn: sqlite3.Connection, subject: str, scopes: frozenset[str], family: str, now: float) -> str:
         token = secrets.token_urlsafe(32)
