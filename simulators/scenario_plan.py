@@ -100,7 +100,7 @@ def context(scenario: Scenario, vehicle_id: str, registry: Registry, start_ms: i
         raise ScenarioError(f"scenario {scenario.name}: vehicle {vehicle_id!r} is not in the registry")
     if not v.active:
         raise ScenarioError(f"scenario {scenario.name}: vehicle {vehicle_id!r} is deactivated (its telemetry is dead-lettered)")
-    fences = {gid: f for gid, f in registry.geofences.items() if f.applies_to(v.id, v.fleet_id)}
+    fences = registry.fences_of(v)
     fleet = registry.fleet_of(v)
     limit = v.speed_limit_kmh or (fleet.speed_limit_kmh if fleet else None) or cfg.default_speed_limit_kmh
     fence = None

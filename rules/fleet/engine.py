@@ -183,29 +183,11 @@ class _Fix:
 
     @cached_property
     def fences(self) -> Mapping[str, Geofence]:
-        return _fences_of(self.reg, self.vehicle)
+        return self.reg.fences_of(self.vehicle)
 
     def forecasts(self, usage: M.UsageState) -> list[ServiceForecast]:
         v, ts = self.vehicle, self.fix.ts_ms
         return [M.forecast(r, v.last_service[r.id], usage, ts) for r in self.reg.maintenance_rules if r.id in v.last_service]
-
-
-# [the registry's geofence mapping, {(vehicle id, fleet id): the zones that apply to it}]; read only
-_fence_cache: list[Any] = [None, {}]
-
-
-def _fences_of(reg: Registry, v: Vehicle) -> Mapping[str, Geofence]:
-    """The zones that apply to ``v``, filtered once per vehicle and geofence mapping instead of
-    per fix. A registry change makes a new mapping (``apply_change``), which empties the cache."""
-    mapping, cache = _fence_cache
-    if mapping is not reg.geofences:
-        cache = {}
-        _fence_cache[:] = [reg.geofences, cache]
-    key = (v.id, v.fleet_id)
-    found: Mapping[str, Geofence] | None = cache.get(key)
-    if found is None:
-        found = cache[key] = {gid: f for gid, f in reg.geofences.items() if f.applies_to(v.id, v.fleet_id)}
-    return found
 
 
 # A rule: (state, shared context of the fix) -> (its own parts, new values; what it emitted).

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
@@ -53,6 +54,20 @@ class Registry:
 
     def fleet_of(self, vehicle: Vehicle) -> Fleet | None:
         return self.fleets.get(vehicle.fleet_id) if vehicle.fleet_id else None
+
+    def fences_of(self, vehicle: Vehicle) -> Mapping[str, Geofence]:
+        """The zones that apply to ``vehicle``, filtered once per vehicle and registry instead of per
+        fix (a registry change makes a new Registry, so a new, empty cache); treat it as read-only."""
+        key = (vehicle.id, vehicle.fleet_id)
+        found = self._fences_by_vehicle.get(key)
+        if found is None:
+            found = self._fences_by_vehicle[key] = {
+                gid: f for gid, f in self.geofences.items() if f.applies_to(vehicle.id, vehicle.fleet_id)}
+        return found
+
+    @cached_property
+    def _fences_by_vehicle(self) -> dict[tuple[str, str | None], Mapping[str, Geofence]]:
+        return {}
 
 
 def parse_item(cls: type[BaseModel], doc: Any, where: str) -> Any:
