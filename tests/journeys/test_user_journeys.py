@@ -38,13 +38,13 @@ from typing import Any
 
 import pytest
 
+from access.scope import scope_for
+from access.users import User, hash_password
 from contracts.quote import from_json
 from contracts.telemetry import parse_telemetry
 from dashboard import data
 from dashboard.config import DashboardSettings
-from dashboard.scope import scope_for
 from dashboard.session import PageContext
-from dashboard.users import User, hash_password
 from dashboard.views import fleet_overview
 from rules.crypto.config import CryptoSettings
 from rules.crypto.pipeline import SymbolRules
