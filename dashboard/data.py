@@ -51,14 +51,15 @@ def _run_live(query: str, params: Params) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=HISTORY_TTL_S, show_spinner=False, max_entries=500)
-def _run_history(query: str, params: Params) -> pd.DataFrame:
+def run_history(query: str, params: Params) -> pd.DataFrame:
+    """A history query through the dashboard's cache (the forecasts page's reads use it too)."""
     return _execute(query, params)
 
 
 def _reads() -> Reads:
     """Buckets read per call (tests point the environment at their own buckets)."""
     s = _stack()
-    return Reads(live=_run_live, history=_run_history, fleet_bucket=s.influx_bucket_fleet, crypto_bucket=s.influx_bucket_crypto)
+    return Reads(live=_run_live, history=run_history, fleet_bucket=s.influx_bucket_fleet, crypto_bucket=s.influx_bucket_crypto)
 
 
 # ---------------------------------------------------------------- fleet

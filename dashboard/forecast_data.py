@@ -9,7 +9,7 @@ import pandas as pd
 from access import forecast_reads
 from access.flux import TimeBound
 from access.scope import Scope
-from dashboard.data import _run_history
+from dashboard.data import run_history
 from settings.stack import load_stack_settings
 
 
@@ -18,12 +18,12 @@ def _bucket() -> str:
 
 
 def latest_skill(scope: Scope, lookback: timedelta) -> pd.DataFrame:
-    return forecast_reads.latest_skill(_run_history, _bucket(), scope, lookback)
+    return forecast_reads.latest_skill(run_history, _bucket(), scope, lookback)
 
 
 def forecast_history(scope: Scope, symbol: str, horizon: str, start: TimeBound, stop: datetime | None) -> pd.DataFrame:
-    return forecast_reads.forecast_history(_run_history, _bucket(), scope, symbol, horizon, start, stop)
+    return forecast_reads.forecast_history(run_history, _bucket(), scope, symbol, horizon, start, stop)
 
 
 def minute_mids(scope: Scope, symbol: str, start: TimeBound, stop: datetime | None) -> pd.DataFrame:
-    return forecast_reads.minute_mids(_run_history, _bucket(), scope, symbol, start, stop)
+    return forecast_reads.minute_mids(run_history, _bucket(), scope, symbol, start, stop)

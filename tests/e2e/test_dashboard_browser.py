@@ -251,7 +251,7 @@ ADMIN = Scope(all_fleets=True, prices=True, admin=True)
 def _admin_counts(a: App) -> tuple[int, int]:
     """What the data layer gives the admin now (the session's bucket holds other tests' vehicles too)."""
     data._run_live.clear()
-    data._run_history.clear()
+    data.run_history.clear()
     vehicles = len(data.latest_positions(ADMIN, timedelta(hours=168)))
     alerts = len(data.alerts(ADMIN, timedelta(hours=24), None, 5000))
     assert vehicles >= 3 and alerts >= 3, (vehicles, alerts)
@@ -279,7 +279,7 @@ def _vehicle(page: Page, a: App) -> None:
     _expect_metric(page, "Oil life %", "40")
     expect(page.get_by_text("• Check tire RR pressure")).to_be_visible()
     # default range 24 h reads stats_1m: a point per seeded minute, plus the minutes of the tire means
-    data._run_history.clear()
+    data.run_history.clear()
     series, _ = data.vehicle_series(ADMIN, a.v1, timedelta(hours=24), None, timedelta(hours=2), 1500)
     assert HISTORY_MIN <= len(series) <= HISTORY_MIN + 2, len(series)
     expect(page.get_by_text(re.compile(rf"^source: stats_1m · {len(series)} points$"))).to_be_visible()

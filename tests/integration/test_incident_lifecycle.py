@@ -192,7 +192,7 @@ def test_one_email_per_incident_and_the_acknowledgement_reaches_every_dashboard(
 
         def listed() -> Any:
             data._run_live.clear()
-            data._run_history.clear()
+            data.run_history.clear()
             return incidents(data.alerts(scope, timedelta(hours=24), None, 5000), ack_store.cached_acks())
 
         monkeypatch.setenv("DASHBOARD_ACKS_TOPIC", acks_topic)

@@ -129,7 +129,7 @@ def wait_for(what: str, probe: Callable[[], Any], ok: Callable[[Any], bool], flo
     deadline, got = time.monotonic() + timeout_s, None
     while time.monotonic() < deadline:
         data._run_live.clear()
-        data._run_history.clear()
+        data.run_history.clear()
         got = probe()
         if ok(got):
             return got
