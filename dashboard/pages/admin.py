@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from access.fleet_config import PublishError, geofence_key, vehicle_key, vehicle_record
 from contracts.registry import Vehicle
 from dashboard import live_config, maps
 from dashboard.session import require_page
@@ -30,12 +31,6 @@ for vid, fleet in zip(overview["vehicle_id"], overview["fleet_id"], strict=True)
     vehicles.setdefault(vid, Vehicle(id=vid, name=vid, fleet_id=None if pd.isna(fleet) else str(fleet)))
 
 
-def vehicle_record(v: Vehicle, **changes: Any) -> dict[str, Any]:
-    """The ``vehicle:<id>`` value: what the vehicle's record sets (so ``last_service`` is kept), the shown fields, the changes."""
-    shown = {"id": v.id, "name": v.name, "fleet_id": v.fleet_id, "owner": v.owner, "active": v.active,
-             "speed_limit_kmh": v.speed_limit_kmh}
-    return {**v.model_dump(mode="json", exclude_unset=True), **shown, **changes}
-
 table = pd.DataFrame([{"vehicle_id": v.id, "name": v.name, "fleet_id": v.fleet_id, "owner": v.owner or "", "active": v.active,
                        "speed_limit_kmh": v.speed_limit_kmh, "in registry": v.id in registry.vehicles}
                       for v in sorted(vehicles.values(), key=lambda v: v.id)],
@@ -54,11 +49,11 @@ if vehicles:
             record = vehicle_record(current, active=bool(active), speed_limit_kmh=float(limit) or None)
             changed = Vehicle.model_validate(record)
             try:
-                live_config.publish([(live_config.vehicle_key(vid), record)])
-            except live_config.PublishError as exc:
+                live_config.publish([(vehicle_key(vid), record)])
+            except PublishError as exc:
                 st.error(f"Not published: {exc}")
             else:
-                st.success(f"Published {live_config.vehicle_key(vid)}: active={changed.active}, "
+                st.success(f"Published {vehicle_key(vid)}: active={changed.active}, "
                            f"speed limit={changed.speed_limit_kmh or 'default'}")
 
 # --- geofences
@@ -91,8 +86,8 @@ if upload is not None:
         st.text(f"{len(parsed)} valid geofence(s): {', '.join(sorted(parsed))}")
         if parsed and st.button(f"Publish {len(parsed)} geofence(s)", key="admin_publish_geofences"):
             try:
-                n = live_config.publish([(live_config.geofence_key(g.id), dict(g.feature)) for g in parsed.values()])
-            except live_config.PublishError as exc:
+                n = live_config.publish([(geofence_key(g.id), dict(g.feature)) for g in parsed.values()])
+            except PublishError as exc:
                 st.error(f"Not published: {exc}")
             else:
                 st.success(f"Published {n} geofence(s) to fleet.config")
@@ -101,8 +96,8 @@ if registry.geofences:
     gid = st.selectbox("Geofence to delete", sorted(registry.geofences), key="admin_delete_geofence")
     if st.button("Delete geofence", key="admin_delete"):
         try:
-            live_config.publish([(live_config.geofence_key(gid), None)])
-        except live_config.PublishError as exc:
+            live_config.publish([(geofence_key(gid), None)])
+        except PublishError as exc:
             st.error(f"Not published: {exc}")
         else:
-            st.success(f"Deleted {live_config.geofence_key(gid)}")
+            st.success(f"Deleted {geofence_key(gid)}")

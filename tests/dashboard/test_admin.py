@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from access import fleet_config
 from dashboard import live_config
 from settings.stack import load_stack_settings
 from tests.dashboard.conftest import World, open_page, sign_in
@@ -24,7 +25,7 @@ def cleanup_keys() -> Iterator[list[str]]:
 
 
 def latest(key: str):
-    return live_config.read_latest(load_stack_settings().kafka_config()).get(key, "missing")
+    return fleet_config.read_latest(load_stack_settings().kafka_config()).get(key, "missing")
 
 
 def test_admin_deactivates_a_vehicle_and_sets_its_speed_limit(world: World, cleanup_keys: list[str]) -> None:
@@ -35,7 +36,7 @@ def test_admin_deactivates_a_vehicle_and_sets_its_speed_limit(world: World, clea
     at.selectbox(key="admin_vehicle").set_value(world.v3).run()
     at.checkbox(key=f"admin_active_{world.v3}").uncheck()
     at.number_input(key=f"admin_limit_{world.v3}").set_value(70.0)
-    cleanup_keys.append(live_config.vehicle_key(world.v3))
+    cleanup_keys.append(fleet_config.vehicle_key(world.v3))
     next(b for b in at.button if b.label == "Publish vehicle").click().run()
     assert not at.exception and [s.value for s in at.success] == [
         f"Published vehicle:{world.v3}: active=False, speed limit=70.0"]
@@ -67,7 +68,7 @@ def test_admin_uploads_geojson_and_publishes_valid_features(world: World, cleanu
     assert any("radius_m" in w for w in warnings)  # refused by the dashboard's reader
     assert any("bow-tie" in w and "invalid" in w for w in warnings)  # refused by the flows' own parser
     assert f"2 valid geofence(s): {', '.join(sorted([gid, zid]))}" in [t.value for t in at.text]
-    cleanup_keys.extend([live_config.geofence_key(gid), live_config.geofence_key(zid)])
+    cleanup_keys.extend([fleet_config.geofence_key(gid), fleet_config.geofence_key(zid)])
     at.button(key="admin_publish_geofences").click().run()
     assert [s.value for s in at.success] == ["Published 2 geofence(s) to fleet.config"]
     value = latest(f"geofence:{gid}")
@@ -77,7 +78,7 @@ def test_admin_uploads_geojson_and_publishes_valid_features(world: World, cleanu
 
 
 def test_publish_refuses_what_the_flows_would_refuse(world: World) -> None:
-    with pytest.raises(live_config.PublishError, match="nothing published"):
+    with pytest.raises(fleet_config.PublishError, match="nothing published"):
         live_config.publish([(f"vehicle:{world.v1}", {"id": world.v1, "name": "x", "colour": "red"})])
     assert latest(f"vehicle:{world.v1}") == "missing"
 
@@ -86,8 +87,8 @@ def test_manager_sees_published_geofence_of_their_fleet_on_the_map(world: World,
     gid = f"gL-{world.run}"
     feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [13.41, 52.51]},
                "properties": {"id": gid, "name": "Live zone", "kind": "allowed", "radius_m": 200, "vehicles": [world.v2]}}
-    cleanup_keys.append(live_config.geofence_key(gid))
-    live_config.publish([(live_config.geofence_key(gid), feature)])
+    cleanup_keys.append(fleet_config.geofence_key(gid))
+    live_config.publish([(fleet_config.geofence_key(gid), feature)])
     at = open_page(sign_in(world, "manager"), "pages/fleet_map.py")
     from tests.dashboard.test_fleet_map import geofence_ids
     assert gid in geofence_ids(at)
