@@ -5,6 +5,7 @@
   check_ready.py kafka BOOTSTRAP               an admin client describes the cluster
   check_ready.py topics BOOTSTRAP              create ticktrack's topics (settings/topics.py)
   check_ready.py influxdb URL CREDENTIALS_FILE /health, onboarding, tokens, retention, a write
+  check_ready.py http URL                      GET answers 2xx (VictoriaLogs, Prometheus, Alertmanager)
 
 Each waits up to a deadline and exits non-zero with a message saying what did not answer.
 """
@@ -175,6 +176,14 @@ def check_influxdb(url: str, credentials: Path) -> None:
     print(f"[check_ready] influxdb ok: {url} (health, onboarding, write)", file=sys.stderr)
 
 
+def check_http(url: str) -> None:
+    def probe() -> int:
+        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback service URL
+            return resp.status
+
+    wait_for(url, probe)
+
+
 def main(argv: list[str]) -> None:
     if len(argv) < 2 or argv[0] in ("-h", "--help"):
         print(__doc__)
@@ -188,6 +197,8 @@ def main(argv: list[str]) -> None:
             check_kafka(target)
         elif kind == "topics":
             create_topics(target)
+        elif kind == "http":
+            check_http(target)
         elif kind == "influxdb":
             check_influxdb(target, Path(argv[2]))
         else:

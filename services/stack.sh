@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# ticktrack's local stack: Mosquitto, Kafka (KRaft) and InfluxDB 2.x, installed from package
-# registries, started as plain processes, checked, and stopped by pid. No Docker needed.
+# ticktrack's local stack: Mosquitto, Kafka (KRaft), InfluxDB 2.x, VictoriaLogs (logs),
+# Prometheus + Alertmanager (metrics, alert rules) and the ops exporter (consumer lag, Mosquitto
+# $SYS), installed from package registries, started as plain processes, checked, and stopped by
+# pid. No Docker needed.
 set -euo pipefail
 
 usage() {
@@ -13,7 +15,8 @@ Commands:
   status   show each service: pid, port, answering or not
   help     this text
 
-Services (default: mosquitto kafka influxdb): mosquitto kafka influxdb kafka-cluster
+Services (default: mosquitto kafka influxdb victorialogs alertmanager prometheus):
+  mosquitto kafka influxdb victorialogs alertmanager prometheus ops-exporter kafka-cluster
 
 Environment (defaults in brackets):
   TICKTRACK_VAR            data, logs, pids, stack.env                  [<repo>/var]
@@ -27,6 +30,11 @@ Environment (defaults in brackets):
                            add devices with services/mqtt_device.sh add <vehicle_id>
   MQTT_SERVICE_PORT [MQTT_PORT+1]  with MQTT_AUTH=on: the listener of service accounts (ingest);
                            devices use MQTT_PORT, where the client id is forced to the user name
+  LOGS_PORT [9428]  VICTORIALOGS_VERSION [v1.52.2]  LOGS_RETENTION_DAYS [14]   VictoriaLogs
+  PROMETHEUS_PORT [9090]  ALERTMANAGER_PORT [9095]  OPS_EXPORTER_PORT [9200]
+  PROMETHEUS_RETENTION_DAYS [15]  ALERT_WEBHOOK_URL [http://127.0.0.1:$OPS_EXPORTER_PORT/alertmanager]
+                           where Alertmanager posts firing rules (the ops exporter hands them to
+                           the notifier's recipients through the alerts topic, docs/operations.md)
 USAGE
 }
 
@@ -46,6 +54,14 @@ KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"
 KAFKA_NODES="${KAFKA_NODES:-3}"
 export INFLUXDB_VERSION="${INFLUXDB_VERSION:-v2.9.1}"
 export FLEET_RETENTION_DAYS="${FLEET_RETENTION_DAYS:-90}" CRYPTO_RETENTION_DAYS="${CRYPTO_RETENTION_DAYS:-30}"
+LOGS_PORT="${LOGS_PORT:-9428}"
+export VICTORIALOGS_VERSION="${VICTORIALOGS_VERSION:-v1.52.2}"
+LOGS_RETENTION_DAYS="${LOGS_RETENTION_DAYS:-14}"
+PROMETHEUS_PORT="${PROMETHEUS_PORT:-9090}"
+ALERTMANAGER_PORT="${ALERTMANAGER_PORT:-9095}"
+OPS_EXPORTER_PORT="${OPS_EXPORTER_PORT:-9200}"
+PROMETHEUS_RETENTION_DAYS="${PROMETHEUS_RETENTION_DAYS:-15}"
+ALERT_WEBHOOK_URL="${ALERT_WEBHOOK_URL:-http://$HOST:$OPS_EXPORTER_PORT/alertmanager}"
 
 say() { echo "[stack] $*" >&2; }
 die() { echo "[stack] ERROR: $*" >&2; exit 1; }
@@ -207,6 +223,72 @@ up_influxdb() {
     || die "influxdb does not answer or onboarding failed - see $VAR/logs/influxdb.out"
 }
 
+# ---------------------------------------------------------------- victorialogs
+up_victorialogs() {
+  local bin dir="$VAR/victorialogs"
+  if [ ! -x "$CACHE/victorialogs-$VICTORIALOGS_VERSION/bin/victoria-logs" ]; then
+    say "building victoria-logs $VICTORIALOGS_VERSION once (a few minutes on 2 cores); cached in $CACHE"
+  fi
+  bin="$("$here/victorialogs/build.sh" "$CACHE")" || die "building victoria-logs failed - see $CACHE/victorialogs-$VICTORIALOGS_VERSION/build.log"
+  if running victorialogs; then say "victorialogs already running (pid $(cat "$(pidfile victorialogs)"))"; else
+    mkdir -p "$dir"
+    spawn victorialogs "$bin" -storageDataPath "$dir/data" -httpListenAddr "$HOST:$LOGS_PORT" \
+      -retentionPeriod "${LOGS_RETENTION_DAYS}d" -loggerLevel WARN
+    say "victorialogs started (pid $(cat "$(pidfile victorialogs)"), retention ${LOGS_RETENTION_DAYS}d)"
+  fi
+  "$PY" "$here/check_ready.py" http "http://$HOST:$LOGS_PORT/health" || die "victorialogs does not answer - see $VAR/logs/victorialogs.out"
+}
+
+# ---------------------------------------------------------------- prometheus, alertmanager, ops exporter
+install_prometheus() {
+  command -v prometheus >/dev/null && command -v prometheus-alertmanager >/dev/null && return 0
+  say "installing prometheus and prometheus-alertmanager (Debian packages)"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus prometheus-alertmanager; } \
+    > "$VAR/logs/apt-prometheus.log" 2>&1 || die "apt-get install prometheus failed - see $VAR/logs/apt-prometheus.log"
+}
+
+up_alertmanager() {
+  install_prometheus
+  local dir="$VAR/alertmanager"
+  if running alertmanager; then say "alertmanager already running (pid $(cat "$(pidfile alertmanager)"))"; else
+    mkdir -p "$dir/data"
+    sed -e "s#@WEBHOOK_URL@#$ALERT_WEBHOOK_URL#g" "$here/prometheus/alertmanager.yml.tmpl" > "$dir/alertmanager.yml"
+    spawn alertmanager prometheus-alertmanager --config.file "$dir/alertmanager.yml" --storage.path "$dir/data" \
+      --web.listen-address "$HOST:$ALERTMANAGER_PORT" --cluster.listen-address "" --log.level warn
+    say "alertmanager started (pid $(cat "$(pidfile alertmanager)"))"
+  fi
+  "$PY" "$here/check_ready.py" http "http://$HOST:$ALERTMANAGER_PORT/-/ready" || die "alertmanager does not answer - see $VAR/logs/alertmanager.out"
+}
+
+up_prometheus() {
+  install_prometheus
+  local dir="$VAR/prometheus"
+  mkdir -p "$dir/data" "$dir/targets"
+  sed -e "s#@VAR@#$VAR#g; s#@HOST@#$HOST#g; s#@INFLUX_PORT@#$INFLUX_PORT#g; s#@LOGS_PORT@#$LOGS_PORT#g;
+          s#@ALERTMANAGER_PORT@#$ALERTMANAGER_PORT#g; s#@OPS_EXPORTER_PORT@#$OPS_EXPORTER_PORT#g; s#@PROMETHEUS_PORT@#$PROMETHEUS_PORT#g; s#@HERE@#$here#g" \
+    "$here/prometheus/prometheus.yml.tmpl" > "$dir/prometheus.yml"
+  promtool check config "$dir/prometheus.yml" > "$VAR/logs/promtool.log" 2>&1 || die "prometheus config invalid - see $VAR/logs/promtool.log"
+  if running prometheus; then
+    kill -HUP "$(cat "$(pidfile prometheus)")"  # reload the (possibly changed) config and rules
+    say "prometheus already running (pid $(cat "$(pidfile prometheus)")), config reloaded"
+  else
+    spawn prometheus prometheus --config.file "$dir/prometheus.yml" --storage.tsdb.path "$dir/data" \
+      --storage.tsdb.retention.time "${PROMETHEUS_RETENTION_DAYS}d" --web.listen-address "$HOST:$PROMETHEUS_PORT" --log.level warn
+    say "prometheus started (pid $(cat "$(pidfile prometheus)"))"
+  fi
+  "$PY" "$here/check_ready.py" http "http://$HOST:$PROMETHEUS_PORT/-/ready" || die "prometheus does not answer - see $VAR/logs/prometheus.out"
+}
+
+up_ops-exporter() {
+  need_python
+  if running ops-exporter; then say "ops-exporter already running (pid $(cat "$(pidfile ops-exporter)"))"; else
+    ( cd "$repo" && TICKTRACK_STACK_ENV="$VAR/stack.env" OPS_EXPORTER_PORT="$OPS_EXPORTER_PORT" MQTT_URL="mqtt://$HOST:$MQTT_PORT" \
+        KAFKA_BOOTSTRAP="$HOST:$KAFKA_PORT" spawn ops-exporter "$PY" -m jobs.ops_exporter )
+    say "ops-exporter started (pid $(cat "$(pidfile ops-exporter)"))"
+  fi
+  "$PY" "$here/check_ready.py" http "http://$HOST:$OPS_EXPORTER_PORT/metrics" || die "ops-exporter does not answer - see $VAR/logs/ops-exporter.out"
+}
+
 # ---------------------------------------------------------------- commands
 write_env() {
   local mask; mask="$(umask)"
@@ -221,6 +303,8 @@ write_env() {
     fi
     echo "KAFKA_BOOTSTRAP=$HOST:$KAFKA_PORT"
     echo "INFLUX_URL=http://$HOST:$INFLUX_PORT"
+    echo "LOGS_URL=http://$HOST:$LOGS_PORT"
+    echo "PROMETHEUS_URL=http://$HOST:$PROMETHEUS_PORT"
     [ -f "$VAR/influxdb/credentials.env" ] && cat "$VAR/influxdb/credentials.env"
   } > "$VAR/stack.env.tmp"
   umask "$mask"
@@ -263,6 +347,8 @@ cmd_status() {
   local s port n
   for s in "$@"; do
     case "$s" in mosquitto) port=$MQTT_PORT;; kafka) port=$KAFKA_PORT;; influxdb) port=$INFLUX_PORT;;
+      victorialogs) port=$LOGS_PORT;; prometheus) port=$PROMETHEUS_PORT;; alertmanager) port=$ALERTMANAGER_PORT;;
+      ops-exporter) port=$OPS_EXPORTER_PORT;;
       kafka-cluster) for n in $(cluster_nodes); do
                        if running "$n"; then echo "$n: running, pid $(cat "$(pidfile "$n")")"; else echo "$n: stopped"; fi
                      done; continue;; esac
@@ -273,9 +359,10 @@ cmd_status() {
 main() {
   local cmd="${1:-help}"; shift || true
   local services=("$@")
-  [ ${#services[@]} -gt 0 ] || services=(mosquitto kafka influxdb)
+  [ ${#services[@]} -gt 0 ] || services=(mosquitto kafka influxdb victorialogs alertmanager prometheus)
   for s in "${services[@]}"; do
-    case "$s" in mosquitto|kafka|influxdb|kafka-cluster) ;; *) die "unknown service '$s' (mosquitto, kafka, influxdb, kafka-cluster)";; esac
+    case "$s" in mosquitto|kafka|influxdb|victorialogs|alertmanager|prometheus|ops-exporter|kafka-cluster) ;;
+      *) die "unknown service '$s' (mosquitto, kafka, influxdb, victorialogs, alertmanager, prometheus, ops-exporter, kafka-cluster)";; esac
   done
   case "$cmd" in
     up) cmd_up "${services[@]}";;
