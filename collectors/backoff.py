@@ -38,5 +38,6 @@ class Backoff:
 
 
 def is_rate_limit(exc: BaseException) -> bool:
-    """True for 429 / DDoS protection answers (logged apart: they mean "poll less")."""
-    return isinstance(exc, ccxt.DDoSProtection)
+    """True for 429 / DDoS protection answers (logged and counted apart: they mean "poll less").
+    ccxt's ``RateLimitExceeded`` is no ``DDoSProtection`` subclass, so both are named."""
+    return isinstance(exc, (ccxt.DDoSProtection, ccxt.RateLimitExceeded))

@@ -3,12 +3,15 @@
     python -m collectors.ccxt_collector --help
     python -m collectors.ccxt_collector --simulated --duration 30 --out stdout
     python -m collectors.ccxt_collector --exchanges binance,kraken --symbols BTC/USDT --out kafka
+    python -m collectors.ccxt_collector --simulated yes --simulate-slow okx:3 --simulate-failing bybit
 
 Settings come from ``CRYPTO_*`` environment variables (``settings/rules_env.py``); options win.
 The simulated market runs only when asked (``--simulated yes`` or ``CRYPTO_SIMULATED=true``, as
 the demo does): a collector that cannot reach its exchanges keeps retrying them and says so; it
 never publishes simulated prices under real exchange ids in their place. Every quote carries its
-``source`` (``ccxt`` / ``simulated``). A Kafka delivery failure stops the collector with exit code 1.
+``source`` (``ccxt`` / ``simulated``). Every ``--status-every`` seconds it publishes one status
+record per exchange (errors, rate limits, timeouts, reconnects: docs/exchange-health.md) to
+``--status-topic``. A Kafka delivery failure stops the collector with exit code 1.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections.abc import Sequence
 
 import structlog
 
@@ -50,8 +54,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", choices=("kafka", "stdout"), default="kafka", help="Kafka topics or JSON lines on stdout")
     parser.add_argument("--tickers-topic", default=topics.CRYPTO_TICKERS, help="Kafka topic of valid quotes (default %(default)s)")
     parser.add_argument("--deadletter-topic", default=topics.CRYPTO_DEADLETTER, help="Kafka topic of invalid quotes (default %(default)s)")
+    parser.add_argument("--status-topic", default=topics.CRYPTO_EXCHANGE_STATUS,
+                        help="Kafka topic of per-exchange status records (default %(default)s)")
+    parser.add_argument("--status-every", type=float, default=5.0, help="seconds between status records of each exchange (default 5)")
     parser.add_argument("--progress-every", type=float, default=10.0, help="seconds between progress log lines")
-    return parser.parse_args(argv)
+    parser.add_argument("--simulate-slow", action="append", default=[], metavar="EXCHANGE[:SECONDS]",
+                        help="simulated market only: this exchange answers SECONDS late (default 3); repeatable")
+    parser.add_argument("--simulate-failing", action="append", default=[], metavar="EXCHANGE",
+                        help="simulated market only: every ticker request of this exchange fails (rate limit / 503); repeatable")
+    args = parser.parse_args(argv)
+    try:
+        args.slow = {e: float(d or 3.0) for e, _, d in (v.partition(":") for v in args.simulate_slow)}
+    except ValueError:
+        parser.error(f"--simulate-slow takes EXCHANGE[:SECONDS], got {args.simulate_slow}")
+    if args.status_every <= 0:
+        parser.error("--status-every must be positive")
+    return args
 
 
 def settings_from_args(args: argparse.Namespace) -> CryptoSettings:
@@ -64,10 +82,13 @@ def settings_from_args(args: argparse.Namespace) -> CryptoSettings:
     )
 
 
-async def build_pollers(settings: CryptoSettings, simulated: bool) -> list[ExchangePoller]:
-    """Real ccxt clients, or the simulated market when (and only when) asked for."""
+async def build_pollers(settings: CryptoSettings, simulated: bool, slow: dict[str, float] | None = None,
+                        failing: Sequence[str] = ()) -> list[ExchangePoller]:
+    """Real ccxt clients, or the simulated market (with ``slow`` / ``failing`` exchanges) when (and only when) asked for."""
     semaphore = asyncio.Semaphore(settings.max_concurrency)
     if not simulated:
+        if slow or failing:
+            raise ValueError("--simulate-slow / --simulate-failing need the simulated market (--simulated yes)")
         clients = [make_client(e, websocket=settings.use_websocket, timeout_s=settings.request_timeout_s) for e in settings.exchanges]
         return [ExchangePoller(c, settings.symbols, semaphore, settings.request_timeout_s, settings.orderbook_limit) for c in clients]
     config = MarketConfig(exchanges=tuple(settings.exchanges), symbols=tuple(settings.symbols),
@@ -75,11 +96,12 @@ async def build_pollers(settings: CryptoSettings, simulated: bool) -> list[Excha
     market = SimulatedMarket(config)
     return [
         ExchangePoller(c, settings.symbols, semaphore, settings.request_timeout_s, None, source_prefix="simulated")
-        for c in simulated_clients(market, wall_clock_ms)
+        for c in simulated_clients(market, wall_clock_ms, slow, failing)
     ]
 
 
-async def collect(settings: CryptoSettings, simulated: bool, outputs: Outputs, duration_s: float, progress_s: float) -> int:
+async def collect(settings: CryptoSettings, simulated: bool, outputs: Outputs, duration_s: float, progress_s: float,
+                  status_s: float = 5.0, slow: dict[str, float] | None = None, failing: Sequence[str] = ()) -> int:
     """Run until the duration elapses or SIGINT/SIGTERM; returns the number of quotes collected.
     Raises ``OutputFailed`` when the outputs stopped taking records."""
     stop = asyncio.Event()
@@ -89,12 +111,12 @@ async def collect(settings: CryptoSettings, simulated: bool, outputs: Outputs, d
             loop.add_signal_handler(sig, stop.set)
     if duration_s > 0:
         loop.call_later(duration_s, stop.set)
-    pollers = await build_pollers(settings, simulated)
+    pollers = await build_pollers(settings, simulated, slow, failing)
     if pollers and pollers[0].source_prefix == "simulated":  # the simulated market is polled, never watched
         settings = settings.model_copy(update={"use_websocket": False})
     log.info("collector started", exchanges=len(pollers), symbols=len(settings.symbols), simulated=pollers[0].source_prefix == "simulated")
     started = time.monotonic()
-    stats = await run_collector(pollers, outputs, settings, stop, progress_s)
+    stats = await run_collector(pollers, outputs, settings, stop, progress_s, status_s)
     total = sum(s.quotes for s in stats)
     log.info("collector stopped", quotes=total, dead_letters=sum(s.dead for s in stats),
              seconds=round(time.monotonic() - started, 1), errors={s.exchange: s.last_error for s in stats if s.last_error})  # fmt: skip
@@ -107,11 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from_args(args)
     simulated = settings.simulated if args.simulated is None else args.simulated == "yes"
     producer = KafkaProduce.from_stack() if args.out == "kafka" else None
-    outputs = (produce_outputs(producer, args.tickers_topic, args.deadletter_topic, producer.failure)
+    outputs = (produce_outputs(producer, args.tickers_topic, args.deadletter_topic, producer.failure, args.status_topic)
                if producer is not None else jsonl_outputs())
     failed = False
     try:
-        asyncio.run(collect(settings, simulated, outputs, args.duration, args.progress_every))
+        asyncio.run(collect(settings, simulated, outputs, args.duration, args.progress_every, args.status_every,
+                            args.slow, args.simulate_failing))
     except OutputFailed as exc:
         log.error("collector stopped: Kafka did not take its quotes", error=str(exc), tickers_topic=args.tickers_topic)
         failed = True

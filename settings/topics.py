@@ -31,6 +31,7 @@ CRYPTO_ALERTS = "crypto.alerts"
 CRYPTO_DEADLETTER = "crypto.deadletter"
 CRYPTO_POINTS = "crypto.points"
 CRYPTO_FORECASTS = "crypto.forecasts"  # walk-forward forecasts per symbol, horizon and model (contracts/forecast.py)
+CRYPTO_EXCHANGE_STATUS = "crypto.exchange_status"  # the collector's per-exchange counters (contracts/exchange_health.py)
 
 WEEK_MS = str(7 * 24 * 3600 * 1000)
 
@@ -51,4 +52,5 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(CRYPTO_DEADLETTER, 1, {"retention.ms": WEEK_MS}),
     TopicSpec(CRYPTO_POINTS, 6, {"retention.ms": WEEK_MS}),
     TopicSpec(CRYPTO_FORECASTS, 3, {"retention.ms": WEEK_MS}),
+    TopicSpec(CRYPTO_EXCHANGE_STATUS, 1, {"retention.ms": WEEK_MS}),
 )
