@@ -91,6 +91,7 @@ class Alert:
     details: dict[str, Any] = field(default_factory=dict)
     state: IncidentState = "raised"
     incident_id: str = ""  # empty = this record raised its incident: set to alert_id
+    place: str | None = None  # "City, Region, CC" of lat/lon (rules.fleet.places); not part of alert_id
 
     def __post_init__(self) -> None:
         if self.type not in ALERT_TYPES:

@@ -30,6 +30,9 @@ class Trip:
     idle_s: float
     events: dict[str, int] = field(default_factory=dict)
     safety_score: float = 100.0
+    # "City, Region, CC" of the start and end (rules.fleet.places), set by the analytics flow's output step
+    start_place: str | None = None
+    end_place: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -31,11 +31,13 @@ from contracts.telemetry import Telemetry, from_avro_record
 from dataflows.live_registry import load_live_registry
 from dataflows.vehicle_buckets import BucketLogic, by_bucket
 from rules.fleet.config import FleetSettings
+from rules.fleet.places import alert_with_place, trip_with_places
 from rules.fleet.registry import Rejected
 from rules.fleet.stats import MinuteStats, fold_minute, merge
 from rules.fleet.stream_clock import StreamClock
 from settings.errors import load_settings
 from settings.flows import AnalyticsSettings
+from settings.geodata import place_index
 from settings.logs import configure_logging
 from settings.rules_env import load_fleet_settings
 from settings.stack import StackSettings, load_stack_settings
@@ -91,6 +93,7 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
         # Logging and the registry's consumer start when the flow runs, not when it is built.
         configure_logging()
         registry.start()
+        place_index()  # load the place data set (~1 s) before the first alert needs it
 
     started = OnRunFixed(source, on_start)
     # Bytewax costs per item and per stateful key activation: decode and check a whole source
@@ -113,8 +116,9 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
         analytics.telemetry_topic.encode(), e.dead_letter(analytics.telemetry_topic).to_json())),
                  KafkaEpochSink(kafka, analytics.deadletter_topic))
 
-    alerts = op.flat_map("alerts", outs, lambda o: o.alerts)
-    trips = op.flat_map("trips", outs, lambda o: o.trips)
+    # Places (rules/fleet/places.py) in an output step: the rules and their ids never see them.
+    alerts = op.map("alert_place", op.flat_map("alerts", outs, lambda o: o.alerts), lambda a: alert_with_place(a, place_index()))
+    trips = op.map("trip_places", op.flat_map("trips", outs, lambda o: o.trips), lambda t: trip_with_places(t, place_index()))
     epoch_output("alerts_out", op.map("alert_record", alerts, lambda a: KafkaRecord(a.vehicle_id.encode(), a.to_json().encode())),
                  KafkaEpochSink(kafka, analytics.alerts_topic))
     epoch_output("trips_out", op.map("trip_record", trips, lambda t: KafkaRecord(t.vehicle_id.encode(), json.dumps(t.to_dict()).encode())),

@@ -35,7 +35,7 @@ def alert_point(a: Alert) -> Point:
     p = _tags(Point("alerts"), a.vehicle_id, a.fleet_id).tag("type", a.type).tag("severity", a.severity)
     return at_ms(_fields(p, alert_id=a.alert_id, message=a.message, value=a.value, threshold=a.threshold,
                          lat=a.lat, lon=a.lon, geofence_id=a.geofence_id, state=a.state,
-                         incident_id=a.incident_id), a.ts)
+                         incident_id=a.incident_id, place=a.place), a.ts)
 
 
 def trip_point(t: Trip) -> Point:
@@ -45,7 +45,7 @@ def trip_point(t: Trip) -> Point:
                          idle_s=t.idle_s, harsh_events=sum(t.events.get(k, 0) for k in HARSH_KEYS),
                          overspeed_events=t.events.get("overspeed", 0), score=t.safety_score,
                          start_lat=t.start_lat, start_lon=t.start_lon, end_lat=t.end_lat, end_lon=t.end_lon,
-                         ), t.end_ts)
+                         start_place=t.start_place, end_place=t.end_place), t.end_ts)
 
 
 def health_point(h: HealthReport, fleet_id: str | None) -> Point:

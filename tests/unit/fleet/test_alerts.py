@@ -32,7 +32,7 @@ def test_id_changes_with_episode_type_vehicle_geofence():
 def test_to_json_has_every_documented_field():
     doc = json.loads(_alert(geofence_id="g1", details={"start_ts": 1000}).to_json())
     assert set(doc) == {"alert_id", "vehicle_id", "fleet_id", "type", "severity", "ts", "value", "threshold",
-                        "lat", "lon", "geofence_id", "message", "details", "state", "incident_id"}
+                        "lat", "lon", "geofence_id", "message", "details", "state", "incident_id", "place"}
     assert doc["value"] == 101.235 and doc["ts"] == 2000 and doc["details"] == {"start_ts": 1000}
     assert doc["state"] == "raised" and doc["incident_id"] == doc["alert_id"]  # a raise names its own incident
 
