@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import time
 from collections.abc import Sequence
@@ -54,8 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", choices=("kafka", "stdout"), default="kafka", help="Kafka topics or JSON lines on stdout")
     parser.add_argument("--tickers-topic", default=topics.CRYPTO_TICKERS, help="Kafka topic of valid quotes (default %(default)s)")
     parser.add_argument("--deadletter-topic", default=topics.CRYPTO_DEADLETTER, help="Kafka topic of invalid quotes (default %(default)s)")
-    parser.add_argument("--status-topic", default=topics.CRYPTO_EXCHANGE_STATUS,
-                        help="Kafka topic of per-exchange status records (default %(default)s)")
+    parser.add_argument("--status-topic", default=None,
+                        help=f"Kafka topic of per-exchange status records; '' = none (default {topics.CRYPTO_EXCHANGE_STATUS} when the "
+                             "tickers go to the default topic, else none: a private tickers topic gets no status unless asked)")
     parser.add_argument("--status-every", type=float, default=5.0, help="seconds between status records of each exchange (default 5)")
     parser.add_argument("--progress-every", type=float, default=10.0, help="seconds between progress log lines")
     parser.add_argument("--simulate-slow", action="append", default=[], metavar="EXCHANGE[:SECONDS]",
@@ -69,6 +71,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--simulate-slow takes EXCHANGE[:SECONDS], got {args.simulate_slow}")
     if args.status_every <= 0:
         parser.error("--status-every must be positive")
+    if args.status_topic is None:
+        args.status_topic = topics.CRYPTO_EXCHANGE_STATUS if args.tickers_topic == topics.CRYPTO_TICKERS else ""
     return args
 
 
@@ -131,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     producer = KafkaProduce.from_stack() if args.out == "kafka" else None
     outputs = (produce_outputs(producer, args.tickers_topic, args.deadletter_topic, producer.failure, args.status_topic)
                if producer is not None else jsonl_outputs())
+    if not args.status_topic:
+        outputs = dataclasses.replace(outputs, on_status=lambda _status: None)
     failed = False
     try:
         asyncio.run(collect(settings, simulated, outputs, args.duration, args.progress_every, args.status_every,
