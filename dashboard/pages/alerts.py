@@ -11,6 +11,7 @@ from contracts.alert import ALERT_TYPES
 from dashboard import acks as ack_store
 from dashboard import data
 from dashboard.incidents import incidents
+from dashboard.places import with_alert_place
 from dashboard.session import require_page
 from dashboard.views import fleet_overview, vehicle_choices
 from dashboard.widgets import csv_bytes, time_range
@@ -18,13 +19,13 @@ from dashboard.widgets import csv_bytes, time_range
 ctx = require_page("fleet")
 s = ctx.settings
 st.title("Alerts")
-SHOWN = ["time", "vehicle_id", "fleet_id", "type", "severity", "message", "value", "threshold", "geofence_id"]
+SHOWN = ["time", "vehicle_id", "fleet_id", "type", "severity", "message", "place", "value", "threshold", "geofence_id"]
 
 
 @st.fragment(run_every=s.refresh_s)
 def live_feed() -> None:
     st.subheader("Live (last hour)")
-    live = data.alerts(ctx.scope, timedelta(hours=1), None, 20)
+    live = with_alert_place(data.alerts(ctx.scope, timedelta(hours=1), None, 20))
     st.dataframe(live[SHOWN].fillna({"geofence_id": ""}), key="alerts_live", hide_index=True)  # no geofence: blank, not None
 
 
@@ -69,7 +70,7 @@ types = c1.multiselect("Type", type_choices, key="alerts_types", placeholder="Al
 severities = c2.multiselect("Severity", ["info", "warning", "critical"], key="alerts_severities", placeholder="All severities")
 vehicles = c3.multiselect("Vehicle", list(choices), key="alerts_vehicles", format_func=lambda v: choices[v],
                           placeholder="All vehicles")
-history = data.alerts(ctx.scope, start, stop, s.max_rows, vehicles=vehicles, types=types, severities=severities)
+history = with_alert_place(data.alerts(ctx.scope, start, stop, s.max_rows, vehicles=vehicles, types=types, severities=severities))
 st.caption(f"{len(history)} alert(s)" + (f" (newest {s.max_rows} shown)" if len(history) >= s.max_rows else ""))
 st.dataframe(history[SHOWN].fillna({"geofence_id": ""}), key="alerts_history", hide_index=True)
 st.download_button("Export CSV", csv_bytes(history[SHOWN]), file_name="alerts.csv", mime="text/csv", key="alerts_csv")

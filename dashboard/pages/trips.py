@@ -7,6 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboard import data
+from dashboard.places import with_trip_places
 from dashboard.session import require_page
 from dashboard.views import fleet_overview, trip_summary, vehicle_choices
 from dashboard.widgets import csv_bytes, time_range
@@ -23,14 +24,14 @@ fleets = c1.multiselect("Fleet", sorted({str(f) for f in overview["fleet_id"].dr
                         placeholder="All fleets")
 vehicles = c2.multiselect("Vehicle", list(choices), key="trips_vehicles", format_func=lambda v: choices[v],
                           placeholder="All vehicles")
-trips = data.trips(ctx.scope, start, stop, s.max_rows, vehicles=vehicles, fleets=fleets)
+trips = with_trip_places(data.trips(ctx.scope, start, stop, s.max_rows, vehicles=vehicles, fleets=fleets))
 
 st.subheader("Per vehicle")
 summary = trip_summary(trips, registry)
 st.dataframe(summary, key="trips_summary", hide_index=True)
 
 st.subheader("Trips")
-shown = trips[["vehicle_id", "start", "end", "distance_km", "duration_s", "max_speed_kmh", "mean_speed_kmh", "idle_s",
+shown = trips[["vehicle_id", "start", "end", "start_place", "end_place", "distance_km", "duration_s", "max_speed_kmh", "mean_speed_kmh", "idle_s",
                "harsh_events", "overspeed_events", "score"]]
 st.dataframe(shown, key="trips_table", hide_index=True)
 st.download_button("Export CSV", csv_bytes(shown), file_name="trips.csv", mime="text/csv", key="trips_csv")
