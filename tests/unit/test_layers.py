@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("rules",),  # pure logic: no environment, no files
     ("settings",),  # environment and files -> the models of contracts and rules
     ("sources", "sinks"),  # connectors that only move data; InfluxDB points
-    ("dataflows", "collectors", "simulators", "notifier", "jobs"),  # processes
+    ("dataflows", "collectors", "simulators", "notifier", "jobs", "wallets"),  # processes; wallets: the wallet store and imports
     # who may read what (users, scopes, sign-in limits) and the scoped InfluxDB reads: below both
     # apps so the dashboard and the API share one scope model and one user store, not two copies
     ("access",),

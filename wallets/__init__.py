@@ -1,0 +1,1 @@
+"""Traders' wallets: the transactional store (SQLite WAL by default), imports, encrypted API keys (docs/wallets.md)."""
