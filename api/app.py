@@ -20,7 +20,7 @@ from influxdb_client import InfluxDBClient
 from access import reads
 from access.flux import Params
 from access.reads import Reads
-from api import crypto, fleet, oauth, problems, stream
+from api import crypto, devices, fleet, oauth, problems, registry, stream
 from api.alert_hub import AlertHub
 from api.config import ApiSettings, load_api_settings
 from api.context import ApiContext, limiter_for
@@ -58,7 +58,7 @@ def create_app(settings: ApiSettings | None = None, stack: StackSettings | None 
                                 timeout=QUERY_TIMEOUT_MS)
         hub = AlertHub(s.kafka_config(), chosen.alerts_topic) if chosen.stream else None
         try:
-            app.state.ctx = replace(build_context(chosen, s, client), hub=hub)
+            app.state.ctx = replace(build_context(chosen, s, client), hub=hub, kafka=s.kafka_config())
             if hub is not None:
                 hub.start(asyncio.get_running_loop())
             yield
@@ -71,11 +71,13 @@ def create_app(settings: ApiSettings | None = None, stack: StackSettings | None 
                   description="Fleet telematics and crypto spreads for integrators. OAuth 2.0 tokens; see docs/api.md.")
     problems.install(app)
     if chosen.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=chosen.cors_origins, allow_methods=["GET", "POST"],
+        app.add_middleware(CORSMiddleware, allow_origins=chosen.cors_origins, allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     v1 = APIRouter(prefix="/v1")
     v1.include_router(oauth.router)
     v1.include_router(fleet.router)
+    v1.include_router(registry.router)
+    v1.include_router(devices.router)
     v1.include_router(crypto.router)
     v1.include_router(stream.router)
 

@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from settings.errors import load_settings
 from settings.stack import REPO_ROOT
-from settings.topics import FLEET_ALERTS
+from settings.topics import CRYPTO_SPREADS, FLEET_ALERTS, FLEET_CONFIG, FLEET_TELEMETRY
 
 VAR = REPO_ROOT / "var"
 
@@ -39,6 +39,14 @@ class ApiSettings(BaseSettings):
     users_file: Path = Field(REPO_ROOT / "config" / "dashboard-users.json",
                              validation_alias=AliasChoices("DASHBOARD_USERS_FILE", "API_USERS_FILE"),
                              description="the dashboard's users file (DASHBOARD_USERS_FILE): one user store")
+    vehicles_file: Path = Field(REPO_ROOT / "config" / "vehicles.json",
+                                validation_alias=AliasChoices("DASHBOARD_VEHICLES_FILE", "API_VEHICLES_FILE"),
+                                description="the registry file the fleet flows and the dashboard read (DASHBOARD_VEHICLES_FILE)")
+    geofences_file: Path = Field(REPO_ROOT / "config" / "geofences.geojson",
+                                 validation_alias=AliasChoices("DASHBOARD_GEOFENCES_FILE", "API_GEOFENCES_FILE"),
+                                 description="the geofences file the fleet flows and the dashboard read (DASHBOARD_GEOFENCES_FILE)")
+    config_topic: str = Field(FLEET_CONFIG, description="compacted Kafka topic registry changes are published to (and read from)")
+    mqtt_var_dir: Path = Field(VAR, description="the stack's var folder (TICKTRACK_VAR): device passwords go to its mosquitto/passwd")
     max_token_failures: int = Field(5, ge=1, description="failed token requests per user name / client id within the window before it is locked")
     max_token_failures_per_peer: int = Field(20, ge=1, description="failed token requests per peer address within the window before it is locked")
     token_failure_window_s: float = Field(900.0, gt=0, description="s; failures older than this no longer count")
@@ -54,6 +62,8 @@ class ApiSettings(BaseSettings):
     symbol_lookback_h: float = Field(24.0, gt=0, description="h; a symbol is known when it has spreads this recent")
     stream: bool = Field(True, description="serve /v1/stream (alerts from Kafka over a WebSocket)")
     alerts_topic: str = Field(FLEET_ALERTS, description="Kafka topic the stream reads alerts from")
+    positions_topic: str = Field(FLEET_TELEMETRY, description="Kafka topic (Avro telemetry) the stream reads positions from")
+    spreads_topic: str = Field(CRYPTO_SPREADS, description="Kafka topic the stream reads spreads from")
     stream_auth_timeout_s: float = Field(5.0, gt=0, description="s; a stream connection must send its token within this")
     cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS (JSON list); empty = CORS off")
     allow_operator_token: bool = Field(False, description="development only: read InfluxDB with INFLUX_TOKEN when INFLUX_READ_TOKEN is not set")

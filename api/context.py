@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request, WebSocket
 
@@ -24,6 +24,7 @@ class ApiContext:
     limiter: SignInLimiter
     reads: Reads
     hub: AlertHub | None = None  # the /v1/stream consumer; None when API_STREAM=false
+    kafka: dict[str, str] = field(default_factory=dict)  # the stack's Kafka client settings (writes to fleet.config)
 
 
 def limiter_for(settings: ApiSettings) -> SignInLimiter:

@@ -19,11 +19,11 @@ ALGORITHM = "HS256"
 
 SCOPES: dict[str, str] = {
     "fleet:read": "vehicles, positions, telemetry, alerts and trips in the token's data scope",
-    "fleet:write": "changes to vehicles and geofences (declared; no write endpoint yet)",
+    "fleet:write": "changes to vehicles (active, speed limit) and geofences in the token's data scope",
     "crypto:read": "symbols and spreads",
     "wallet:read": "wallets (declared; no wallet endpoint yet)",
     "wallet:write": "wallet changes (declared; no wallet endpoint yet)",
-    "admin": "administration (declared; no admin endpoint yet)",
+    "admin": "administration: device credentials (MQTT passwords)",
 }
 
 # What each dashboard role may be granted: the same data the dashboard shows it, as scopes.

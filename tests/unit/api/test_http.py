@@ -165,7 +165,13 @@ def test_openapi_describes_v1_and_its_oauth_flow(api: Api) -> None:
     assert {"/v1/oauth/token", "/v1/oauth/revoke", "/v1/vehicles", "/v1/vehicles/{vehicle_id}",
             "/v1/vehicles/{vehicle_id}/telemetry", "/v1/alerts", "/v1/trips", "/v1/crypto/symbols",
             "/v1/crypto/spreads", "/v1/health", "/v1/vehicles/{vehicle_id}/health", "/v1/safety-scores",
-            "/v1/crypto/quotes", "/v1/crypto/ohlc"} == set(doc["paths"])
+            "/v1/crypto/quotes", "/v1/crypto/ohlc", "/v1/geofences", "/v1/geofences/{geofence_id}",
+            "/v1/vehicles/{vehicle_id}/activate", "/v1/vehicles/{vehicle_id}/deactivate",
+            "/v1/vehicles/{vehicle_id}/device-credentials"} <= set(doc["paths"])  # wallets add theirs (api/wallets.py)
+    assert all(path.startswith("/v1/") for path in doc["paths"])
+    assert set(doc["paths"]["/v1/vehicles/{vehicle_id}"]) == {"get", "patch"}
+    assert set(doc["paths"]["/v1/geofences/{geofence_id}"]) == {"get", "put", "delete"}
+    assert doc["paths"]["/v1/vehicles/{vehicle_id}/device-credentials"]["post"]["security"] == [{"OAuth2PasswordBearer": ["admin"]}]
     flow = doc["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]
     assert flow["tokenUrl"] == "/v1/oauth/token" and "fleet:read" in flow["scopes"]
     assert doc["paths"]["/v1/alerts"]["get"]["security"] == [{"OAuth2PasswordBearer": ["fleet:read"]}]
