@@ -107,7 +107,7 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
 
     keyed = op.flat_map_batch("by_bucket", split.trues, by_bucket)
     tick = timedelta(seconds=analytics.tick_interval_s)
-    clock = StreamClock(grace_ms=int(cfg.offline_timeout_s * 1000))  # one per process, shared by its vehicles
+    clock = StreamClock(grace_ms=int(cfg.offline_timeout_s * 1000), stall_ms=int(cfg.stream_stall_tolerance_s * 1000))  # one per process
     outputs = op.stateful("bucket_rules", keyed,
                           lambda resume: BucketLogic(resume, lambda: registry.current, cfg, tick, analytics.state_ttl_days * 86400, clock))
     outs = op.map("unkey", outputs, lambda kv: kv[1])

@@ -55,6 +55,8 @@ class FleetSettings(BaseModel):
     idle_min_s: float = Field(300.0, gt=0, description="s; ignition on and not moving this long = idle alert")
     idle_max_gap_s: float = Field(120.0, gt=0, description="s; a longer gap restarts the idle count")
     offline_timeout_s: float = Field(600.0, gt=0, description="s of processing time without data before device_offline (Traccar: 600)")
+    stream_stall_tolerance_s: float = Field(30.0, ge=0, description="s; while the flow is behind, the stream clock ignores this much wall time "
+                                                                    "without records (a starved process), so stalls change no alert")
     # trips and score
     trip_start_speed_kmh: float = Field(5.0, ge=0, description="km/h; above this the vehicle is moving")
     trip_min_stop_s: float = Field(300.0, ge=0, description="s; a stop at least this long ends a trip; shorter stops do not split it")
