@@ -19,6 +19,7 @@ from api.config import load_api_settings
 from api.refresh import RefreshStore
 from api.tokens import SCOPES
 from settings.errors import run_main
+from settings.logs import configure_logging
 
 
 def _split(csv: str | None) -> list[str]:
@@ -48,13 +49,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    configure_logging(service="api")
     settings = load_api_settings()
     if args.cmd in (None, "serve"):
         import uvicorn
 
         from api.app import create_app
 
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                    log_config=None)  # uvicorn logs through configure_logging's handlers
         return 0
     try:
         if args.cmd == "clients":

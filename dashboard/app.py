@@ -14,6 +14,7 @@ from dashboard import auth
 from dashboard.config import load_dashboard_settings
 from dashboard.nav import pages_for
 from settings.errors import ConfigError
+from settings.logs import configure_logging
 from settings.stack import load_stack_settings
 
 
@@ -21,7 +22,15 @@ def _sign_in() -> None:
     auth.sign_in_form(load_dashboard_settings())
 
 
+@st.cache_resource
+def _logging() -> bool:
+    """JSON lines to stderr and VictoriaLogs, once per server process (the script reruns per interaction)."""
+    configure_logging(service="dashboard")
+    return True
+
+
 st.set_page_config(page_title="ticktrack", page_icon=":material/local_shipping:", layout="wide")
+_logging()
 _settings = load_dashboard_settings()
 try:  # no read-only InfluxDB token: refuse, before anyone signs in, rather than read as the operator
     load_stack_settings().reader_token(_settings.allow_operator_token)

@@ -25,6 +25,7 @@ from influxdb_client import InfluxDBClient
 from jobs.backup_layout import Manifest, day_dir, partition_tags, relative_path, sha256_of
 from jobs.influx_admin import operator_client
 from jobs.parquet_points import PointRow, write_parquet
+from settings.logs import configure_logging
 
 RESERVED = frozenset({"result", "table", "_start", "_stop", "_time", "_measurement", "_field", "_value", "_ns"})
 
@@ -131,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--partition-tags", help="comma-separated tags that split files (default: exchange,symbol for crypto)")
     ap.add_argument("--max-files", type=int, help="stop after writing this many files (a throttled or test run; resume later)")
     args = ap.parse_args(argv)
+    configure_logging()
     if day_range(args.day)[1] > datetime.now(UTC):
         print(f"[backup] {args.day} is not over yet (UTC): refusing a backup that would be incomplete", file=sys.stderr)
         return 2

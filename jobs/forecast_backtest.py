@@ -34,6 +34,7 @@ from rules.crypto.forecast import DEFAULT_MODEL, ForecastConfig, Forecaster
 from rules.crypto.forecast_backtest import Replay, minute_closes, replay
 from rules.crypto.forecast_metrics import SKILL
 from rules.crypto.forecast_models import BASELINES, MODELS, RANDOM_WALK
+from settings.logs import configure_logging
 from settings.stack import load_stack_settings
 
 MINUTE_MS = 60_000
@@ -170,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="report folder (default var/backtests/<UTC time>)")
     ap.add_argument("--progress-every", type=int, default=1000, help="bars between progress lines (default %(default)s)")
     args = ap.parse_args(argv)
+    configure_logging()
     stop = args.stop or datetime.now(UTC)
     bucket = args.bucket or load_stack_settings().influx_bucket_crypto
     out = args.out or Path("var/backtests") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

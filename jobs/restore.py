@@ -23,6 +23,7 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from jobs.backup_layout import Manifest, day_dir, sha256_of
 from jobs.influx_admin import operator_client
 from jobs.parquet_points import read_parquet, to_point
+from settings.logs import configure_logging
 
 CHUNK = 5000
 
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--into", help="bucket to write into (default: the same bucket)")
     ap.add_argument("--in", dest="backups", type=Path, default=Path("var/backups"), help="backup root (default %(default)s)")
     args = ap.parse_args(argv)
+    configure_logging()
     with operator_client() as client:
         run_restore(client, args.bucket, args.day, args.backups, args.into)
     return 0

@@ -15,6 +15,7 @@ import argparse
 from influxdb_client import Bucket, BucketRetentionRules
 
 from jobs.influx_admin import operator_client
+from settings.logs import configure_logging
 
 
 def describe(days_s: int | None) -> str:
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bucket", required=True, help="bucket name, e.g. crypto or fleet")
     ap.add_argument("--days", type=int, help="new retention in whole days (0 = infinite); omit to only show it")
     args = ap.parse_args(argv)
+    configure_logging()
     if args.days is not None and args.days < 0:
         ap.error("--days must be >= 0")
     with operator_client() as client:

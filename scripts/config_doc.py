@@ -25,6 +25,7 @@ SETTINGS_CLASSES = [
     ("settings.crypto_flows", "CryptoStoreSettings"),
     ("settings.forecast_flow", "ForecastFlowSettings"),
     ("notifier.config", "NotifierSettings"),
+    ("settings.log_shipping", "LogShippingSettings"),
 ]
 
 

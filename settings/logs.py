@@ -1,7 +1,16 @@
 """Structured (JSON lines) logging for every command of the project.
 
 One call at the start of a command; modules then use ``structlog.get_logger(__name__)``.
-``TICKTRACK_LOG_FORMAT=console`` gives human-readable lines, ``TICKTRACK_LOG_LEVEL`` the level.
+``TICKTRACK_LOG_FORMAT=console`` gives human-readable lines on stderr, ``TICKTRACK_LOG_LEVEL``
+the level. structlog goes through the standard library's logging, so the lines of libraries
+(Bytewax, Kafka, uvicorn, Streamlit) are the same JSON; every line goes to stderr and, batched,
+to VictoriaLogs (``settings/log_shipping.py``, ``LOGS_*`` settings, docs/operations.md).
+
+Each line carries ``service`` (the command: ``flow`` for a Bytewax flow, else its module, e.g.
+``notifier``, ``collectors.ccxt_collector``, ``jobs.backup``; ``TICKTRACK_SERVICE`` overrides),
+``flow`` (the flow's module, e.g. ``fleet_analytics``; ``TICKTRACK_FLOW`` overrides), ``worker``
+(the Bytewax process index and worker thread) and ``level``; callers add ``vehicle_id``,
+``symbol`` or ``alert_id`` as keyword fields where they apply.
 """
 
 from __future__ import annotations
@@ -9,25 +18,105 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
+from pathlib import Path
 
 import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from settings.log_shipping import ShippingHandler, process_shipper
+from settings.stack import REPO_ROOT
+
+_REPO = REPO_ROOT
+_worker = threading.local()
 
 
-def configure_logging(level: str | None = None, fmt: str | None = None) -> None:
-    """Route structlog and stdlib logging to stderr as JSON lines (or console text)."""
+def bind_worker(index: int) -> None:
+    """Name the Bytewax worker of the calling thread (sources call it when a worker builds its part)."""
+    _worker.index = index
+
+
+def process_origin(argv: list[str] | None = None) -> tuple[str, str | None]:
+    """(service, flow) of this process, from ``TICKTRACK_SERVICE`` / ``TICKTRACK_FLOW`` or the command line."""
+    argv = sys.argv if argv is None else argv
+    service, flow = "python", None
+    main = Path(argv[0]) if argv and argv[0] else None
+    if main is not None and main.parts[-2:] == ("bytewax", "run.py") and len(argv) > 1:
+        service, flow = "flow", argv[1].split(":", 1)[0].rsplit(".", 1)[-1]
+    elif main is not None and main.suffix == ".py":
+        try:
+            rel = main.resolve().relative_to(_REPO).with_suffix("")
+            parts = rel.parts[:-1] if rel.name == "__main__" else rel.parts
+            service = ".".join(parts) or main.stem
+        except ValueError:
+            service = main.stem
+    elif main is not None:
+        service = main.name
+    return os.environ.get("TICKTRACK_SERVICE", service), os.environ.get("TICKTRACK_FLOW", flow)
+
+
+def _bytewax_process() -> str:
+    argv = sys.argv
+    for flag in ("-i", "--process-id"):
+        if flag in argv[:-1]:
+            return argv[argv.index(flag) + 1]
+    return "0"
+
+
+class _Origin:
+    """Processor adding service, flow and worker to every line (callers' fields win)."""
+
+    def __init__(self, service: str, flow: str | None) -> None:
+        self.service, self.flow, self.process = service, flow, _bytewax_process()
+
+    def __call__(self, _logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
+        event.setdefault("service", self.service)
+        if self.flow is not None:
+            event.setdefault("flow", self.flow)
+        index = getattr(_worker, "index", None)
+        event.setdefault("worker", f"{self.process}.{index}" if index is not None else f"{self.process}.{threading.current_thread().name}")
+        return event
+
+
+_OURS = "_ticktrack_handler"
+
+
+def configure_logging(level: str | None = None, fmt: str | None = None, service: str | None = None) -> None:
+    """Route structlog and stdlib logging to stderr as JSON lines (or console text) and to VictoriaLogs.
+
+    Safe to call more than once (each flow source calls it when it starts): the handlers are replaced.
+    """
     level_name = (level or os.environ.get("TICKTRACK_LOG_LEVEL", "INFO")).upper()
+    lvl = getattr(logging, level_name, logging.INFO)
     fmt = fmt or os.environ.get("TICKTRACK_LOG_FORMAT", "json")
-    logging.basicConfig(stream=sys.stderr, level=getattr(logging, level_name, logging.INFO), format="%(message)s")
-    renderer = structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
+    default_service, flow = process_origin()
+    origin = _Origin(os.environ.get("TICKTRACK_SERVICE", service or default_service), flow)
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        origin,
+    ]
+    final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.format_exc_info]
+    as_json = structlog.stdlib.ProcessorFormatter(processors=[*final, structlog.processors.JSONRenderer()], foreign_pre_chain=shared)
+    as_text = structlog.stdlib.ProcessorFormatter(processors=[*final, structlog.dev.ConsoleRenderer()], foreign_pre_chain=shared)
+
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    handlers[0].setFormatter(as_text if fmt == "console" else as_json)
+    shipper = process_shipper()
+    if shipper is not None:
+        handlers.append(ShippingHandler(shipper))
+        handlers[1].setFormatter(as_json)
+    root = logging.getLogger()
+    for h in [h for h in root.handlers if getattr(h, _OURS, False) or type(h) is logging.StreamHandler]:
+        root.removeHandler(h)
+    for h in handlers:
+        setattr(h, _OURS, True)
+        root.addHandler(h)
+    root.setLevel(lvl)
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level_name, logging.INFO)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        wrapper_class=structlog.make_filtering_bound_logger(lvl),
+        logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )

@@ -14,6 +14,8 @@ from typing import Any, Generic, TypeVar
 
 from bytewax.inputs import DynamicSource, FixedPartitionedSource, StatefulSourcePartition, StatelessSourcePartition
 
+from settings.logs import bind_worker
+
 X = TypeVar("X")
 S = TypeVar("S")
 
@@ -58,4 +60,5 @@ class OnRunDynamic(DynamicSource[X], Generic[X]):
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> StatelessSourcePartition[X]:
         self._start()
+        bind_worker(worker_index)
         return self._source.build(step_id, worker_index, worker_count)

@@ -30,6 +30,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # ... and their devices publish under their own topic root (tests/support/services.publish adds it),
     # so a demo running on the same broker never ingests a test's messages into the demo's buckets.
     os.environ.setdefault("INGEST_MQTT_TOPIC_ROOT", f"test-{run}/")
+    # Test processes keep their log lines on stderr; tests of the shipping turn it on with a private log store.
+    os.environ.setdefault("LOGS_SHIP", "false")
     if not s.influx_token:
         return
     # The stack's writer and reader tokens know only the demo's buckets; tests use the operator token.

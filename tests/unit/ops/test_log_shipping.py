@@ -1,0 +1,49 @@
+"""The log shipper never blocks or raises, keeps a bounded buffer, and names each line's origin."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from settings.log_shipping import LogShipper, LogShippingSettings, ShippingHandler
+from settings.logs import process_origin
+from settings.stack import REPO_ROOT
+from tests.support.private_stack import free_port
+
+
+def test_origin_of_flows_and_commands(monkeypatch) -> None:
+    monkeypatch.delenv("TICKTRACK_SERVICE", raising=False)
+    monkeypatch.delenv("TICKTRACK_FLOW", raising=False)
+    bytewax_run = "/x/.venv/lib/python3.11/site-packages/bytewax/run.py"
+    assert process_origin([bytewax_run, "dataflows.fleet_analytics:build_flow()", "-w", "2"]) == ("flow", "fleet_analytics")
+    assert process_origin([str(REPO_ROOT / "notifier" / "__main__.py")]) == ("notifier", None)
+    assert process_origin([str(REPO_ROOT / "collectors" / "ccxt_collector.py")]) == ("collectors.ccxt_collector", None)
+    assert process_origin(["/usr/bin/streamlit", "run"]) == ("streamlit", None)
+    monkeypatch.setenv("TICKTRACK_SERVICE", "api")
+    monkeypatch.setenv("TICKTRACK_FLOW", "f")
+    assert process_origin([bytewax_run, "dataflows.fleet_store:build_flow()"]) == ("api", "f")
+
+
+def test_store_down_never_blocks_and_keeps_a_bounded_buffer() -> None:
+    settings = LogShippingSettings(url=f"http://127.0.0.1:{free_port()}", buffer_lines=1000, batch_lines=100,
+                                   flush_interval_s=0.05, retry_s=0.05, timeout_s=0.5)
+    shipper = LogShipper(settings)
+    started = time.perf_counter()
+    for i in range(20_000):
+        shipper.put(f'{{"event": "line {i}"}}')
+    took = time.perf_counter() - started
+    time.sleep(0.5)  # the thread tries (and fails) a few times meanwhile
+    assert took < 1.0, f"20,000 lines queued in {took:.2f} s"
+    assert shipper.sent == 0 and shipper.failures >= 1
+    assert shipper.pending() == 1000, "the newest lines, no more than the buffer"
+    assert shipper.pending() + shipper.dropped == 20_000, "each line is either kept or counted as dropped"
+    shipper.close(timeout_s=0.5)
+
+
+def test_handler_never_raises() -> None:
+    class Broken(LogShipper):
+        def put(self, line: str) -> None:
+            raise RuntimeError("full disk")
+
+    handler = ShippingHandler(Broken(LogShippingSettings(url=f"http://127.0.0.1:{free_port()}")))
+    handler.emit(logging.LogRecord("x", logging.INFO, __file__, 1, "hello", None, None))  # no exception
