@@ -15,10 +15,11 @@ import pytest
 import structlog
 from bytewax.dataflow import Dataflow
 
-from dataflows import crypto_forecasts, crypto_prices, crypto_store, fleet_analytics, fleet_ingest, fleet_store
+from dataflows import crypto_exchange_health, crypto_forecasts, crypto_prices, crypto_store, fleet_analytics, fleet_ingest, fleet_store
 from rules.crypto.config import CryptoSettings
 from rules.fleet.config import FleetSettings
 from settings.crypto_flows import CryptoFlowSettings, CryptoStoreSettings
+from settings.exchange_health_flow import ExchangeHealthSettings
 from settings.flows import AnalyticsSettings, IngestSettings, StoreSettings
 from settings.forecast_flow import ForecastFlowSettings
 from settings.stack import REPO_ROOT, StackSettings
@@ -36,6 +37,7 @@ BUILDS: dict[str, Callable[[], Dataflow]] = {
     "crypto_prices": lambda: crypto_prices.build_flow(CryptoFlowSettings(), NOWHERE, CryptoSettings()),
     "crypto_store": lambda: crypto_store.build_flow(CryptoStoreSettings(), NOWHERE),
     "crypto_forecasts": lambda: crypto_forecasts.build_flow(ForecastFlowSettings(), NOWHERE),
+    "crypto_exchange_health": lambda: crypto_exchange_health.build_flow(ExchangeHealthSettings(), NOWHERE),
 }
 
 

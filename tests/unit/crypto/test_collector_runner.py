@@ -163,7 +163,9 @@ def test_collector_cli_simulated_to_stdout() -> None:
     )  # fmt: skip
     lines = done.stdout.splitlines()
     assert len(lines) >= 3 * 2 * 2
-    assert all('"topic":"crypto.tickers"' in line or '"topic":"crypto.deadletter"' in line for line in lines)
+    topics = [orjson.loads(line)["topic"] for line in lines]
+    assert set(topics) <= {"crypto.tickers", "crypto.deadletter", "crypto.exchange_status"}
+    assert topics.count("crypto.exchange_status") == 3  # 1.5 s < --status-every 5 s: only the last record of each exchange
     assert '"event": "collector stopped"' in done.stderr
     quotes = [orjson.loads(line)["value"] for line in lines if '"topic":"crypto.tickers"' in line]
     assert quotes and {q["source"] for q in quotes} == {"simulated"}  # never passes for the exchanges' own prices
