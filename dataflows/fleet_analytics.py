@@ -19,7 +19,6 @@ from typing import TypeGuard, cast
 
 import bytewax.operators as op
 from bytewax.dataflow import Dataflow, Stream
-from bytewax.operators.windowing import EventClock, TumblingWindower, fold_window
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, TIMESTAMP_NOT_AVAILABLE
 from influxdb_client import Point
 
@@ -29,11 +28,11 @@ from contracts.deadletter import DeadLetter
 from contracts.line_protocol import encode_point
 from contracts.telemetry import Telemetry, from_avro_record
 from dataflows.live_registry import load_live_registry
-from dataflows.vehicle_buckets import BucketLogic, by_bucket
+from dataflows.vehicle_buckets import BucketLogic, by_bucket, window_wait
 from rules.fleet.config import FleetSettings
 from rules.fleet.places import alert_with_place, trip_with_places
 from rules.fleet.registry import Rejected
-from rules.fleet.stats import MinuteStats, fold_minute, merge
+from rules.fleet.stats import MinuteStats
 from rules.fleet.stream_clock import StreamClock
 from settings.errors import load_settings
 from settings.flows import AnalyticsSettings
@@ -109,7 +108,8 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
     tick = timedelta(seconds=analytics.tick_interval_s)
     clock = StreamClock(grace_ms=int(cfg.offline_timeout_s * 1000), stall_ms=int(cfg.stream_stall_tolerance_s * 1000))  # one per process
     outputs = op.stateful("bucket_rules", keyed,
-                          lambda resume: BucketLogic(resume, lambda: registry.current, cfg, tick, analytics.state_ttl_days * 86400, clock))
+                          lambda resume: BucketLogic(resume, lambda: registry.current, cfg, tick, analytics.state_ttl_days * 86400, clock,
+                                                     wait=window_wait(cfg, tick)))
     outs = op.map("unkey", outputs, lambda kv: kv[1])
     errors = op.flat_map("rule_errors", outs, lambda o: o.errors)
     epoch_output("rule_errors_out", op.map("rule_error_record", errors, lambda e: KafkaRecord(
@@ -124,18 +124,12 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
     epoch_output("trips_out", op.map("trip_record", trips, lambda t: KafkaRecord(t.vehicle_id.encode(), json.dumps(t.to_dict()).encode())),
                  KafkaEpochSink(kafka, analytics.trips_topic))
 
-    processed = op.flat_map("fixes", outs, lambda o: o.fixes)
-    in_order = op.branch("in_order", processed, lambda pf: pf.flag is None)
-    # The window clock advances with system time; a fix held by the reorder buffer reaches it up to
-    # the (adapted) hold + one tick after a newer fix did, so waiting less closes windows without it.
-    window_wait = timedelta(seconds=max(cfg.reorder_hold_s, cfg.reorder_hold_max_s) + analytics.tick_interval_s + 2.0)
-    windows = fold_window(
-        "stats_1m", op.key_on("window_key", in_order.trues, lambda pf: pf.fix.vehicle_id),
-        EventClock(lambda pf: datetime.fromtimestamp(pf.fix.ts_ms / 1000, tz=UTC), window_wait),
-        TumblingWindower(MINUTE, EPOCH), MinuteStats, lambda acc, pf: fold_minute(acc, pf.fix, pf.segment_m), merge)
+    # The 1-minute stats windows are inside the bucket step (closed ones in o.minutes): no fix is
+    # an item after it; only the fixes the rules skipped (flagged) become late points.
+    skipped = op.flat_map("skipped_fixes", outs, lambda o: [pf for pf in o.fixes if pf.flag is not None])
 
-    def stats_to_point(kv: tuple[str, tuple[int, MinuteStats]]) -> Point:
-        vid, (window_id, acc) = kv
+    def stats_to_point(closed: tuple[str, int, MinuteStats]) -> Point:
+        vid, window_id, acc = closed
         end_ms = (window_id + 1) * 60_000
         return stats_point(acc, fleet_of(vid), end_ms, cfg.trip_start_speed_kmh)
 
@@ -153,13 +147,13 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
         op.map("health_point", op.flat_map("health", outs, lambda o: o.health),
                lambda h: point_record(h.vehicle_id, health_point(h, fleet_of(h.vehicle_id)))),
         op.map("day_point", op.flat_map("days", outs, lambda o: o.days), lambda d: point_record(d.vehicle_id, day_to_point(d))),
-        op.map("stats_point", windows.down, lambda kv: point_record(kv[0], stats_to_point(kv))),
-        op.map("late_rules", in_order.falses,
+        op.map("stats_point", op.flat_map("minutes", outs, lambda o: o.minutes), lambda c: point_record(c[0], stats_to_point(c))),
+        op.map("late_rules", skipped,
                lambda pf: point_record(pf.fix.vehicle_id, late_point(pf.fix.vehicle_id, pf.fix.ts_ms, "rules", pf.flag or "late"))),
         op.map("link_point", op.flat_map("link", outs, lambda o: o.link),
                lambda ls: point_record(ls.vehicle_id, link_point(ls, fleet_of(ls.vehicle_id)))),
-        op.map("late_window", windows.late,
-               lambda kv: point_record(kv[0], late_point(kv[0], kv[1][1].fix.ts_ms, "window", "late"))),
+        op.map("late_window", op.flat_map("window_late", outs, lambda o: o.window_late),
+               lambda pf: point_record(pf.fix.vehicle_id, late_point(pf.fix.vehicle_id, pf.fix.ts_ms, "window", "late"))),
     )
     epoch_output("points_out", points, KafkaEpochSink(kafka, analytics.points_topic))
     return flow

@@ -38,6 +38,7 @@ from .geo import haversine_m
 from .geofence_shapes import Geofence
 from .registry import Fleet, Registry, Vehicle
 from .rule_error import RuleError
+from .stats import MinuteStats
 
 T = TypeVar("T")
 
@@ -61,6 +62,9 @@ class Output:
     health: list[HealthReport] = field(default_factory=list)
     errors: list[RuleError] = field(default_factory=list)
     link: list[O.LinkStats] = field(default_factory=list)  # ordering counters, from the timer once a minute
+    # filled by the flow's bucket step (dataflows/vehicle_buckets.py), not by on_fix / on_tick:
+    minutes: list[tuple[str, int, MinuteStats]] = field(default_factory=list)  # closed 1-minute windows: vehicle, window id, stats
+    window_late: list[ProcessedFix] = field(default_factory=list)  # released fixes too late for their window
 
     def extend(self, other: Output) -> None:
         self.fixes += other.fixes
@@ -70,6 +74,8 @@ class Output:
         self.health += other.health
         self.errors += other.errors
         self.link += other.link
+        self.minutes += other.minutes
+        self.window_late += other.window_late
 
 
 def _emitted(alerts: Sequence[A.Alert] = (), trips_: Sequence[Trip] = (), days: Sequence[DayScore] = (),
@@ -252,12 +258,21 @@ def _motion(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
 
 
 def _scoring(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
-    tz = (c.fleet.timezone if c.fleet else None) or c.cfg.score_timezone
-    daily, days = st.daily, []
-    for t in c.emitted.trips:
-        daily, day = S.add_trip(daily, t, tz, c.cfg)
-        days.append(day)
+    daily, days = score_days(st.daily, c.emitted.trips, c.fleet, c.cfg)
     return _with(st, daily=daily), _emitted(days=days)
+
+
+def score_days(daily: S.DailyState, finished: Sequence[Trip], fleet: Fleet | None, cfg: FleetSettings) -> tuple[S.DailyState, list[DayScore]]:
+    """Fold finished trips into their days (the fleet's time zone); the updated day records.
+
+    Called for the trips a fix ends and for those the timer ends (a parked vehicle sends nothing,
+    so most trips end on a tick: before 2026-12-03 those never reached a day score)."""
+    tz = (fleet.timezone if fleet else None) or cfg.score_timezone
+    days = []
+    for t in finished:
+        daily, day = S.add_trip(daily, t, tz, cfg)
+        days.append(day)
+    return daily, days
 
 
 def _maintenance(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
@@ -378,9 +393,12 @@ def on_tick(st: VehicleState, vehicle_id: str, now_ms: int, reg: Registry, cfg: 
     tst, finished = _isolated("trips", at, out.errors, (st.trips, _nothing()),
                               trips.tick, st.trips, vehicle_id, v.fleet_id, event_now(st.offline, now_ms), cfg)
     mst, ended = _isolated("motion", at, out.errors, (st.motion, _nothing()), motion.step, st.motion, tst, vehicle_id, v.fleet_id, cfg)
+    daily, days = (_isolated("scoring", at, out.errors, (st.daily, []), score_days, st.daily, finished, reg.fleet_of(v), cfg)
+                   if finished else (st.daily, []))
     out.alerts += ended
     out.trips += finished
-    return _set(st, offline=off, trips=tst, motion=mst), out
+    out.days += days
+    return _set(st, offline=off, trips=tst, motion=mst, daily=daily), out
 
 
 def event_now(off: offline.OfflineState, now_ms: int) -> int:
