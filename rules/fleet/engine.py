@@ -38,6 +38,7 @@ from .geo import haversine_m
 from .geofence_shapes import Geofence
 from .registry import Fleet, Registry, Vehicle
 from .rule_error import RuleError
+from .stats import MinuteStats
 
 T = TypeVar("T")
 
@@ -61,6 +62,9 @@ class Output:
     health: list[HealthReport] = field(default_factory=list)
     errors: list[RuleError] = field(default_factory=list)
     link: list[O.LinkStats] = field(default_factory=list)  # ordering counters, from the timer once a minute
+    # filled by the flow's bucket step (dataflows/vehicle_buckets.py), not by on_fix / on_tick:
+    minutes: list[tuple[str, int, MinuteStats]] = field(default_factory=list)  # closed 1-minute windows: vehicle, window id, stats
+    window_late: list[ProcessedFix] = field(default_factory=list)  # released fixes too late for their window
 
     def extend(self, other: Output) -> None:
         self.fixes += other.fixes
@@ -70,6 +74,8 @@ class Output:
         self.health += other.health
         self.errors += other.errors
         self.link += other.link
+        self.minutes += other.minutes
+        self.window_late += other.window_late
 
 
 def _emitted(alerts: Sequence[A.Alert] = (), trips_: Sequence[Trip] = (), days: Sequence[DayScore] = (),
