@@ -21,11 +21,11 @@ from access import reads
 from access.flux import Params
 from access.reads import Reads
 from api import crypto, devices, fleet, oauth, problems, registry, stream
-from api.alert_hub import AlertHub
 from api.config import ApiSettings, load_api_settings
 from api.context import ApiContext, limiter_for
 from api.keys import load_or_create_key
 from api.refresh import RefreshStore
+from api.stream_hub import StreamHub
 from api.tokens import TokenSigner
 from settings.stack import StackSettings, load_stack_settings
 
@@ -56,7 +56,9 @@ def create_app(settings: ApiSettings | None = None, stack: StackSettings | None 
         s = stack or load_stack_settings()
         client = InfluxDBClient(url=s.influx_url, org=s.influx_org, token=s.reader_token(chosen.allow_operator_token),
                                 timeout=QUERY_TIMEOUT_MS)
-        hub = AlertHub(s.kafka_config(), chosen.alerts_topic) if chosen.stream else None
+        hub = StreamHub(s.kafka_config(), {"alerts": chosen.alerts_topic, "positions": chosen.positions_topic,
+                                           "spreads": chosen.spreads_topic},
+                        chosen.config_topic, chosen.vehicles_file, chosen.geofences_file) if chosen.stream else None
         try:
             app.state.ctx = replace(build_context(chosen, s, client), hub=hub, kafka=s.kafka_config())
             if hub is not None:

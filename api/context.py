@@ -8,9 +8,9 @@ from fastapi import Request, WebSocket
 
 from access.auth_limits import SignInLimiter, SignInLimits
 from access.reads import Reads
-from api.alert_hub import AlertHub
 from api.config import ApiSettings
 from api.refresh import RefreshStore
+from api.stream_hub import StreamHub
 from api.tokens import TokenSigner
 
 
@@ -23,7 +23,7 @@ class ApiContext:
     refresh: RefreshStore
     limiter: SignInLimiter
     reads: Reads
-    hub: AlertHub | None = None  # the /v1/stream consumer; None when API_STREAM=false
+    hub: StreamHub | None = None  # the /v1/stream consumer; None when API_STREAM=false
     kafka: dict[str, str] = field(default_factory=dict)  # the stack's Kafka client settings (writes to fleet.config)
 
 
