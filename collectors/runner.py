@@ -136,7 +136,7 @@ async def run_exchange(
             level = bound.warning if isinstance(exc, RETRYABLE) else bound.error
             level("exchange error", error=stats.last_error, rate_limited=is_rate_limit(exc), retry_in_s=round(wait, 2))
         await _sleep_or_stop(stop, wait)
-    stats.state = "stopped"
+    stats.state = "ended"  # the collector shut down ("stopped" = this exchange given up on a permanent error)
     return stats
 
 
@@ -155,7 +155,7 @@ async def _progress(stats: Sequence[ExchangeStats], stop: asyncio.Event, every_s
             dead_letters=sum(s.dead for s in stats),
             exchanges_ok=sum(1 for s in stats if s.state in ("polling", "streaming")),
             exchanges_backoff=sorted(s.exchange for s in stats if s.state == "backoff"),
-            exchanges_stopped=sorted(s.exchange for s in stats if s.state == "stopped"),
+            exchanges_stopped=sorted(s.exchange for s in stats if s.state in ("stopped", "ended")),
         )
         seen = total
 

@@ -15,7 +15,8 @@ from typing import Any
 import orjson
 
 # What the collector's task of an exchange is doing (collectors/runner.py).
-STATES = ("starting", "streaming", "polling", "backoff", "stopped")
+# "stopped": given up after a permanent error; "ended": the collector shut down.
+STATES = ("starting", "streaming", "polling", "backoff", "stopped", "ended")
 COUNTERS = ("polls", "quotes", "dead", "errors", "rate_limits", "timeouts", "reconnects")
 # Health of an exchange in a window, worst first (rules/crypto/exchange_health.py says when).
 HEALTH_LEVELS = ("stopped", "failing", "stale", "slow", "degraded", "excluded", "ok")
