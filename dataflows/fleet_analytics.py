@@ -28,7 +28,7 @@ from contracts.deadletter import DeadLetter
 from contracts.line_protocol import encode_point
 from contracts.telemetry import Telemetry, from_avro_record
 from dataflows.live_registry import load_live_registry
-from dataflows.vehicle_buckets import BucketLogic, by_bucket, window_wait
+from dataflows.vehicle_buckets import BucketLogic, Fix, by_bucket, window_wait
 from rules.fleet.config import FleetSettings
 from rules.fleet.places import alert_with_place, trip_with_places
 from rules.fleet.registry import Rejected
@@ -50,7 +50,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
 
 
-def _known(item: tuple[Telemetry, int] | DeadLetter) -> TypeGuard[tuple[Telemetry, int]]:
+def _known(item: tuple[str, list[Fix]] | DeadLetter) -> TypeGuard[tuple[str, list[Fix]]]:
     return not isinstance(item, DeadLetter)
 
 
@@ -97,14 +97,27 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
     started = OnRunFixed(source, on_start)
     # Bytewax costs per item and per stateful key activation: decode and check a whole source
     # batch in one call, and hand the rules one list of fixes per bucket of vehicles (vehicle_buckets.py).
-    fixes = op.flat_map_batch("decode_check", op.input("kafka_in", flow, started), lambda msgs: [checked(decode_fix(m)) for m in msgs])
-    split = op.branch("known_vehicle", fixes, _known)
+    def decode_batch(msgs: list[KafkaMessage]) -> list[tuple[str, list[Fix]] | DeadLetter]:
+        """A source batch -> its dead letters and one list of fixes per bucket: no fix is an item of its own."""
+        known: list[Fix] = []
+        out: list[tuple[str, list[Fix]] | DeadLetter] = []
+        for m in msgs:
+            item = checked(decode_fix(m))
+            if isinstance(item, DeadLetter):
+                out.append(item)
+            else:
+                known.append(item)
+        out += by_bucket(known)
+        return out
+
+    batches = op.flat_map_batch("decode_check_bucket", op.input("kafka_in", flow, started), decode_batch)
+    split = op.branch("known_vehicle", batches, _known)
     unknown = cast("Stream[DeadLetter]", split.falses)  # the branch's type guard narrows only its trues
     # Kafka outputs confirm their deliveries at each epoch's snapshot, not per batch (sinks/kafka_epoch.py).
     epoch_output("unknown_out", op.map("deadletter", unknown, lambda d: KafkaRecord(d.source_topic.encode(), d.to_json())),
                  KafkaEpochSink(kafka, analytics.deadletter_topic))
 
-    keyed = op.flat_map_batch("by_bucket", split.trues, by_bucket)
+    keyed = split.trues
     tick = timedelta(seconds=analytics.tick_interval_s)
     clock = StreamClock(grace_ms=int(cfg.offline_timeout_s * 1000), stall_ms=int(cfg.stream_stall_tolerance_s * 1000))  # one per process
     outputs = op.stateful("bucket_rules", keyed,

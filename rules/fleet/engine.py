@@ -393,8 +393,9 @@ def on_tick(st: VehicleState, vehicle_id: str, now_ms: int, reg: Registry, cfg: 
     tst, finished = _isolated("trips", at, out.errors, (st.trips, _nothing()),
                               trips.tick, st.trips, vehicle_id, v.fleet_id, event_now(st.offline, now_ms), cfg)
     mst, ended = _isolated("motion", at, out.errors, (st.motion, _nothing()), motion.step, st.motion, tst, vehicle_id, v.fleet_id, cfg)
-    daily, days = (_isolated("scoring", at, out.errors, (st.daily, []), score_days, st.daily, finished, reg.fleet_of(v), cfg)
-                   if finished else (st.daily, []))
+    no_days: list[DayScore] = []
+    daily, days = (_isolated("scoring", at, out.errors, (st.daily, no_days), score_days, st.daily, finished, reg.fleet_of(v), cfg)
+                   if finished else (st.daily, no_days))
     out.alerts += ended
     out.trips += finished
     out.days += days
