@@ -26,6 +26,8 @@ SETTINGS_CLASSES = [
     ("settings.forecast_flow", "ForecastFlowSettings"),
     ("notifier.config", "NotifierSettings"),
     ("settings.log_shipping", "LogShippingSettings"),
+    ("settings.metrics", "MetricsSettings"),
+    ("jobs.ops_exporter", "OpsExporterSettings"),
 ]
 
 

@@ -15,7 +15,7 @@ Commands:
   status   show each service: pid, port, answering or not
   help     this text
 
-Services (default: mosquitto kafka influxdb victorialogs alertmanager prometheus):
+Services (default: mosquitto kafka influxdb victorialogs alertmanager prometheus ops-exporter):
   mosquitto kafka influxdb victorialogs alertmanager prometheus ops-exporter kafka-cluster
 
 Environment (defaults in brackets):
@@ -359,7 +359,7 @@ cmd_status() {
 main() {
   local cmd="${1:-help}"; shift || true
   local services=("$@")
-  [ ${#services[@]} -gt 0 ] || services=(mosquitto kafka influxdb victorialogs alertmanager prometheus)
+  [ ${#services[@]} -gt 0 ] || services=(mosquitto kafka influxdb victorialogs alertmanager prometheus ops-exporter)
   for s in "${services[@]}"; do
     case "$s" in mosquitto|kafka|influxdb|victorialogs|alertmanager|prometheus|ops-exporter|kafka-cluster) ;;
       *) die "unknown service '$s' (mosquitto, kafka, influxdb, victorialogs, alertmanager, prometheus, ops-exporter, kafka-cluster)";; esac

@@ -19,40 +19,20 @@ import logging
 import os
 import sys
 import threading
-from pathlib import Path
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from settings.log_shipping import ShippingHandler, process_shipper
-from settings.stack import REPO_ROOT
+from settings.metrics import serve_metrics
+from settings.origin import process_origin
 
-_REPO = REPO_ROOT
 _worker = threading.local()
 
 
 def bind_worker(index: int) -> None:
     """Name the Bytewax worker of the calling thread (sources call it when a worker builds its part)."""
     _worker.index = index
-
-
-def process_origin(argv: list[str] | None = None) -> tuple[str, str | None]:
-    """(service, flow) of this process, from ``TICKTRACK_SERVICE`` / ``TICKTRACK_FLOW`` or the command line."""
-    argv = sys.argv if argv is None else argv
-    service, flow = "python", None
-    main = Path(argv[0]) if argv and argv[0] else None
-    if main is not None and main.parts[-2:] == ("bytewax", "run.py") and len(argv) > 1:
-        service, flow = "flow", argv[1].split(":", 1)[0].rsplit(".", 1)[-1]
-    elif main is not None and main.suffix == ".py":
-        try:
-            rel = main.resolve().relative_to(_REPO).with_suffix("")
-            parts = rel.parts[:-1] if rel.name == "__main__" else rel.parts
-            service = ".".join(parts) or main.stem
-        except ValueError:
-            service = main.stem
-    elif main is not None:
-        service = main.name
-    return os.environ.get("TICKTRACK_SERVICE", service), os.environ.get("TICKTRACK_FLOW", flow)
 
 
 def _bytewax_process() -> str:
@@ -120,3 +100,4 @@ def configure_logging(level: str | None = None, fmt: str | None = None, service:
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
+    serve_metrics()

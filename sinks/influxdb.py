@@ -37,6 +37,7 @@ from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from contracts.deadletter import DeadLetter
+from settings import metrics
 from sinks.kafka import KafkaRecord, ReliableProducer
 
 log = structlog.get_logger(__name__)
@@ -158,6 +159,7 @@ class _InfluxSinkPartition(StatelessSinkPartition[Item]):
             attempt += 1
             try:
                 rejected = find_refused(points, self._send, is_refusal)
+                metrics.count_written(f"influxdb:{self._bucket}", len(points) - len(rejected), time.monotonic() - started)
                 if attempt > 1:
                     log.info("influx_write_recovered", bucket=self._bucket, attempts=attempt,
                              outage_s=round(time.monotonic() - started, 1))
@@ -168,6 +170,7 @@ class _InfluxSinkPartition(StatelessSinkPartition[Item]):
                 if self._max_outage_s is not None and waited > self._max_outage_s:
                     raise RuntimeError(f"InfluxDB unreachable for {waited:.0f}s, giving up: {exc}") from exc
                 delay = self._delay(attempt)
+                metrics.count_retry("influxdb")
                 status = getattr(exc, "status", None)
                 (log.error if status in (401, 403, 404) else log.warning)(
                     "influx_write_retry", bucket=self._bucket, attempt=attempt, points=len(points), status=status,

@@ -32,6 +32,7 @@ from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from contracts.deadletter import MAX_KEPT_PAYLOAD_BYTES, TRUNCATED_PREFIX_BYTES, DeadLetter
+from settings import metrics
 from sinks.kafka_producer import DEFAULT_PRODUCER_CONFIG, make_producer
 
 log = structlog.get_logger(__name__)
@@ -123,11 +124,15 @@ class ReliableProducer:
     def send(self, records: list[tuple[KafkaRecord, str]]) -> None:
         """Produce each (record, topic) without waiting for its delivery report: ``settle`` waits
         for them (and handles failures as ``deliver`` does). Librdkafka sends them meanwhile."""
+        by_topic: dict[str, list[bytes | None]] = {}
         for rec, topic in records:
             p = _Pending(rec, topic)
             self._produce(p)
             self._in_flight.append(p)
+            by_topic.setdefault(topic, []).append(rec.value)
         self._producer.poll(0)
+        for topic, values in by_topic.items():
+            metrics.count_produced(topic, values)
 
     @property
     def in_flight(self) -> int:
@@ -168,6 +173,7 @@ class ReliableProducer:
             if transient:
                 attempt += 1
                 delay = backoff_s(attempt)
+                metrics.count_retry("kafka", len(transient))
                 first = transient[0].result
                 log.warning("kafka_delivery_retry", records=len(transient), attempt=attempt, retry_in_s=delay,
                             topic=transient[0].topic, error=str(first), retriable=first.retriable())  # type: ignore[union-attr]

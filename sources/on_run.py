@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from bytewax.inputs import DynamicSource, FixedPartitionedSource, StatefulSourcePartition, StatelessSourcePartition
 
+from settings import metrics
 from settings.logs import bind_worker
 
 X = TypeVar("X")
@@ -48,7 +49,7 @@ class OnRunFixed(FixedPartitionedSource[X, S], Generic[X, S]):
 
     def build_part(self, step_id: str, for_part: str, resume_state: S | None) -> StatefulSourcePartition[X, S]:
         self._start()
-        return self._source.build_part(step_id, for_part, resume_state)
+        return _CountedFixed(step_id, self._source.build_part(step_id, for_part, resume_state))
 
 
 class OnRunDynamic(DynamicSource[X], Generic[X]):
@@ -61,4 +62,49 @@ class OnRunDynamic(DynamicSource[X], Generic[X]):
     def build(self, step_id: str, worker_index: int, worker_count: int) -> StatelessSourcePartition[X]:
         self._start()
         bind_worker(worker_index)
-        return self._source.build(step_id, worker_index, worker_count)
+        return _CountedDynamic(step_id, self._source.build(step_id, worker_index, worker_count))
+
+
+def _count(step_id: str, batch: list[Any]) -> None:
+    """Records in, and the next offset of each Kafka partition read (``settings.metrics``)."""
+    if not batch:
+        return
+    metrics.count_in(step_id, len(batch))
+    last = batch[-1]
+    if hasattr(last, "offset") and hasattr(last, "partition") and hasattr(last, "topic"):
+        metrics.consumed(last.topic, last.partition, last.offset + 1)
+
+
+class _CountedFixed(StatefulSourcePartition[X, S]):
+    def __init__(self, step_id: str, part: StatefulSourcePartition[X, S]) -> None:
+        self._step_id, self._part = step_id, part
+
+    def next_batch(self) -> list[X]:
+        batch = list(self._part.next_batch())
+        _count(self._step_id, batch)
+        return batch
+
+    def next_awake(self) -> Any:
+        return self._part.next_awake()
+
+    def snapshot(self) -> S:
+        return self._part.snapshot()
+
+    def close(self) -> None:
+        self._part.close()
+
+
+class _CountedDynamic(StatelessSourcePartition[X]):
+    def __init__(self, step_id: str, part: StatelessSourcePartition[X]) -> None:
+        self._step_id, self._part = step_id, part
+
+    def next_batch(self) -> list[X]:
+        batch = list(self._part.next_batch())
+        _count(self._step_id, batch)
+        return batch
+
+    def next_awake(self) -> Any:
+        return self._part.next_awake()
+
+    def close(self) -> None:
+        self._part.close()

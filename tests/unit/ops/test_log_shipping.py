@@ -6,7 +6,7 @@ import logging
 import time
 
 from settings.log_shipping import LogShipper, LogShippingSettings, ShippingHandler
-from settings.logs import process_origin
+from settings.origin import process_origin
 from settings.stack import REPO_ROOT
 from tests.support.private_stack import free_port
 
