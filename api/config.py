@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.rate_limit import parse_rate
 from settings.errors import load_settings
 from settings.stack import REPO_ROOT
 from settings.topics import CRYPTO_SPREADS, FLEET_ALERTS, FLEET_CONFIG, FLEET_TELEMETRY
@@ -51,6 +52,8 @@ class ApiSettings(BaseSettings):
     max_token_failures_per_peer: int = Field(20, ge=1, description="failed token requests per peer address within the window before it is locked")
     token_failure_window_s: float = Field(900.0, gt=0, description="s; failures older than this no longer count")
     token_lockout_s: float = Field(300.0, gt=0, description="s; how long a locked name, client or peer may not get a token")
+    rate_limit: str = Field("120/minute", description="requests per client (token subject) in a moving window, per API process; more is a 429")
+    token_rate_limit: str = Field("30/minute", description="token requests per peer address in a moving window (before the failure lock)")
     default_limit: int = Field(100, ge=1, description="items per page when the request names no limit")
     max_limit: int = Field(1000, ge=1, description="largest limit a request may ask for (items or points)")
     position_lookback_h: float = Field(168.0, gt=0, description="h; a vehicle is listed when it has a position this recent (as the fleet map)")
@@ -68,6 +71,12 @@ class ApiSettings(BaseSettings):
     stream_auth_timeout_s: float = Field(5.0, gt=0, description="s; a stream connection must send its token within this")
     cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS (JSON list); empty = CORS off")
     allow_operator_token: bool = Field(False, description="development only: read InfluxDB with INFLUX_TOKEN when INFLUX_READ_TOKEN is not set")
+
+    @field_validator("rate_limit", "token_rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
 
 
 def load_api_settings() -> ApiSettings:

@@ -9,6 +9,7 @@ from fastapi import Request, WebSocket
 from access.auth_limits import SignInLimiter, SignInLimits
 from access.reads import Reads
 from api.config import ApiSettings
+from api.rate_limit import RateLimits
 from api.refresh import RefreshStore
 from api.stream_hub import StreamHub
 from api.tokens import TokenSigner
@@ -25,6 +26,16 @@ class ApiContext:
     reads: Reads
     hub: StreamHub | None = None  # the /v1/stream consumer; None when API_STREAM=false
     kafka: dict[str, str] = field(default_factory=dict)  # the stack's Kafka client settings (writes to fleet.config)
+    rates: RateLimits | None = None  # None: made from the settings
+
+    def __post_init__(self) -> None:
+        if self.rates is None:
+            object.__setattr__(self, "rates", RateLimits.of(self.settings.rate_limit, self.settings.token_rate_limit))
+
+    @property
+    def limits(self) -> RateLimits:
+        assert self.rates is not None  # set in __post_init__
+        return self.rates
 
 
 def limiter_for(settings: ApiSettings) -> SignInLimiter:

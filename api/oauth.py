@@ -156,6 +156,7 @@ def token(request: Request, ctx: Annotated[ApiContext, Depends(get_context)],
           refresh_token: Annotated[str | None, Form()] = None, client_id: Annotated[str | None, Form()] = None,
           client_secret: Annotated[str | None, Form()] = None) -> JSONResponse:
     """Form-encoded, as RFC 6749 section 4 asks; errors are problem documents with the OAuth ``error`` code."""
+    ctx.limits.token_request(_peer(request))
     if grant_type == "password":
         return _password(ctx, request, username, password, scope)
     if grant_type == "client_credentials":

@@ -58,6 +58,7 @@ def current_principal(security_scopes: SecurityScopes, ctx: Annotated[ApiContext
                       token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
     """Dependency: the caller, holding every scope the endpoint declares (``Security(..., scopes=[...])``)."""
     principal = resolve(ctx, token)
+    ctx.limits.client_request(principal.subject)  # 429 over API_RATE_LIMIT, before the scope check
     for needed in security_scopes.scopes:
         if needed not in principal.scopes:
             raise forbidden_scope(needed)

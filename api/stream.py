@@ -103,6 +103,7 @@ async def stream(ws: WebSocket, ctx: Annotated[ApiContext, Depends(get_ws_contex
     token = first.get("access_token", header_token)
     try:
         principal = resolve(ctx, token if isinstance(token, str) else None)
+        ctx.limits.client_request(principal.subject)
         expires_at = ctx.signer.verify(str(token)).expires_at
         channels = channels_of(principal, first.get("channels"))
         resume = resume_offsets(first.get("resume"), channels)

@@ -48,7 +48,7 @@ class Api:
 def api_settings(tmp: Path, **overrides: object) -> ApiSettings:
     values: dict[str, object] = dict(signing_key_file=tmp / "key", clients_file=tmp / "clients.json",
                                      refresh_tokens_file=tmp / "refresh.sqlite", token_attempts_file=tmp / "attempts.sqlite",
-                                     users_file=tmp / "users.json")
+                                     users_file=tmp / "users.json", rate_limit="100000/minute", token_rate_limit="100000/minute")
     values.update(overrides)
     return ApiSettings(**values)  # type: ignore[arg-type]
 

@@ -120,7 +120,7 @@ def test_clients_keep_only_a_hash_and_their_data_scope(tmp_path: Path) -> None:
             new_client(*bad)
 
 
-def test_users_file_given_by_name_is_used(tmp_path) -> None:
+def test_users_file_given_by_name_is_used(tmp_path: Path) -> None:
     """The alias (DASHBOARD_USERS_FILE) must not hide the field: tests pass their own file."""
     from api.config import ApiSettings
     assert ApiSettings(users_file=tmp_path / "u.json").users_file == tmp_path / "u.json"
