@@ -34,7 +34,7 @@ SINK_WRITE_SECONDS = Histogram("ticktrack_sink_write_seconds", "time to write on
                                buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
 SINK_RETRIES = Counter("ticktrack_sink_retries", "writes a sink tried again after a transient failure", ["flow", "sink"])
 SINK_WRITE_ERRORS = Counter("ticktrack_sink_write_errors", "failed write attempts of a sink (each retry that failed)", ["flow", "sink"])
-REORDER = Counter("ticktrack_reorder", "records the reorder buffer set aside: late (behind the watermark) or duplicate", ["flow", "kind"])
+REORDER = Counter("ticktrack_reorder", "fixes the reorder buffer or the windows set aside, by reason (late, duplicate, ...)", ["flow", "kind"])
 CONSUMED_OFFSET = Gauge("ticktrack_kafka_consumed_offset", "next offset a flow reads, per topic and partition (lag = log end - this)",
                         ["flow", "topic", "partition"])
 
@@ -93,6 +93,9 @@ def count_produced(topic: str, values: list[bytes | None]) -> None:
             DEAD_LETTERS.labels(flow, reason_label(reason)).inc()
         return
     MESSAGES.labels(flow, f"kafka:{topic}", "out").inc(len(values))
+    for v in values:  # the reorder buffer's set-asides travel as late_fixes points (sinks/influx_points)
+        if v is not None and v.startswith(b"late_fixes,"):
+            REORDER.labels(flow, _late_reason(v)).inc()
     if topic.endswith(".alerts") or topic == "alerts":
         for v in values:
             try:
@@ -100,6 +103,15 @@ def count_produced(topic: str, values: list[bytes | None]) -> None:
             except (ValueError, AttributeError):
                 kind = "unknown"
             ALERTS.labels(flow, kind[:_REASON_CHARS]).inc()
+
+
+def _late_reason(line: bytes) -> str:
+    """The ``reason`` field of a late_fixes line (late, duplicate, ...)."""
+    start = line.find(b'reason="')
+    if start < 0:
+        return "late"
+    end = line.find(b'"', start + 8)
+    return line[start + 8:end].decode("utf-8", "replace")[:_REASON_CHARS] or "late"
 
 
 def count_written(sink: str, n: int, seconds: float) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
+from prometheus_client import REGISTRY
+
 from settings.log_shipping import LogShipper, LogShippingSettings, ShippingHandler
 from settings.origin import process_origin
 from settings.stack import REPO_ROOT
@@ -47,3 +49,21 @@ def test_handler_never_raises() -> None:
 
     handler = ShippingHandler(Broken(LogShippingSettings(url=f"http://127.0.0.1:{free_port()}")))
     handler.emit(logging.LogRecord("x", logging.INFO, __file__, 1, "hello", None, None))  # no exception
+
+
+def test_counters_of_produced_records() -> None:
+    from settings import metrics
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    flow = metrics.flow_label()
+    before_dup = sample("ticktrack_reorder_total", flow=flow, kind="duplicate")
+    before_dead = sample("ticktrack_dead_letters_total", flow=flow, reason="lat")
+    metrics.count_produced("x.points", [b'late_fixes,stage=rules,vehicle_id=v reason="duplicate" 1', b"telemetry,vehicle_id=v a=1 1"])
+    metrics.count_produced("x.deadletter", [b'{"reason": "lat: out of range"}', b"not json"])
+    metrics.count_produced("x.alerts", [b'{"type": "overspeed"}'])
+    assert sample("ticktrack_reorder_total", flow=flow, kind="duplicate") == before_dup + 1
+    assert sample("ticktrack_dead_letters_total", flow=flow, reason="lat") == before_dead + 1
+    assert sample("ticktrack_alerts_total", flow=flow, type="overspeed") >= 1
+    assert metrics.reason_label("store: InvalidLine: empty") == "store"
