@@ -25,6 +25,8 @@ USAGE
 fi
 
 mkdir -p var/logs var/recovery
+# Each process serves /metrics on its METRICS_PORT (9201-9210) and registers it with the stack's
+# Prometheus (docs/operations.md); the operations page reads them back.
 pids=()
 start() {  # start <name> <command...>: own process group, so stopping it stops its children too
   local name="$1"; shift
@@ -44,6 +46,7 @@ stop_all() {
   done
   for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  rm -f var/prometheus/targets/*.json  # stopped on purpose: not "down" for Prometheus' flow-down rule
 }
 trap stop_all EXIT
 trap "exit 130" INT TERM
@@ -60,29 +63,29 @@ recovery() {  # recovery <name>: the flow's recovery directory, created on the f
   echo "$dir"
 }
 
-start ingest $PY -m bytewax.run "dataflows.fleet_ingest:build_flow()" -w 2
-start store $PY -m bytewax.run "dataflows.fleet_store:build_flow()" -r "$(recovery store)" -s 5 -b 0
-start analytics $PY -m bytewax.run "dataflows.fleet_analytics:build_flow()" -r "$(recovery analytics)" -s 5 -b 0
+METRICS_PORT=9201 start ingest $PY -m bytewax.run "dataflows.fleet_ingest:build_flow()" -w 2
+METRICS_PORT=9202 start store $PY -m bytewax.run "dataflows.fleet_store:build_flow()" -r "$(recovery store)" -s 5 -b 0
+METRICS_PORT=9203 start analytics $PY -m bytewax.run "dataflows.fleet_analytics:build_flow()" -r "$(recovery analytics)" -s 5 -b 0
 # Alert e-mails go to a local SMTP server that prints them (var/logs/demo-mailbox.log).
 start mailbox $PY -u -m aiosmtpd -n -l 127.0.0.1:8025
 sleep 1
 NOTIFIER_RECIPIENTS_FILE=config/recipients.demo.json NOTIFIER_SMTP_HOST=127.0.0.1 NOTIFIER_SMTP_PORT=8025 \
   NOTIFIER_SMTP_TLS=none NOTIFIER_DELIVERIES_DB=var/notifier/demo-deliveries.sqlite NOTIFIER_GROUP_ID=ticktrack-notifier-demo \
-  start notifier $PY -m notifier
+  METRICS_PORT=9204 start notifier $PY -m notifier
 # Every registry vehicle drives a scripted scenario, so every alert type shows up; repeated. The
 # selection `demo` (simulators/scenario_plan.py DEMO_SELECTION) starts each van's round on a trip,
 # so every active vehicle is on the road in the first minute.
 start vehicles bash -c "while true; do $PY -m simulators.publish_vehicles --scenario demo; sleep 5; done"
-start collector $PY -m collectors.ccxt_collector --simulated yes --out kafka
-start crypto $PY -m bytewax.run "dataflows.crypto_prices:build_flow()" -r "$(recovery crypto)" -s 5 -b 0
-start crypto-store $PY -m bytewax.run "dataflows.crypto_store:build_flow()" -r "$(recovery crypto-store)" -s 5 -b 0
+METRICS_PORT=9205 start collector $PY -m collectors.ccxt_collector --simulated yes --out kafka
+METRICS_PORT=9206 start crypto $PY -m bytewax.run "dataflows.crypto_prices:build_flow()" -r "$(recovery crypto)" -s 5 -b 0
+METRICS_PORT=9207 start crypto-store $PY -m bytewax.run "dataflows.crypto_store:build_flow()" -r "$(recovery crypto-store)" -s 5 -b 0
 # Walk-forward forecasts of each symbol's mid with their skill against the random walk (docs/forecasts.md).
-start forecasts $PY -m bytewax.run "dataflows.crypto_forecasts:build_flow()" -r "$(recovery crypto-forecasts)" -s 5 -b 0
+METRICS_PORT=9208 start forecasts $PY -m bytewax.run "dataflows.crypto_forecasts:build_flow()" -r "$(recovery crypto-forecasts)" -s 5 -b 0
 # Loopback only unless DASHBOARD_ADDRESS says otherwise (e.g. 0.0.0.0 behind a TLS proxy).
-start dashboard .venv/bin/streamlit run dashboard/app.py --server.address "${DASHBOARD_ADDRESS:-127.0.0.1}" \
+METRICS_PORT=9209 start dashboard .venv/bin/streamlit run dashboard/app.py --server.address "${DASHBOARD_ADDRESS:-127.0.0.1}" \
   --server.port "$DASHBOARD_PORT" --server.headless true --browser.gatherUsageStats false
 # The integrators' API: the same users and data scopes as the dashboard (docs/api.md).
-start api $PY -m api
+METRICS_PORT=9210 start api $PY -m api
 cat <<INFO
 [demo] running; Ctrl-C to stop.
 [demo] dashboard: http://127.0.0.1:$DASHBOARD_PORT - users admin, manager, parent, trader; password: $DASHBOARD_DEMO_PASSWORD
