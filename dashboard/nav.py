@@ -27,7 +27,6 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/admin.py", "Fleet admin", ":material/admin_panel_settings:", "admin", "admin"),
     PageSpec("pages/prices.py", "Price spreads", ":material/candlestick_chart:", "prices", "prices"),
     PageSpec("pages/forecasts.py", "Forecasts", ":material/insights:", "forecasts", "prices"),
-    PageSpec("pages/wallet.py", "Wallet", ":material/account_balance_wallet:", "wallet", "prices"),
     PageSpec("pages/exchanges.py", "Exchange health", ":material/monitor_heart:", "exchanges", "prices"),
 )
 
