@@ -80,11 +80,14 @@ def route_png(report: Report, width_in: float = 10.0, height_in: float = 5.0) ->
             ax.annotate(vid, (route[0][1], route[0][0]), fontsize=8)
         for s in report.stops.get(vid, []):
             ax.plot(s.lon, s.lat, marker="s", color="crimson", markersize=6)
+    # a landscape box (1.6 : 1 in km) around the routes, 10 % margin, at least 1 km wide
     lats, lons = [p[0] for p in points], [p[1] for p in points]
-    pad_lat, pad_lon = max((max(lats) - min(lats)) * 0.08, 0.002), max((max(lons) - min(lons)) * 0.08, 0.002)
-    ax.set_xlim(min(lons) - pad_lon, max(lons) + pad_lon)
-    ax.set_ylim(min(lats) - pad_lat, max(lats) + pad_lat)
-    ax.set_aspect(1 / max(math.cos(math.radians(sum(lats) / len(lats))), 0.01))
+    k = max(math.cos(math.radians((max(lats) + min(lats)) / 2)), 0.01)  # km per degree of longitude / of latitude
+    w_deg = max((max(lons) - min(lons)) * k, 1.6 * (max(lats) - min(lats)), 0.009) * 1.2  # in degrees of latitude
+    cx, cy = (max(lons) + min(lons)) / 2, (max(lats) + min(lats)) / 2
+    ax.set_xlim(cx - w_deg / 2 / k, cx + w_deg / 2 / k)
+    ax.set_ylim(cy - w_deg / 3.2, cy + w_deg / 3.2)
+    ax.set_aspect(1 / k)
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
     fig.colorbar(ScalarMappable(norm=Normalize(0, vmax), cmap="viridis"), ax=ax, label="km/h")
