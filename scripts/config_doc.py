@@ -24,6 +24,7 @@ SETTINGS_CLASSES = [
     ("settings.crypto_flows", "CryptoFlowSettings"),
     ("settings.crypto_flows", "CryptoStoreSettings"),
     ("settings.forecast_flow", "ForecastFlowSettings"),
+    ("settings.exchange_health_flow", "ExchangeHealthSettings"),
     ("notifier.config", "NotifierSettings"),
     ("settings.log_shipping", "LogShippingSettings"),
     ("settings.metrics", "MetricsSettings"),

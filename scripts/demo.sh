@@ -76,11 +76,14 @@ NOTIFIER_RECIPIENTS_FILE=config/recipients.demo.json NOTIFIER_SMTP_HOST=127.0.0.
 # selection `demo` (simulators/scenario_plan.py DEMO_SELECTION) starts each van's round on a trip,
 # so every active vehicle is on the road in the first minute.
 start vehicles bash -c "while true; do $PY -m simulators.publish_vehicles --scenario demo; sleep 5; done"
-METRICS_PORT=9205 start collector $PY -m collectors.ccxt_collector --simulated yes --out kafka
+# okx answers 3 s late and bybit fails every request, so the Exchange health page shows them (docs/exchange-health.md).
+METRICS_PORT=9205 start collector $PY -m collectors.ccxt_collector --simulated yes --out kafka --simulate-slow okx:3 --simulate-failing bybit
 METRICS_PORT=9206 start crypto $PY -m bytewax.run "dataflows.crypto_prices:build_flow()" -r "$(recovery crypto)" -s 5 -b 0
 METRICS_PORT=9207 start crypto-store $PY -m bytewax.run "dataflows.crypto_store:build_flow()" -r "$(recovery crypto-store)" -s 5 -b 0
 # Walk-forward forecasts of each symbol's mid with their skill against the random walk (docs/forecasts.md).
 METRICS_PORT=9208 start forecasts $PY -m bytewax.run "dataflows.crypto_forecasts:build_flow()" -r "$(recovery crypto-forecasts)" -s 5 -b 0
+# Per-exchange health windows from quotes, the collector's status records and the spreads' exclusions.
+METRICS_PORT=9219 start exchange-health $PY -m bytewax.run "dataflows.crypto_exchange_health:build_flow()" -r "$(recovery crypto-health)" -s 5 -b 0
 # Loopback only unless DASHBOARD_ADDRESS says otherwise (e.g. 0.0.0.0 behind a TLS proxy).
 METRICS_PORT=9209 start dashboard .venv/bin/streamlit run dashboard/app.py --server.address "${DASHBOARD_ADDRESS:-127.0.0.1}" \
   --server.port "$DASHBOARD_PORT" --server.headless true --browser.gatherUsageStats false
