@@ -26,7 +26,7 @@ EXPECTED = {
     "admin": set(ALL),
     "manager": set(FLEET),
     "parent": set(FLEET),
-    "trader": {"pages/prices.py", "pages/forecasts.py", "pages/exchanges.py"},
+    "trader": {"pages/prices.py", "pages/forecasts.py", "pages/exchanges.py", "pages/wallet.py"},
 }
 LOCKED = re.compile(r"Too many failed sign-ins; try again in \d+ s\.")
 
