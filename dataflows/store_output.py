@@ -10,17 +10,17 @@ from influxdb_client import Point
 
 from contracts.deadletter import DeadLetter
 from settings.stack import StackSettings
-from sinks.influxdb import InfluxSink
+from sinks.influxdb import InfluxSink, Lines
 from sinks.kafka import KafkaProducerSink, KafkaRecord
 
 
-def _writable(item: Point | str | DeadLetter) -> TypeGuard[Point | str]:
+def _writable(item: Point | str | Lines | DeadLetter) -> TypeGuard[Point | str | Lines]:
     return not isinstance(item, DeadLetter)
 
 
-def write_or_dead_letter(items: Stream[Point | str | DeadLetter], stack: StackSettings, bucket: str,
+def write_or_dead_letter(items: Stream[Point | str | Lines | DeadLetter], stack: StackSettings, bucket: str,
                          deadletter_topic: str) -> None:
-    """Points and line-protocol lines go to ``bucket``; dead letters, and the points InfluxDB
+    """Points, line-protocol lines and tuples of lines go to ``bucket``; dead letters, and the points InfluxDB
     refuses, to ``deadletter_topic``."""
     kafka = stack.kafka_config()
     split = op.branch("writable", items, _writable)

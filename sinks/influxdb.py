@@ -42,7 +42,8 @@ from sinks.kafka import KafkaRecord, ReliableProducer
 
 log = structlog.get_logger(__name__)
 
-Item = Point | str
+Lines = tuple[str, ...]  # lines already built, as one item: a store flow's whole source batch
+Item = Point | str | Lines
 # Answers about the deployment (token, bucket), not about the points: wait, do not dead-letter.
 WAIT_STATUSES = frozenset({401, 403, 404, 408, 429})
 
@@ -105,6 +106,8 @@ def find_refused(items: Sequence[Item], write: Callable[[Sequence[Item]], None],
 
 
 def line_of(item: Item) -> str:
+    if isinstance(item, tuple):
+        return "\n".join(item)
     return item if isinstance(item, str) else item.to_line_protocol(WritePrecision.MS)
 
 
@@ -114,6 +117,9 @@ def lines_of(items: Sequence[Item]) -> tuple[list[str], list[tuple[Item, str]]]:
     lines: list[str] = []
     unwritable: list[tuple[Item, str]] = []
     for item in items:
+        if isinstance(item, tuple):  # built by the flow, each with fields: no check per line
+            lines += item
+            continue
         try:
             line = line_of(item)
         except Exception as exc:  # noqa: BLE001 - the point cannot be serialized: a refusal, never a stopped flow
@@ -210,7 +216,7 @@ class _InfluxSinkPartition(StatelessSinkPartition[Item]):
 
 
 class InfluxSink(DynamicSink[Item]):
-    """Write points (``Point`` or a line of line protocol, millisecond precision) to one bucket."""
+    """Write points (``Point``, a line of line protocol, or a tuple of lines; millisecond precision) to one bucket."""
 
     def __init__(self, url: str, token: str, org: str, bucket: str, chunk_size: int = 5000,
                  max_outage_s: float | None = None, timeout_ms: int = 30_000, *,

@@ -48,3 +48,11 @@ def test_a_chunk_is_one_body_and_a_refused_line_is_found_by_halves() -> None:
     part, api = sink(chunk_size=3)
     part.write_batch(["m f=1 1", "m f=2 2", "m f=3 3", "m f=4 4", "m bad=1 5"])
     assert api.bodies == [b"m f=1 1\nm f=2 2\nm f=3 3", b"m f=4 4"]  # the second chunk's good half, alone
+
+
+def test_a_tuple_of_lines_is_written_as_its_lines_and_a_refused_one_is_found_alone() -> None:
+    """The fleet store hands the sink one tuple of lines per source batch (dataflows/fleet_store.py)."""
+    assert lines_of([("m f=1 1", "m f=2 2"), "m f=3 3"]) == (["m f=1 1", "m f=2 2", "m f=3 3"], [])
+    part, api = sink(chunk_size=3)
+    part.write_batch([("m f=1 1", "m f=2 2", "m f=3 3", "m bad=1 4"), ("m f=5 5",)])
+    assert api.bodies == [b"m f=1 1\nm f=2 2\nm f=3 3", b"m f=5 5"]  # the refused line alone is left out
