@@ -28,6 +28,7 @@ SETTINGS_CLASSES = [
     ("notifier.config", "NotifierSettings"),
     ("settings.log_shipping", "LogShippingSettings"),
     ("settings.metrics", "MetricsSettings"),
+    ("settings.metrics", "PrometheusSettings"),
     ("jobs.ops_exporter", "OpsExporterSettings"),
 ]
 

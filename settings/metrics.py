@@ -161,3 +161,20 @@ def serve_metrics(settings: MetricsSettings | None = None) -> int | None:
             log.error("metrics_target_file_failed", dir=str(targets), error=str(exc))
         log.info("metrics_serving", port=s.port, flow=flow or service)
         return _served
+
+
+class PrometheusSettings(BaseSettings):
+    """Where the stack's Prometheus answers (the operations page reads it). Env prefix ``PROMETHEUS_`` (then ``var/stack.env``)."""
+
+    model_config = SettingsConfigDict(env_prefix="PROMETHEUS_", extra="ignore")
+
+    url: str = Field("http://127.0.0.1:9090", description="Prometheus base URL (services/stack.sh writes PROMETHEUS_URL to var/stack.env)")
+    timeout_s: float = Field(5.0, gt=0, description="HTTP timeout of one query, s")
+
+
+def load_prometheus_settings() -> PrometheusSettings:
+    """From the environment, then ``var/stack.env``; a bad value raises ``ConfigError`` naming it."""
+    from settings.stack import stack_env_path
+
+    env_file = stack_env_path()
+    return load_settings(PrometheusSettings, env_file if env_file.exists() else None)
