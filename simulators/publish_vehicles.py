@@ -3,6 +3,7 @@
     python -m simulators.publish_vehicles --vehicles 20 --interval 1 --duration 600
     python -m simulators.publish_vehicles --scenario overspeed,harsh_braking   # scripted alerts
     python -m simulators.publish_vehicles --list-scenarios
+    python -m simulators.publish_vehicles --scenario demo --speedup 0 --ends-ago 86400   # yesterday, at once
 
 Progress goes to the log every few seconds; settings come from the environment and
 var/stack.env (MQTT_URL). ``--help`` lists every option.
@@ -43,6 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                          "NAME@VEHICLE to pick the vehicle")
     ap.add_argument("--list-scenarios", action="store_true", help="list the scenarios and the alerts each must raise, then exit")
     ap.add_argument("--geofences", default="config/geofences.geojson", help="geofences of the scenarios [config/geofences.geojson]")
+    ap.add_argument("--ends-ago", type=float, default=0.0, metavar="SECONDS",
+                    help="scenarios: lay the plan out to end this long before now - history for a backfill, e.g. 86400 "
+                         "with --speedup 0 publishes yesterday's drives at once [0]")
     ap.add_argument("--vehicle-prefix", default="", help="prepended to the scenarios' default vehicle ids (a test registry) ['']")
     return ap.parse_args(argv)
 

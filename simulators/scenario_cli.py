@@ -3,7 +3,9 @@
 Messages go out at their planned offsets divided by ``--speedup`` (0 = as fast as possible).
 Event times end near now: at speed-up 1 they run with the wall clock; faster, the plan is moved
 into the past so no fix is stamped in the future (the flow flags fixes more than 5 min ahead).
-``device_offline`` needs the silence to be real, so it only fires at speed-up 1.
+``device_offline`` needs the silence to be real, so it only fires at speed-up 1. ``--ends-ago``
+moves the whole plan that much further into the past: ``make demo`` backfills the last days that way,
+through the real pipeline, so trips, day scores and reports have history from the first minute.
 """
 
 from __future__ import annotations
@@ -38,11 +40,15 @@ def listing() -> str:
 
 
 def build_plan(args: argparse.Namespace, now_ms: int, cfg: FleetSettings) -> Plan:
+    """The plan of ``args.scenario``, its event times ending no later than ``args.ends_ago`` s before ``now_ms``."""
     registry = load_registry(args.registry or "config/vehicles.json", args.geofences or None)
     selection = parse_selection(args.scenario)
-    first = plan(selection, registry, now_ms, cfg, args.vehicle_prefix)
+    if args.ends_ago < 0:
+        raise ValueError(f"--ends-ago must be >= 0 seconds, got {args.ends_ago}")
+    end_ms = now_ms - int(args.ends_ago * 1000)
+    first = plan(selection, registry, end_ms, cfg, args.vehicle_prefix)
     behind = first.span_ms if args.speedup <= 0 else max(0.0, first.span_ms * (1 - 1 / args.speedup))
-    return plan(selection, registry, now_ms - int(behind), cfg, args.vehicle_prefix) if behind else first
+    return plan(selection, registry, end_ms - int(behind), cfg, args.vehicle_prefix) if behind else first
 
 
 def publish(args: argparse.Namespace) -> int:
