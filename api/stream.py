@@ -156,16 +156,30 @@ async def _serve(ws: WebSocket, ctx: ApiContext, hub: StreamHub, principal: Prin
 
     for c, parts_ranges in ranges.items():
         await deliver(await asyncio.to_thread(hub.replay, c, parts_ranges))
-    while True:
-        left = expires_at - time.time()
-        if left <= 0:
-            await _close(ws, 1008, Problem(401, "unauthorized", "the access token has expired; reconnect with a new one"))
-            return
-        try:
-            batch = await asyncio.wait_for(queue.get(), timeout=left)
-        except TimeoutError:
-            continue
-        if batch is None:
-            await _close(ws, 1013, Problem(503, "too-slow", f"more than {QUEUE_SIZE} batches behind; reconnect with the last cursors"))
-            return
-        await deliver(batch)
+    closed = asyncio.create_task(_until_closed(ws))  # the live loop never reads: this notices the client leaving
+    try:
+        while True:
+            left = expires_at - time.time()
+            if left <= 0:
+                await _close(ws, 1008, Problem(401, "unauthorized", "the access token has expired; reconnect with a new one"))
+                return
+            get = asyncio.create_task(queue.get())
+            done, _ = await asyncio.wait({get, closed}, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            if get not in done:
+                get.cancel()
+                if closed in done:
+                    return
+                continue
+            batch = get.result()
+            if batch is None:
+                await _close(ws, 1013, Problem(503, "too-slow", f"more than {QUEUE_SIZE} batches behind; reconnect with the last cursors"))
+                return
+            await deliver(batch)
+    finally:
+        closed.cancel()
+
+
+async def _until_closed(ws: WebSocket) -> None:
+    """Returns when the client disconnects; what it sends after the first message is ignored."""
+    while (await ws.receive())["type"] != "websocket.disconnect":
+        pass

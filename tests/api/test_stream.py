@@ -224,3 +224,59 @@ def test_the_stream_refuses_a_missing_bad_or_unscoped_token(stream_client: tuple
             with pytest.raises(WebSocketDisconnect) as closed:
                 ws.receive_json()
             assert closed.value.code == 1008
+
+
+def test_python_m_api_streams_a_published_alert_to_a_websockets_client(world: World, tmp_path: Path) -> None:
+    """The real server (uvicorn, as make demo starts it) and a real WebSocket client, token in Sec-WebSocket-Protocol."""
+    import os
+    import subprocess
+    import sys
+
+    import httpx2
+    from websockets.sync.client import connect
+
+    from settings.stack import REPO_ROOT
+    from tests.support.private_stack import free_port
+
+    s, port = load_stack_settings(), free_port()
+    with kafka_topics(s, unique("api-alerts"), unique("api-positions"), unique("api-spreads"), partitions=1) as (alerts, pos, spr):
+        env = {**os.environ, "API_HOST": "127.0.0.1", "API_PORT": str(port), "API_SIGNING_KEY_FILE": str(tmp_path / "key"),
+               "API_REFRESH_TOKENS_FILE": str(tmp_path / "refresh.sqlite"), "API_TOKEN_ATTEMPTS_FILE": str(tmp_path / "attempts.sqlite"),
+               "API_CLIENTS_FILE": str(tmp_path / "clients.json"), "API_ALERTS_TOPIC": alerts, "API_POSITIONS_TOPIC": pos,
+               "API_SPREADS_TOPIC": spr}
+        log_path = tmp_path / "api.log"
+        with log_path.open("w") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "api"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                base, deadline = f"127.0.0.1:{port}", time.monotonic() + 30
+                while True:
+                    assert proc.poll() is None, log_path.read_text()
+                    try:
+                        if httpx2.get(f"http://{base}/v1/health", timeout=2).status_code == 200:
+                            break
+                    except httpx2.TransportError:
+                        pass
+                    assert time.monotonic() < deadline, log_path.read_text()
+                    time.sleep(0.2)
+                tokens = {u: httpx2.post(f"http://{base}/v1/oauth/token", data={"grant_type": "password", "username": u,
+                                                                              "password": world.passwords[u]}).json()["access_token"]
+                          for u in ("manager", "parent")}
+                offered: Any = ["ticktrack.v1", f"bearer.{tokens['manager']}"]
+                with connect(f"ws://{base}/v1/stream", subprotocols=offered) as manager, \
+                        connect(f"ws://{base}/v1/stream") as parent:
+                    assert manager.subprotocol == "ticktrack.v1"
+                    manager.send(json.dumps({"type": "subscribe", "channels": ["alerts"]}))
+                    parent.send(json.dumps({"type": "subscribe", "access_token": tokens["parent"]}))
+                    assert json.loads(manager.recv(timeout=30))["type"] == "ready"
+                    assert json.loads(parent.recv(timeout=30))["type"] == "ready"
+                    van = _alert(world.v2, world.fleet_a, COOLANT_HIGH, "critical")
+                    t0 = time.monotonic()
+                    _publish_alerts(alerts, van)
+                    got = json.loads(manager.recv(timeout=1.0))
+                    assert time.monotonic() - t0 < 1.0 and got["alert"]["alert_id"] == van.alert_id
+                    car = _alert(world.v1, world.fleet_a, REFUEL, "info")
+                    _publish_alerts(alerts, car)
+                    assert json.loads(parent.recv(timeout=1.0))["alert"]["alert_id"] == car.alert_id  # never the van's
+            finally:
+                proc.terminate()
+                proc.wait(timeout=20)
