@@ -38,9 +38,22 @@ PDF_TABLES = {  # the columns that fit a landscape A4 page
 }
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as a formula (a message or a place starting with ``=``)
+    prefixed with ``'``; numbers untouched."""
+    safe = df.copy()
+    for col in safe.columns:
+        if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
+            safe[col] = [f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v for v in safe[col]]
+    return safe
+
+
 def csv_files(report: Report) -> dict[str, bytes]:
     """``<table>.csv`` -> UTF-8 CSV bytes, one per table."""
-    return {f"{name}.csv": report.tables[name].to_csv(index=False).encode("utf-8") for name in TABLES}
+    return {f"{name}.csv": spreadsheet_safe(report.tables[name]).to_csv(index=False).encode("utf-8") for name in TABLES}
 
 
 def csv_zip(report: Report) -> bytes:
@@ -57,7 +70,7 @@ def xlsx_bytes(report: Report) -> bytes:
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         for name in TABLES:
-            report.tables[name].to_excel(xl, sheet_name=SHEET_TITLES[name], index=False)
+            spreadsheet_safe(report.tables[name]).to_excel(xl, sheet_name=SHEET_TITLES[name], index=False)
     return buf.getvalue()
 
 

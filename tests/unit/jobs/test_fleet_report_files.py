@@ -110,3 +110,16 @@ def test_an_empty_report_still_exports() -> None:
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf_bytes(empty))).pages)
     assert "No positions in this period." in text and "none in this period" in text
     assert openpyxl.load_workbook(io.BytesIO(xlsx_bytes(empty)))["Trips"].max_row == 1
+
+
+def test_formula_text_is_not_run_by_a_spreadsheet(report: Report) -> None:
+    """An alert message starting with '=' arrives as text, in CSV and in XLSX."""
+    import dataclasses
+
+    events = report.tables["events"].copy()
+    events.loc[0, "message"] = "=HYPERLINK(\"http://x\")"
+    evil = dataclasses.replace(report, tables={**report.tables, "events": events})
+    with zipfile.ZipFile(io.BytesIO(csv_zip(evil))) as z:
+        assert list(csv.DictReader(io.StringIO(z.read("events.csv").decode())))[0]["message"] == "'=HYPERLINK(\"http://x\")"
+    cell = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(evil)))["Events"]["G2"]
+    assert (cell.value, cell.data_type) == ("'=HYPERLINK(\"http://x\")", "s")
