@@ -19,7 +19,8 @@ Starts the fleet and crypto dataflows, the vehicle and market simulators and the
 (http://127.0.0.1:$DASHBOARD_PORT) and the API (http://$API_HOST:$API_PORT/docs, docs/api.md).
 Logs: var/logs/demo-*.log. Ctrl-C stops all of them.
 Environment: DASHBOARD_PORT [8501], DASHBOARD_ADDRESS [127.0.0.1], DASHBOARD_DEMO_PASSWORD [random,
-printed], API_HOST [127.0.0.1], API_PORT [8000], plus every setting in docs/configuration.md.
+printed], API_HOST [127.0.0.1], API_PORT [8000], DEMO_BACKFILL_DAYS [6: days of history published
+at start], plus every setting in docs/configuration.md.
 USAGE
   exit 0
 fi
@@ -75,7 +76,11 @@ NOTIFIER_RECIPIENTS_FILE=config/recipients.demo.json NOTIFIER_SMTP_HOST=127.0.0.
 # Every registry vehicle drives a scripted scenario, so every alert type shows up; repeated. The
 # selection `demo` (simulators/scenario_plan.py DEMO_SELECTION) starts each van's round on a trip,
 # so every active vehicle is on the road in the first minute.
-start vehicles bash -c "while true; do $PY -m simulators.publish_vehicles --scenario demo; sleep 5; done"
+# First the last days' history (the same drives, each round ending 1..DEMO_BACKFILL_DAYS days ago, published
+# at once through the real pipeline), so trips, daily scores and reports have data from the first minute.
+DEMO_BACKFILL_DAYS="${DEMO_BACKFILL_DAYS:-6}"
+start vehicles bash -c "for d in \$(seq $DEMO_BACKFILL_DAYS -1 1); do $PY -m simulators.publish_vehicles --scenario demo --speedup 0 \
+  --ends-ago \$((d * 86400)) --client-id ticktrack-backfill; done; while true; do $PY -m simulators.publish_vehicles --scenario demo; sleep 5; done"
 # okx answers 3 s late and bybit fails every request, so the Exchange health page shows them (docs/exchange-health.md).
 METRICS_PORT=9205 start collector $PY -m collectors.ccxt_collector --simulated yes --out kafka --simulate-slow okx:3 --simulate-failing bybit
 METRICS_PORT=9206 start crypto $PY -m bytewax.run "dataflows.crypto_prices:build_flow()" -r "$(recovery crypto)" -s 5 -b 0
