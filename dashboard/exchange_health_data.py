@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -31,10 +32,11 @@ def history_chart(history: pd.DataFrame, exchanges: list[str]) -> go.Figure:
     """Quotes/s, median latency and fresh share of the chosen exchanges, one row each, shared time axis."""
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
                         subplot_titles=("Quotes/s", "Latency p50 (ms, receive - exchange time)", "Fresh share of symbols"))
-    for exchange in exchanges:
+    palette = plotly.colors.qualitative.Plotly
+    for n, exchange in enumerate(exchanges):
         rows = history[history["exchange"] == exchange]
         for i, column in enumerate(("quotes_per_s", "latency_p50_ms", "fresh_share"), start=1):
             fig.add_trace(go.Scatter(x=rows["time"], y=rows[column], mode="lines+markers", name=exchange, legendgroup=exchange,
-                                     showlegend=i == 1), row=i, col=1)
+                                     showlegend=i == 1, line={"color": palette[n % len(palette)]}), row=i, col=1)
     fig.update_layout(height=560, margin={"l": 0, "r": 0, "t": 30, "b": 0}, hovermode="x unified")
     return fig

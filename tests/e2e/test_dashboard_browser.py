@@ -37,6 +37,7 @@ from dashboard.acks import read_acks
 from dashboard.nav import PAGES
 from settings.stack import load_stack_settings
 from tests.dashboard.seed import SeedVehicle, crypto_points, delete_where, fleet_points, new_run_id, operator_client, write
+from tests.dashboard.seed_exchange_health import health_points
 from tests.support.services import kafka_topics
 
 if TYPE_CHECKING:
@@ -106,6 +107,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         SeedVehicle(a.v3, a.fleet_b, 48.15, 11.59, 0.0, fix_age_s=3600),
     ], now, history_minutes=HISTORY_MIN))
     write(client, settings.influx_bucket_crypto, settings.influx_org, crypto_points(a.symbol, EXCHANGES, now, stale="exc"))
+    health, health_rows = health_points(run, now)  # exchanges hf<run> (failing), hs (slow), hx (excluded), ho (ok)
+    write(client, settings.influx_bucket_crypto, settings.influx_org, health_rows)
     tmp = tmp_path_factory.mktemp("e2e")
     hashed = hash_password(a.password, 4)
     save_users(tmp / "users.json", {
@@ -150,6 +153,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         for fleet in (a.fleet_a, a.fleet_b):
             delete_where(client, settings.influx_bucket_fleet, settings.influx_org, f'fleet_id="{fleet}"')
         delete_where(client, settings.influx_bucket_crypto, settings.influx_org, f'symbol="{a.symbol}"')
+        for exchange in health.exchanges:
+            delete_where(client, settings.influx_bucket_crypto, settings.influx_org, f'exchange="{exchange}"')
         client.close()
 
 
@@ -331,6 +336,15 @@ def _forecasts(page: Page, a: App) -> None:
     expect(page.get_by_text(re.compile(r"^No forecast scored in the last 7 days"))).to_be_visible()
 
 
+def _exchanges(page: Page, a: App) -> None:
+    """The seeded health: the failing exchange is named in an error box with its reason."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("stAlert").filter(has_text=f"hf{a.run} is failing: no quote, 4 errors (2 rate limits")).to_be_visible()
+    expect(page.get_by_role("heading", name="Left out of the spreads")).to_be_visible()
+    expect(page.locator(".js-plotly-plot")).to_have_count(1)  # the history of the first three exchanges
+
+
 TITLE = {p.url_path: p.title for p in PAGES}
 
 
@@ -344,8 +358,8 @@ def _walks(a: App) -> dict[str, dict[str, Callable[[Page, App], None]]]:
     walks: dict[str, dict[str, Callable[[Page, App], None]]] = {
         role: {"fleet-map": fleet[role], "vehicle": _vehicle, "alerts": _alerts(alert_counts[role]), "trips": _trips}
         for role in ("manager", "parent", "admin")}
-    walks["admin"].update({"admin": _admin, "prices": _prices, "forecasts": _forecasts})
-    walks["trader"] = {"prices": _prices, "forecasts": _forecasts}
+    walks["admin"].update({"admin": _admin, "prices": _prices, "forecasts": _forecasts, "exchanges": _exchanges})
+    walks["trader"] = {"prices": _prices, "forecasts": _forecasts, "exchanges": _exchanges}
     return walks
 
 
