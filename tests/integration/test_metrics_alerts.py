@@ -4,8 +4,8 @@ A private Prometheus, Alertmanager and ops exporter (services/stack.sh, own var 
 watch the store flow (``METRICS_PORT``, target file in the private var). 200 points and 10 empty
 records in: Prometheus counts exactly 210 in and 10 dead, every target is up, the lag is 0. The
 flow stopped and 300 more records produced: the lag reads exactly 300, the flow-down rule fires
-and Alertmanager's notification reaches the alerts topic as an alert record (the notifier's
-input). Restarted, the flow drains the lag to 0.
+and Alertmanager's notification reaches the alerts topic as an alert record, which the notifier
+delivers to the webhook of the recipients of all alerts. Restarted, the flow drains the lag to 0.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 
+from tests.integration.test_notifier import Webhooks, notifier
 from tests.support.private_stack import STACK, free_port
 from tests.support.services import consume, kafka_topics, require_stack, running_flow, store_flow_topics, unique, write_registry
 
@@ -93,6 +94,17 @@ def test_counters_targets_lag_and_flow_down_alert(tmp_path: Path) -> None:
             downs = [json.loads(m.value()) for m in fired if json.loads(m.value())["type"] == "ops_TicktrackFlowDown"]
             assert downs and downs[0]["state"] == "raised" and downs[0]["labels"]["flow"] == "fleet_store", downs
             assert downs[0]["vehicle_id"] == "ops" and downs[0]["alert_id"] and 'flow:"fleet_store"' in downs[0]["logs_query"]
+
+            # the notifier delivers it to the recipients of all alerts, like any alert
+            with Webhooks() as hooks:
+                recipients = tmp_path / "recipients.json"
+                recipients.write_text(json.dumps({"recipients": {"ops-desk": {"webhooks": [f"{hooks.url}/ops"]}}, "all": ["ops-desk"]}))
+                with notifier({"NOTIFIER_TOPIC": alerts, "NOTIFIER_GROUP_ID": run, "NOTIFIER_RECIPIENTS_FILE": str(recipients),
+                               "NOTIFIER_DELIVERIES_DB": str(tmp_path / "deliveries.sqlite"), "NOTIFIER_COMMIT_INTERVAL_S": "0.2"}):
+                    deadline = time.monotonic() + 30
+                    while time.monotonic() < deadline and downs[0]["alert_id"] not in hooks.ids("/ops"):
+                        time.sleep(0.3)
+                assert downs[0]["alert_id"] in hooks.ids("/ops"), hooks.received
 
             with running_flow("dataflows.fleet_store:build_flow()", env):
                 assert wait_value(prom, f'sum(ticktrack:consumer_lag{{{flow}}})', 0, timeout_s=60) == 0, "drained after restart"
