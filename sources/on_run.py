@@ -75,8 +75,10 @@ def _count(step_id: str, batch: list[Any]) -> None:
         metrics.consumed(last.topic, last.partition, last.offset + 1)
 
 
-class _CountedFixed(StatefulSourcePartition[X, S]):
-    def __init__(self, step_id: str, part: StatefulSourcePartition[X, S]) -> None:
+class _Counting(Generic[X]):
+    """Delegates a partition's reads and counts them (``_count``)."""
+
+    def __init__(self, step_id: str, part: StatefulSourcePartition[X, Any] | StatelessSourcePartition[X]) -> None:
         self._step_id, self._part = step_id, part
 
     def next_batch(self) -> list[X]:
@@ -86,25 +88,19 @@ class _CountedFixed(StatefulSourcePartition[X, S]):
 
     def next_awake(self) -> Any:
         return self._part.next_awake()
+
+    def close(self) -> None:
+        self._part.close()
+
+
+class _CountedFixed(_Counting[X], StatefulSourcePartition[X, S]):
+    def __init__(self, step_id: str, part: StatefulSourcePartition[X, S]) -> None:
+        super().__init__(step_id, part)
+        self._fixed = part
 
     def snapshot(self) -> S:
-        return self._part.snapshot()
-
-    def close(self) -> None:
-        self._part.close()
+        return self._fixed.snapshot()
 
 
-class _CountedDynamic(StatelessSourcePartition[X]):
-    def __init__(self, step_id: str, part: StatelessSourcePartition[X]) -> None:
-        self._step_id, self._part = step_id, part
-
-    def next_batch(self) -> list[X]:
-        batch = list(self._part.next_batch())
-        _count(self._step_id, batch)
-        return batch
-
-    def next_awake(self) -> Any:
-        return self._part.next_awake()
-
-    def close(self) -> None:
-        self._part.close()
+class _CountedDynamic(_Counting[X], StatelessSourcePartition[X]):
+    """A stateless partition, counted."""
