@@ -230,3 +230,18 @@ def test_status_records_are_produced_keyed_by_exchange() -> None:
     outputs = produce_outputs(lambda t, k, v: sent.append((t, k, v)), status_topic="st")
     outputs.on_status(status("okx", 1_000))
     assert sent == [("st", "okx", status("okx", 1_000).to_json())]
+
+
+def test_state_survives_a_pickle_round_trip_midway() -> None:
+    """Bytewax recovery pickles the state: resuming from a copy gives the same windows as never stopping."""
+    import pickle
+
+    rnd = random.Random(5)
+    events = [quote(rnd.choice("ab"), rnd.choice(["X", "Y"]), t, latency=rnd.randint(0, 900)) for t in range(0, 60_000, 150)]
+    events += [status("b", t, state="backoff", errors=t // 10_000) for t in range(0, 60_000, 1_000)]
+    events.sort(key=lambda e: e.recv_ts_ms if isinstance(e, Quote) else e.ts_ms)
+    events.append(status("a", 70_000))
+    _, straight = run(events)
+    state, first = run(events[:300])
+    _, rest = run(events[300:], state=pickle.loads(pickle.dumps(state)))
+    assert first + rest == straight and len(straight) == 12
