@@ -59,7 +59,7 @@ class ExchangeStats:
         self.rate_limits += is_rate_limit(exc)
         self.timeouts += isinstance(exc, (asyncio.TimeoutError, TimeoutError, ccxt.RequestTimeout))
         self.error_types.append(type(exc).__name__)
-        self.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+        self.last_error = f"{type(exc).__name__}: {str(exc)[:200]}" if str(exc) else type(exc).__name__
         return self.last_error
 
     def status(self, ts_ms: int) -> ExchangeStatus:

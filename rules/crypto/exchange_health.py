@@ -134,8 +134,10 @@ def classify(h: dict[str, Any], rules: HealthRules) -> tuple[str, str]:
     last = f": {h['last_error']}" if h["last_error"] else ""
     if h["state"] == "stopped" and h["quotes"] == 0:
         return "stopped", f"the collector stopped polling it{last}"
-    if h["quotes"] == 0 and (h["errors"] > 0 or h["state"] == "backoff"):
+    if h["quotes"] == 0 and h["errors"] > 0:
         return "failing", f"no quote, {error_text}{last}"
+    if h["quotes"] == 0 and h["state"] == "backoff":
+        return "failing", f"no quote, the collector backing off after {h['last_error'] or 'an error'}"
     share = h["fresh_share"]
     if share is None or share < rules.min_fresh_share:
         listed = "?" if h["symbols_listed"] is None else h["symbols_listed"]

@@ -88,6 +88,7 @@ def test_counters_grow_per_window_and_restart_from_zero() -> None:
     ])
     assert [r.errors for r in out] == [3, 2, 1, 0]
     assert [r.health for r in out] == ["failing"] * 4  # backing off: failing even without a new error
+    assert out[-1].reason == "no quote, the collector backing off after RateLimitExceeded: 429"
 
 
 def test_stale_slow_degraded_stopped_by_hand() -> None:
