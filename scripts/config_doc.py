@@ -30,6 +30,7 @@ SETTINGS_CLASSES = [
     ("settings.metrics", "MetricsSettings"),
     ("settings.metrics", "PrometheusSettings"),
     ("jobs.ops_exporter", "OpsExporterSettings"),
+    ("wallets.config", "WalletSettings"),
 ]
 
 

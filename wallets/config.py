@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 from rules.crypto.config import CryptoSettings
 from settings.errors import load_settings
@@ -23,15 +25,33 @@ class WalletSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="WALLET_", extra="ignore", frozen=True)
 
-    db_url: str = Field(f"sqlite:///{REPO_ROOT / 'var' / 'wallets.sqlite'}",
-                        description="SQLAlchemy URL of the wallet database (accounts, ledger, encrypted API keys)")
-    key_file: Path = Field(REPO_ROOT / "var" / "wallet-secrets.key",
-                           description="Fernet key that encrypts exchange API keys at rest; made mode 600 on first use")
+    db_url: str = Field("sqlite:///var/wallets.sqlite", validate_default=True,
+                        description="SQLAlchemy URL of the wallet database (accounts, ledger, encrypted API keys); "
+                                    "a relative SQLite path is under the checkout")
+    key_file: Path = Field(Path("var/wallet-secrets.key"), validate_default=True,
+                           description="Fernet key that encrypts exchange API keys at rest, made mode 600 on first use; relative: under the checkout")
     currency: str = Field("USDT", min_length=1, description="valuation currency: every trade is against it, every value is in it")
     valuation_interval_s: float = Field(60.0, gt=0, description="s between two valuations written by jobs.wallet_valuation")
     price_max_age_s: float = Field(120.0, gt=0, description="s; a spread older than this prices nothing (the asset shows unpriced)")
     spreads_topic: str = Field(CRYPTO_SPREADS, description="Kafka topic of spread records the valuation writer prices with")
     points_topic: str = Field(CRYPTO_POINTS, description="Kafka topic the valuation writer puts its points on (the crypto store writes them)")
+
+
+    @field_validator("db_url")
+    @classmethod
+    def _sqlite_under_checkout(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not an SQLAlchemy URL: {exc}") from None
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" and not Path(url.database).is_absolute():
+            return url.set(database=str(REPO_ROOT / url.database)).render_as_string(hide_password=False)
+        return value
+
+    @field_validator("key_file")
+    @classmethod
+    def _key_under_checkout(cls, value: Path) -> Path:
+        return value if value.is_absolute() else REPO_ROOT / value
 
 
 def load_wallet_settings() -> WalletSettings:
