@@ -85,6 +85,10 @@ start vehicles bash -c "for d in \$(seq $DEMO_BACKFILL_DAYS -1 1); do $PY -m sim
 METRICS_PORT=9205 start collector $PY -m collectors.ccxt_collector --simulated yes --out kafka --simulate-slow okx:3 --simulate-failing bybit
 METRICS_PORT=9206 start crypto $PY -m bytewax.run "dataflows.crypto_prices:build_flow()" -r "$(recovery crypto)" -s 5 -b 0
 METRICS_PORT=9207 start crypto-store $PY -m bytewax.run "dataflows.crypto_store:build_flow()" -r "$(recovery crypto-store)" -s 5 -b 0
+# The demo trader's wallet (docs/wallets.md): seeded through the production CSV import (every row has a
+# ref, so a second demo adds nothing), valued every minute from the live spreads into InfluxDB.
+$PY -m jobs.wallet_import csv --owner trader --file config/wallets.demo.csv --create-accounts 2>> var/logs/demo-wallet-import.log
+start wallet-valuation $PY -m jobs.wallet_valuation
 # Walk-forward forecasts of each symbol's mid with their skill against the random walk (docs/forecasts.md).
 METRICS_PORT=9208 start forecasts $PY -m bytewax.run "dataflows.crypto_forecasts:build_flow()" -r "$(recovery crypto-forecasts)" -s 5 -b 0
 # Per-exchange health windows from quotes, the collector's status records and the spreads' exclusions.
