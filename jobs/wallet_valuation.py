@@ -97,8 +97,13 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             vals = owner_valuations(store, EVERYONE, spreads, fees, now_ms, max_age_ms)
             unpriced = sorted({a for vs in vals.values() for v in vs for a in v.unpriced})
-            if args.once and unpriced and time.monotonic() - started < args.wait_s:
-                continue  # keep reading: the spreads of some held asset have not come yet
+            if unpriced and time.monotonic() - started < (args.wait_s if args.once else ws.price_max_age_s):
+                # warming up: the spreads of some held asset have not come yet - a valuation now would
+                # store a dip that never happened; after the warm-up the unpriced count says so instead
+                if not args.once:
+                    next_tick = (now_ms // interval_ms + 1) * interval_ms
+                    log.info("valuation skipped while warming up", unpriced=unpriced)
+                continue
             point_ms = now_ms - now_ms % interval_ms
             n = 0
             for owner, vs in vals.items():
