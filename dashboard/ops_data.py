@@ -72,7 +72,9 @@ def flows() -> pd.DataFrame:
         up = up.merge(rates, on="flow", how="left")
     up = up.merge(frame("sum by (flow) (ticktrack:consumer_lag)", ["flow"], "lag"), on="flow", how="left")
     up["up"] = up["up"].map({1.0: "up", 0.0: "DOWN"})
-    return up.fillna({"in/s": 0.0, "out/s": 0.0, "dead/s": 0.0}).sort_values("flow").reset_index(drop=True)
+    up["lag"] = [f"{int(x):,}" if pd.notna(x) else "no Kafka input" for x in up["lag"]]
+    up = up.fillna({"in/s": 0.0, "out/s": 0.0, "dead/s": 0.0}).round({"in/s": 1, "out/s": 1, "dead/s": 2})
+    return up.sort_values("flow").reset_index(drop=True)
 
 
 def services() -> pd.DataFrame:
@@ -98,7 +100,7 @@ def dead_letter_reasons(limit: int = 10) -> pd.DataFrame:
     """Top dead-letter reasons over 1 h, records/s and count."""
     per_s = frame("sum by (flow, reason) (rate(ticktrack_dead_letters_total[5m]))", ["flow", "reason"], "per s (5 min)")
     hour = frame("sum by (flow, reason) (increase(ticktrack_dead_letters_total[1h]))", ["flow", "reason"], "last hour")
-    out = hour.merge(per_s, on=["flow", "reason"], how="left").fillna(0.0)
+    out = hour.merge(per_s, on=["flow", "reason"], how="left").fillna(0.0).round({"last hour": 0, "per s (5 min)": 3})
     return out.sort_values("last hour", ascending=False).head(limit).reset_index(drop=True)
 
 
@@ -107,7 +109,8 @@ def sink_retries() -> pd.DataFrame:
     retries = frame("sum by (flow, sink) (increase(ticktrack_sink_retries_total[1h]))", ["flow", "sink"], "retries (1 h)")
     p95 = frame("histogram_quantile(0.95, sum by (flow, sink, le) (rate(ticktrack_sink_write_seconds_bucket[5m])))",
                 ["flow", "sink"], "write p95 s")
-    return p95.merge(retries, on=["flow", "sink"], how="outer").fillna(0.0).sort_values(["flow", "sink"]).reset_index(drop=True)
+    out = p95.merge(retries, on=["flow", "sink"], how="outer").fillna(0.0).round({"write p95 s": 3, "retries (1 h)": 0})
+    return out.sort_values(["flow", "sink"]).reset_index(drop=True)
 
 
 @dataclass(frozen=True)

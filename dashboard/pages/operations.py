@@ -36,7 +36,8 @@ if flows is not None:
         cols = st.columns(3)
         cols[0].metric("processes up", f"{int((flows['up'] == 'up').sum())} / {len(flows)}")
         cols[1].metric("records in / s", f"{flows['in/s'].sum():,.1f}")
-        cols[2].metric("lag (records)", f"{flows['lag'].fillna(0).sum():,.0f}")
+        lag = shown("Lag", lambda: ops_data.frame("sum(ticktrack:consumer_lag)", [], "lag"))
+        cols[2].metric("lag (records)", f"{lag['lag'].sum():,.0f}" if lag is not None else "?")
         for name in down["flow"]:
             st.error(f"{name} is down")
         st.dataframe(flows, key="ops_flows", hide_index=True)
