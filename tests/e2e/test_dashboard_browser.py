@@ -345,6 +345,15 @@ def _exchanges(page: Page, a: App) -> None:
     expect(page.locator(".js-plotly-plot")).to_have_count(1)  # the history of the first three exchanges
 
 
+def _operations(page: Page, a: App) -> None:
+    """Admins only: every section is there and the stack's services are listed (figures: docs/operations.md)."""
+    from playwright.sync_api import expect
+
+    for heading in ("Flows", "Alert rules firing", "Dead letters", "Services", "Logs"):
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+    expect(page.get_by_label("LogsQL query")).to_be_visible()
+
+
 TITLE = {p.url_path: p.title for p in PAGES}
 
 
@@ -358,7 +367,7 @@ def _walks(a: App) -> dict[str, dict[str, Callable[[Page, App], None]]]:
     walks: dict[str, dict[str, Callable[[Page, App], None]]] = {
         role: {"fleet-map": fleet[role], "vehicle": _vehicle, "alerts": _alerts(alert_counts[role]), "trips": _trips}
         for role in ("manager", "parent", "admin")}
-    walks["admin"].update({"admin": _admin, "prices": _prices, "forecasts": _forecasts, "exchanges": _exchanges})
+    walks["admin"].update({"admin": _admin, "operations": _operations, "prices": _prices, "forecasts": _forecasts, "exchanges": _exchanges})
     walks["trader"] = {"prices": _prices, "forecasts": _forecasts, "exchanges": _exchanges}
     return walks
 
