@@ -72,7 +72,8 @@ class LateQuotes:
     def __call__(self, item: tuple[str, tuple[int, Quote]]) -> None:
         key, (window_id, quote) = item
         self.count += 1
-        log.warning("ohlc_late_quote", key=key, window_id=window_id, recv_ts_ms=quote.recv_ts_ms, late_total=self.count)
+        log.warning("ohlc_late_quote", key=key, symbol=quote.symbol, exchange=quote.exchange, window_id=window_id,
+                    recv_ts_ms=quote.recv_ts_ms, late_total=self.count)
 
 
 def build_flow(flow_settings: CryptoFlowSettings | None = None, stack: StackSettings | None = None,
