@@ -39,6 +39,8 @@ from settings.stack import load_stack_settings
 from tests.dashboard.seed import SeedVehicle, crypto_points, delete_where, fleet_points, new_run_id, operator_client, write
 from tests.dashboard.seed_exchange_health import health_points
 from tests.support.services import kafka_topics
+from wallets.csv_import import import_csv
+from wallets.store import WalletStore
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page, ViewportSize
@@ -126,11 +128,16 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     (tmp / "geofences.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [square]},
          "properties": {"id": f"gE-{run}", "name": "Depot", "kind": "allowed", "fleets": [a.fleet_a]}}]}))
+    # the demo trader's wallet through the production CSV import, in this run's own wallet database
+    wallet_db = f"sqlite:///{tmp / 'wallets.sqlite'}"
+    import_csv(WalletStore.open(wallet_db, "USDT", {"BTC", "ETH", "SOL", "USDT"}), "trader",
+               (REPO / "config" / "wallets.demo.csv").read_text(), "csv:wallets.demo.csv", create_accounts=True)
     port = _free_port()
     env = {**os.environ, "DASHBOARD_USERS_FILE": str(tmp / "users.json"), "DASHBOARD_VEHICLES_FILE": str(tmp / "vehicles.json"),
            "DASHBOARD_GEOFENCES_FILE": str(tmp / "geofences.geojson"), "DASHBOARD_LIVE_CONFIG": "false",
            "DASHBOARD_REFRESH_S": "5", "DASHBOARD_QUOTE_STALE_AFTER_S": "300",  # fresh quotes stay fresh on a slow run
-           "DASHBOARD_ACKS_TOPIC": a.acks_topic}  # the Acknowledge button never writes the demo's fleet.acks
+           "DASHBOARD_ACKS_TOPIC": a.acks_topic,  # the Acknowledge button never writes the demo's fleet.acks
+           "WALLET_DB_URL": wallet_db}
     topics = kafka_topics(settings, a.acks_topic, partitions=1, config={"cleanup.policy": "compact"})
     topics.__enter__()
     log = (tmp / "streamlit.log").open("w")
@@ -345,6 +352,16 @@ def _exchanges(page: Page, a: App) -> None:
     expect(page.locator(".js-plotly-plot")).to_have_count(1)  # the history of the first three exchanges
 
 
+def _wallet(page: Page, a: App) -> None:
+    """The demo wallet (config/wallets.demo.csv): FIFO realized P&L 487.30 on BTC less the 0.002 ETH
+    withdrawal fee at its 3,003 cost = 481.29; both accounts; the ledger's 7 rows."""
+    from playwright.sync_api import expect
+
+    _expect_metric(page, "Realized P&L (FIFO)", "481.29")
+    expect(page.get_by_role("heading", name="Holdings", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Ledger", exact=True)).to_be_visible()
+
+
 def _operations(page: Page, a: App) -> None:
     """Admins only: every section is there and the stack's services are listed (figures: docs/operations.md)."""
     from playwright.sync_api import expect
@@ -367,8 +384,9 @@ def _walks(a: App) -> dict[str, dict[str, Callable[[Page, App], None]]]:
     walks: dict[str, dict[str, Callable[[Page, App], None]]] = {
         role: {"fleet-map": fleet[role], "vehicle": _vehicle, "alerts": _alerts(alert_counts[role]), "trips": _trips}
         for role in ("manager", "parent", "admin")}
-    walks["admin"].update({"admin": _admin, "operations": _operations, "prices": _prices, "forecasts": _forecasts, "exchanges": _exchanges})
-    walks["trader"] = {"prices": _prices, "forecasts": _forecasts, "exchanges": _exchanges}
+    walks["admin"].update({"admin": _admin, "operations": _operations, "prices": _prices, "forecasts": _forecasts, "wallet": _wallet,
+                           "exchanges": _exchanges})
+    walks["trader"] = {"prices": _prices, "forecasts": _forecasts, "wallet": _wallet, "exchanges": _exchanges}
     return walks
 
 
