@@ -26,6 +26,7 @@ SETTINGS_CLASSES = [
     ("settings.forecast_flow", "ForecastFlowSettings"),
     ("settings.exchange_health_flow", "ExchangeHealthSettings"),
     ("notifier.config", "NotifierSettings"),
+    ("api.config", "ApiSettings"),
     ("settings.log_shipping", "LogShippingSettings"),
     ("settings.metrics", "MetricsSettings"),
     ("settings.metrics", "PrometheusSettings"),
@@ -46,6 +47,8 @@ def render() -> str:
                 "| variable | default | meaning |", "|---|---|---|"]
         for field_name, field in cls.model_fields.items():
             default = field.default if field.default is not None else ""
+            if isinstance(default, Path) and default.is_relative_to(REPO):  # the same page in every checkout
+                default = default.relative_to(REPO)
             out.append(f"| `{(prefix + field_name).upper()}` | `{default}` | {field.description or ''} |")
         out.append("")
     return "\n".join(out)
