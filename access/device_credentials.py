@@ -50,11 +50,9 @@ def issue(var_dir: Path, vehicle_id: str, timeout_s: float = 30.0) -> DeviceCred
     if not passwd_file(var_dir).exists():
         raise DeviceAuthOff(f"no {passwd_file(var_dir)}: the broker runs with MQTT_AUTH=off (services/stack.sh)")
     existed = has_device(var_dir, vehicle_id)
-    done = subprocess.run(["bash", str(SCRIPT), "add", vehicle_id], capture_output=True, text=True, timeout=timeout_s,
-                          env={**os.environ, "TICKTRACK_VAR": str(var_dir)}, check=False)
-    password = done.stdout.strip()
-    if done.returncode != 0 or not password:
-        raise DeviceCredentialError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
+    password = _script(var_dir, "add", vehicle_id, timeout_s)
+    if not password:
+        raise DeviceCredentialError("services/mqtt_device.sh printed no password")
     return DeviceCredential(username=vehicle_id, password=password, rotated=existed)
 
 
@@ -62,8 +60,15 @@ def revoke(var_dir: Path, vehicle_id: str, timeout_s: float = 30.0) -> bool:
     """Remove the device's password (it can no longer connect); False when it had none."""
     if not has_device(var_dir, vehicle_id):
         return False
-    done = subprocess.run(["bash", str(SCRIPT), "remove", vehicle_id], capture_output=True, text=True, timeout=timeout_s,
+    _script(var_dir, "remove", vehicle_id, timeout_s)
+    return True
+
+
+def _script(var_dir: Path, command: str, vehicle_id: str, timeout_s: float) -> str:
+    """The script's output; its last error line raised when it fails (a reserved name, a bad id, ...)."""
+    done = subprocess.run(["bash", str(SCRIPT), command, vehicle_id], capture_output=True, text=True, timeout=timeout_s,
                           env={**os.environ, "TICKTRACK_VAR": str(var_dir)}, check=False)
     if done.returncode != 0:
-        raise DeviceCredentialError(done.stderr.strip() or f"exit {done.returncode}")
-    return True
+        lines = done.stderr.strip().splitlines()
+        raise DeviceCredentialError(lines[-1] if lines else f"services/mqtt_device.sh exit {done.returncode}")
+    return done.stdout.strip()

@@ -8,10 +8,11 @@ passwords (``MQTT_AUTH=off``). The vehicle must be in the registry (files + ``fl
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Response, Security
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -24,6 +25,7 @@ from api.security import Principal, current_principal
 router = APIRouter(tags=["registry"])
 Admin = Annotated[Principal, Security(current_principal, scopes=["admin"])]
 Context = Annotated[ApiContext, Depends(get_context)]
+T = TypeVar("T")
 
 
 class DeviceCredentials(BaseModel):
@@ -34,22 +36,23 @@ class DeviceCredentials(BaseModel):
     rotated: bool = Field(description="true when a previous password existed: it stopped working")
 
 
-def _known(ctx: ApiContext, vehicle_id: str) -> None:
+def _changed(ctx: ApiContext, vehicle_id: str, change: Callable[[Path, str], T]) -> T:
+    """Run a change of the vehicle's device account; its errors as problem documents."""
     if vehicle_id not in registry(ctx).vehicles:
         raise not_found(f"no vehicle {vehicle_id!r}")
+    try:
+        return change(ctx.settings.mqtt_var_dir, vehicle_id)
+    except device_credentials.DeviceAuthOff as exc:
+        raise Problem(409, "device-auth-off", str(exc)) from exc
+    except device_credentials.DeviceCredentialError as exc:
+        raise Problem(400, "invalid-request", str(exc)) from exc
 
 
 @router.post("/vehicles/{vehicle_id}/device-credentials", status_code=201, response_model=DeviceCredentials,
              summary="Create or rotate the vehicle's MQTT device password (admin)",
              responses={404: {"description": "not in the registry"}, 409: {"description": "the broker runs with MQTT_AUTH=off"}})
-async def issue_credentials(vehicle_id: str, principal: Admin, ctx: Context) -> JSONResponse:
-    await run_in_threadpool(_known, ctx, vehicle_id)
-    try:
-        cred = await run_in_threadpool(device_credentials.issue, ctx.settings.mqtt_var_dir, vehicle_id)
-    except device_credentials.DeviceAuthOff as exc:
-        raise Problem(409, "device-auth-off", str(exc)) from exc
-    except device_credentials.DeviceCredentialError as exc:
-        raise Problem(400, "invalid-request", str(exc)) from exc
+def issue_credentials(vehicle_id: str, principal: Admin, ctx: Context) -> JSONResponse:
+    cred = _changed(ctx, vehicle_id, device_credentials.issue)
     body = DeviceCredentials(vehicle_id=vehicle_id, username=cred.username, password=cred.password,
                              topic=f"fleet/{vehicle_id}/telemetry", rotated=cred.rotated)
     return JSONResponse(body.model_dump(), status_code=201, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
@@ -57,12 +60,7 @@ async def issue_credentials(vehicle_id: str, principal: Admin, ctx: Context) -> 
 
 @router.delete("/vehicles/{vehicle_id}/device-credentials", status_code=204, summary="Remove the device's password (admin)",
                responses={404: {"description": "no such vehicle, or it has no device password"}})
-async def revoke_credentials(vehicle_id: str, principal: Admin, ctx: Context) -> Response:
-    await run_in_threadpool(_known, ctx, vehicle_id)
-    try:
-        removed = await run_in_threadpool(device_credentials.revoke, ctx.settings.mqtt_var_dir, vehicle_id)
-    except device_credentials.DeviceCredentialError as exc:
-        raise Problem(400, "invalid-request", str(exc)) from exc
-    if not removed:
+def revoke_credentials(vehicle_id: str, principal: Admin, ctx: Context) -> Response:
+    if not _changed(ctx, vehicle_id, device_credentials.revoke):
         raise not_found(f"vehicle {vehicle_id!r} has no device password")
     return Response(status_code=204)
