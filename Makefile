@@ -10,7 +10,7 @@ install:         ## apt packages and .venv with the pinned dependencies
 venv:            ## only .venv with the pinned dependencies (no root, no apt)
 	scripts/install.sh --venv-only
 
-up: install      ## start Mosquitto, Kafka and InfluxDB (first run builds InfluxDB: 15-30 min)
+up: install      ## start Mosquitto, Kafka, InfluxDB, VictoriaLogs, Prometheus + Alertmanager (first run builds InfluxDB: 15-30 min)
 	services/stack.sh up
 
 down:            ## stop the services started by `make up`
