@@ -7,33 +7,21 @@ value. Decrypted keys exist only inside an import; nothing logs or returns them.
 from __future__ import annotations
 
 import json
-import os
-import stat
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from settings.errors import ConfigError
+from settings.private_files import read_or_create_private
 
 KEY_FIELDS = ("apiKey", "secret", "password", "uid")
 
 
 def load_or_create_fernet(path: Path) -> Fernet:
     """The Fernet of ``path``; the file is created (O_EXCL, mode 600) when missing."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
-            pass  # another process made it a moment ago: use theirs
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(Fernet.generate_key() + b"\n")
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise ConfigError(f"{path} (WALLET_KEY_FILE): the wallet key file is readable by others (mode {mode:o}); chmod 600 it")
+    raw = read_or_create_private(path, lambda: Fernet.generate_key() + b"\n", "the wallet key file (WALLET_KEY_FILE)")
     try:
-        return Fernet(path.read_bytes().strip())
+        return Fernet(raw.strip())
     except ValueError as exc:
         raise ConfigError(f"{path} (WALLET_KEY_FILE): not a Fernet key: {exc}") from None
 
