@@ -10,7 +10,6 @@ balance negative, names an unknown asset or is malformed answers 422 naming the 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Literal
@@ -24,7 +23,7 @@ from api.context import ApiContext, get_context
 from api.fleet import time_window
 from api.problems import Problem, not_found
 from api.security import Principal, current_principal
-from contracts.wallet import LedgerEntry, Valuation
+from contracts.wallet import AssetValue, LedgerEntry, Valuation
 from rules.crypto.fees import FeeTable, build_fee_table
 from settings.rules_env import load_crypto_settings
 from wallets.config import load_wallet_settings, open_wallet_store
@@ -35,19 +34,6 @@ router = APIRouter(prefix="/wallets", tags=["wallets"])
 WalletReader = Annotated[Principal, Security(current_principal, scopes=["wallet:read"])]
 WalletWriter = Annotated[Principal, Security(current_principal, scopes=["wallet:write"])]
 Context = Annotated[ApiContext, Depends(get_context)]
-
-
-class AssetOut(BaseModel):
-    asset: str
-    quantity: float
-    value_bid: float | None = Field(description="selling it all now at the best bid across exchanges, after that exchange's taker fee")
-    value_mid: float | None
-    cost: float
-    uncosted_quantity: float
-    realized_pnl: float
-    unrealized_pnl: float | None
-    allocation_pct: float | None
-    price_exchange: str | None
 
 
 class AccountOut(BaseModel):
@@ -63,7 +49,8 @@ class AccountOut(BaseModel):
     realized_pnl: float
     unrealized_pnl: float
     unpriced: list[str]
-    assets: list[AssetOut]
+    assets: list[AssetValue] = Field(description="per asset: value_bid = selling it all now at the best bid across exchanges after "
+                                                 "that exchange's taker fee; None fields = unpriced")
 
 
 class Wallets(BaseModel):
@@ -139,7 +126,7 @@ def _account_out(v: Valuation, account_id: int, owner: str, name: str, kind: str
     return AccountOut(account_id=account_id, owner=owner, name=name, kind=kind, exchange=exchange, api_key_stored=key,
                       currency=v.currency, value_bid=v.value_bid, value_mid=v.value_mid, realized_pnl=v.realized_pnl,
                       unrealized_pnl=v.unrealized_pnl, unpriced=list(v.unpriced),
-                      assets=[AssetOut(**asdict(a)) for a in v.assets])
+                      assets=list(v.assets))
 
 
 @router.get("", response_model=Wallets, summary="Every account the caller sees, valued at the live best bid net of fees and at the mid")
