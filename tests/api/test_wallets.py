@@ -19,8 +19,8 @@ from sinks.influx_points.crypto import spread_point
 from sinks.influx_points.fields import at_ms
 from tests.api.conftest import World, auth, token
 from tests.dashboard.seed import delete_where, new_run_id, operator_client, write
+from tests.support.wallets import seed_wallets
 from wallets.config import open_wallet_store
-from wallets.csv_import import import_csv
 from wallets.store import WalletScope
 
 pytestmark = pytest.mark.integration
@@ -31,20 +31,7 @@ def asset(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     s = load_stack_settings()
     client = operator_client(s)
     asset = f"A{new_run_id()}".upper()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("WALLET_DB_URL", f"sqlite:///{tmp_path_factory.mktemp('wallet-api') / 'wallets.sqlite'}")
-    mp.setenv("CRYPTO_SYMBOLS", f"ETH/USDT,{asset}/USDT")
-    mp.setenv("CRYPTO_EXCHANGES", "binance,kraken")
-    mp.setenv("CRYPTO_TAKER_FEES", '{"binance": 0.001, "kraken": 0.002}')
-    store = open_wallet_store()
-    import_csv(store, "trader", f"""time,account,type,asset,quantity,price,quote,fee,fee_asset,ref
-2026-12-01T09:00:00Z,spot,deposit,USDT,10000,,,,,
-2026-12-01T09:05:00Z,spot,buy,{asset},0.1,30000,USDT,3,USDT,t1
-2026-12-01T09:10:00Z,spot,buy,{asset},0.1,40000,USDT,0.0001,{asset},t2
-2026-12-01T09:15:00Z,spot,sell,{asset},0.15,50000,USDT,7.5,USDT,t3
-""", "csv:test", create_accounts=True)
-    import_csv(store, "trader2", "time,account,type,asset,quantity,price\n2026-12-01T09:00:00Z,stash,deposit,ETH,5,1000\n", "csv:test",
-               create_accounts=True)
+    mp = seed_wallets(tmp_path_factory.mktemp("wallet-api"), asset)
     ms = int(datetime.now(UTC).timestamp() * 1000)
     p = Point("wallet_valuation").tag("owner", "trader").tag("account", "*").tag("currency", "USDT")
     p.field("value_bid", 13_000.0).field("value_mid", 13_001.0).field("realized_pnl", 2487.5).field("unrealized_pnl", 900.0)

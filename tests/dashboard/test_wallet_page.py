@@ -22,8 +22,8 @@ from sinks.influx_points.crypto import spread_point
 from sinks.influx_points.fields import at_ms
 from tests.dashboard.conftest import World, open_page, plotly_specs, sign_in
 from tests.dashboard.seed import delete_where, new_run_id, operator_client, write
+from tests.support.wallets import seed_wallets
 from wallets.config import open_wallet_store
-from wallets.csv_import import import_csv
 from wallets.store import WalletScope
 
 pytestmark = pytest.mark.integration
@@ -35,30 +35,13 @@ class Seeded:
     symbol: str
 
 
-def ledger(asset: str) -> str:
-    return f"""time,account,type,asset,quantity,price,quote,fee,fee_asset,ref
-2026-12-01T09:00:00Z,spot,deposit,USDT,10000,,,,,
-2026-12-01T09:05:00Z,spot,buy,{asset},0.1,30000,USDT,3,USDT,t1
-2026-12-01T09:10:00Z,spot,buy,{asset},0.1,40000,USDT,0.0001,{asset},t2
-2026-12-01T09:15:00Z,spot,sell,{asset},0.15,50000,USDT,7.5,USDT,t3
-"""
-
-
 @pytest.fixture(scope="module")
 def seeded(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     s = load_stack_settings()
     client = operator_client(s)
     asset = f"W{new_run_id()}".upper()
     symbol = f"{asset}/USDT"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("WALLET_DB_URL", f"sqlite:///{tmp_path_factory.mktemp('wallet') / 'wallets.sqlite'}")
-    mp.setenv("CRYPTO_SYMBOLS", f"BTC/USDT,ETH/USDT,{symbol}")
-    mp.setenv("CRYPTO_EXCHANGES", "binance,kraken")
-    mp.setenv("CRYPTO_TAKER_FEES", '{"binance": 0.001, "kraken": 0.002}')
-    store = open_wallet_store()
-    import_csv(store, "trader", ledger(asset), "csv:test", create_accounts=True)
-    import_csv(store, "trader2", "time,account,type,asset,quantity,price\n2026-12-01T09:00:00Z,secret-stash,deposit,ETH,5,1000\n",
-               "csv:test", create_accounts=True)
+    mp = seed_wallets(tmp_path_factory.mktemp("wallet"), asset)
     now = datetime.now(UTC)
     ms = int(now.timestamp() * 1000)
     points = [spread_point(SpreadRecord(symbol, ms - 3000, 60_000, "binance", 60_020, "kraken", 60_010, 20, 0.033, -0.3, 2, []))]
