@@ -11,10 +11,12 @@ the quotes and errors of all windows add up to exactly what was received.
 
 Health, worst first (the first that applies):
 
-- ``stopped``: the collector gave the exchange up (a permanent error, or it shut down) and no quote came;
+- ``stopped``: no quote, and the collector gave the exchange up (a permanent error), or it shut down and the
+  exchange's quotes are no longer fresh;
 - ``failing``: no quote in the window, and errors in it or the collector backing off after one;
 - ``stale``: fewer than ``min_fresh_share`` of its listed symbols have a quote newer than ``stale_after_ms``;
-- ``slow``: median latency (receive - exchange time) above ``slow_latency_ms``;
+- ``slow``: median latency (receive - exchange time) above ``slow_latency_ms`` (in a window without
+  quotes: the latency last measured);
 - ``degraded``: errors in the window, but quotes too;
 - ``excluded``: some of its symbols are left out of the spreads (outlier or stale, with the detail);
 - ``ok``.
@@ -80,6 +82,7 @@ class ExchangeTrack:
     last_recv: dict[str, int] = field(default_factory=dict)  # symbol -> newest recv_ts_ms
     quotes: int = 0  # in the open window
     latencies: list[int] = field(default_factory=list)  # in the open window, ms
+    last_p50_ms: float | None = None  # median latency of the last window that had quotes with an exchange time
     exclusions: dict[str, tuple[str, str]] = field(default_factory=dict)  # symbol -> (reason, detail)
 
 
@@ -127,25 +130,29 @@ def percentile(sorted_values: list[int], q: float) -> float | None:
     return float(sorted_values[min(rank, len(sorted_values)) - 1])
 
 
-def classify(h: dict[str, Any], rules: HealthRules) -> tuple[str, str]:
-    """(health, reason) of one exchange's window figures (docstring of this module)."""
+def classify(h: dict[str, Any], rules: HealthRules, last_p50_ms: float | None = None) -> tuple[str, str]:
+    """(health, reason) of one exchange's window figures (docstring of this module); ``last_p50_ms``
+    judges a window without quotes by the latency last measured (a slow exchange's quiet window is not ok)."""
     window_s = rules.window_ms / 1000
     error_text = f"{h['errors']} errors ({h['rate_limits']} rate limits, {h['timeouts']} timeouts) in {window_s:g} s"
     last = f": {h['last_error']}" if h["last_error"] else ""
+    share = h["fresh_share"]
+    not_fresh = share is None or share < rules.min_fresh_share
     if h["state"] == "stopped" and h["quotes"] == 0:
         return "stopped", f"the collector stopped polling it{last}"
+    if h["state"] == "ended" and h["quotes"] == 0 and not_fresh:
+        return "stopped", f"the collector shut down{last}"
     if h["quotes"] == 0 and h["errors"] > 0:
         return "failing", f"no quote, {error_text}{last}"
     if h["quotes"] == 0 and h["state"] == "backoff":
         return "failing", f"no quote, the collector backing off after {h['last_error'] or 'an error'}"
-    share = h["fresh_share"]
-    if share is None or share < rules.min_fresh_share:
+    if not_fresh:
         listed = "?" if h["symbols_listed"] is None else h["symbols_listed"]
         age = "no quote yet" if h["staleness_s"] is None else f"newest quote {h['staleness_s']:g} s old"
         return "stale", f"{h['symbols_fresh']} of {listed} symbols fresh ({age}; fresh = under {rules.stale_after_ms / 1000:g} s)"
-    if h["latency_p50_ms"] is not None and h["latency_p50_ms"] > rules.slow_latency_ms:
-        return "slow", (f"median latency {h['latency_p50_ms'] / 1000:.2f} s (receive - exchange time) "
-                        f"over {rules.slow_latency_ms / 1000:g} s")
+    p50, carried = (h["latency_p50_ms"], "") if h["latency_p50_ms"] is not None else (last_p50_ms, ", last measured")
+    if p50 is not None and p50 > rules.slow_latency_ms:
+        return "slow", f"median latency {p50 / 1000:.2f} s (receive - exchange time{carried}) over {rules.slow_latency_ms / 1000:g} s"
     if h["errors"] > 0:
         return "degraded", f"quoting, but {error_text}{last}"
     if h["excluded_outlier"] or h["excluded_stale"]:
@@ -172,7 +179,9 @@ def exchange_window(exchange: str, track: ExchangeTrack, start: int, end: int, r
         "exclusions": "; ".join(f"{symbol} {reason}: {detail}" for symbol, (reason, detail) in shown[:MAX_EXCLUSIONS_SHOWN])
                       + (f"; and {len(shown) - MAX_EXCLUSIONS_SHOWN} more" if len(shown) > MAX_EXCLUSIONS_SHOWN else ""),
     }
-    health, reason = classify(h, rules)
+    health, reason = classify(h, rules, track.last_p50_ms)
+    if h["latency_p50_ms"] is not None:
+        track.last_p50_ms = h["latency_p50_ms"]
     return ExchangeHealth(exchange=exchange, window_start_ms=start, window_end_ms=end, health=health, reason=reason, **h)
 
 

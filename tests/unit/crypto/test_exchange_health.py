@@ -91,6 +91,17 @@ def test_counters_grow_per_window_and_restart_from_zero() -> None:
     assert out[-1].reason == "no quote, the collector backing off after RateLimitExceeded: 429"
 
 
+def test_collector_shutdown_stops_only_exchanges_without_fresh_quotes() -> None:
+    _, out = run([
+        status("b", 1_000, state="backoff", errors=1), quote("a", "X", 10_500), quote("a", "Y", 10_500),
+        status("b", 11_000, state="ended", errors=1), status("a", 11_000, state="ended"),
+        status("c", 20_000), status("c", 30_000),
+    ])
+    assert [(r.exchange, r.health) for r in out if r.exchange in "ab"] == [
+        ("b", "failing"), ("a", "ok"), ("b", "stopped"), ("a", "ok"), ("b", "stopped")]
+    assert out[2].reason == "the collector shut down: RateLimitExceeded: 429"
+
+
 def test_stale_slow_degraded_stopped_by_hand() -> None:
     _, out = run([
         quote("s", "X", 1_000), quote("s", "Y", 1_000), status("s", 2_000),
@@ -114,8 +125,14 @@ def test_stale_slow_degraded_stopped_by_hand() -> None:
     assert (later["s"].symbols_fresh, later["s"].fresh_share, later["s"].staleness_s) == (0, 0.0, 39.0)
     assert later["s"].health == "stale"
     assert later["s"].reason == "0 of 2 symbols fresh (newest quote 39 s old; fresh = under 30 s)"
-    assert later["w"].health == "ok" and later["d"].health == "ok"
+    assert later["w"].health == "ok" and later["d"].health == "ok"  # w's quotes of this window are fast again
     assert later["a"].health == "stale" and later["a"].reason == "0 of 2 symbols fresh (no quote yet; fresh = under 30 s)"
+
+
+def test_a_slow_exchange_stays_slow_in_a_window_without_quotes() -> None:
+    _, (first, quiet) = run([quote("w", "X", 1_000, latency=3_000), status("w", 12_000), status("w", 20_000)])
+    assert (first.health, quiet.health, quiet.quotes, quiet.latency_p50_ms) == ("slow", "slow", 0, None)
+    assert quiet.reason == "median latency 3.00 s (receive - exchange time, last measured) over 2 s"
 
 
 def test_exclusions_shown_with_reason_then_cleared() -> None:
