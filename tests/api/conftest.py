@@ -31,7 +31,7 @@ def api_settings(tmp: Path, **overrides: Any) -> ApiSettings:
                                   offline_after_s=1800.0, alerting_window_s=1800.0,
                                   # whole seeded series in one raw page: exact counts, no windowing
                                   max_limit=100_000, raw_max_range_h=12.0, default_range_h=6.0,
-                                  # every test asks for many tokens from one peer (tests/api/test_rate_limits.py tests the limits)
+                                  # every test asks for many tokens from one peer (tests/unit/api/test_rate_limits.py tests the limits)
                                   rate_limit="100000/minute", token_rate_limit="100000/minute")
     values.update(overrides)
     return ApiSettings(**values)
