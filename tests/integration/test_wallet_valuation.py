@@ -13,20 +13,23 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import orjson
 import pytest
 from confluent_kafka import Producer
 
+from contracts.quote import Quote
 from contracts.spread import SpreadRecord
 from settings.stack import REPO_ROOT
 from tests.support.buckets import flow_env_for_bucket, temp_bucket
-from tests.support.services import influx_query, kafka_topics, require_stack, running_flow, unique
+from tests.support.services import consume, influx_query, kafka_topics, require_stack, running_flow, unique
 
 pytestmark = pytest.mark.integration
 
 STORE = "dataflows.crypto_store:build_flow()"
+PRICES = "dataflows.crypto_prices:build_flow()"
 TRADER = """time,account,type,asset,quantity,price,quote,fee,fee_asset,ref,note
 2026-12-01T09:00:00Z,spot,deposit,USDT,10000,,,,,,
 2026-12-01T09:05:00Z,spot,buy,BTC,0.1,30000,USDT,3,USDT,t1,
@@ -49,10 +52,13 @@ def cli(module: str, *args: str, env: dict[str, str]) -> subprocess.CompletedPro
                           capture_output=True, text=True, timeout=180)
 
 
-def test_wallets_valued_from_live_spreads_stored_in_influxdb(tmp_path: Path) -> None:
+@pytest.mark.parametrize("source", ["spreads", "quotes"])
+def test_wallets_valued_from_live_spreads_stored_in_influxdb(tmp_path: Path, source: str) -> None:
+    """``spreads``: spread records put on the topic; ``quotes``: exchange quotes through the real prices
+    flow, whose spreads have the same best bids and mids (binance 60,000 / kraken 3,000)."""
     s = require_stack()
     run = unique("wal")
-    spreads_t, points_t, dead_t, tickers_t = (f"{run}.{n}" for n in ("spreads", "points", "deadletter", "tickers"))
+    spreads_t, points_t, dead_t, tickers_t, alerts_t = (f"{run}.{n}" for n in ("spreads", "points", "deadletter", "tickers", "alerts"))
     env = {"WALLET_DB_URL": f"sqlite:///{tmp_path / 'wallets.sqlite'}", "WALLET_KEY_FILE": str(tmp_path / "wallet.key"),
            "WALLET_SPREADS_TOPIC": spreads_t, "WALLET_POINTS_TOPIC": points_t,
            "CRYPTO_EXCHANGES": "binance,kraken,okx", "CRYPTO_TAKER_FEES": '{"binance": 0.001, "kraken": 0.002, "okx": 0.001}',
@@ -69,19 +75,30 @@ def test_wallets_valued_from_live_spreads_stored_in_influxdb(tmp_path: Path) -> 
     assert r.returncode == 1 and "line 3: BTC balance 0.0499 is less than the 0.3 sold" in r.stderr, r.stderr
 
     now = int(time.time() * 1000)
-    with kafka_topics(s, spreads_t, points_t, dead_t, tickers_t), temp_bucket(s, run) as bucket:
+    with kafka_topics(s, spreads_t, points_t, dead_t, tickers_t, alerts_t), temp_bucket(s, run) as bucket:
         producer = Producer(s.kafka_config())
-        for rec in (spread("BTC/USDT", now - 5000, 59_000, "okx", 59_030),  # older: superseded
-                    spread("BTC/USDT", now - 2000, 60_000, "binance", 60_020),
-                    spread("ETH/USDT", now - 2000, 3000, "kraken", 3002)):
-            producer.produce(spreads_t, orjson.dumps(rec.to_dict()), rec.symbol.encode())
-        producer.produce(spreads_t, b"{not json", b"x")  # ignored, not fatal
+        if source == "spreads":
+            for rec in (spread("BTC/USDT", now - 5000, 59_000, "okx", 59_030),  # older: superseded
+                        spread("BTC/USDT", now - 2000, 60_000, "binance", 60_020),
+                        spread("ETH/USDT", now - 2000, 3000, "kraken", 3002)):
+                producer.produce(spreads_t, orjson.dumps(rec.to_dict()), rec.symbol.encode())
+            producer.produce(spreads_t, b"{not json", b"x")  # ignored, not fatal
+        else:
+            for q in (Quote("binance", "BTC/USDT", 60_000, 60_030, 60_010, 1.0, 1.0, 10.0, now - 2000, now - 2000, "ccxt"),
+                      Quote("kraken", "BTC/USDT", 59_990, 60_020, 60_000, 1.0, 1.0, 10.0, now - 1900, now - 1900, "ccxt"),
+                      Quote("binance", "ETH/USDT", 2999, 3003, 3001, 1.0, 1.0, 10.0, now - 2000, now - 2000, "ccxt"),
+                      Quote("kraken", "ETH/USDT", 3000, 3002, 3001, 1.0, 1.0, 10.0, now - 1900, now - 1900, "ccxt")):
+                producer.produce(tickers_t, q.to_json(), q.symbol.encode())
         assert producer.flush(30) == 0
         env.update(flow_env_for_bucket(s, bucket))
-        with running_flow(STORE, env):
+        env.update({"CRYPTO_FLOW_TICKERS_TOPIC": tickers_t, "CRYPTO_FLOW_SPREADS_TOPIC": spreads_t, "CRYPTO_FLOW_POINTS_TOPIC": points_t,
+                    "CRYPTO_FLOW_ALERTS_TOPIC": alerts_t, "CRYPTO_FLOW_DEADLETTER_TOPIC": dead_t, "CRYPTO_FLOW_FROM_BEGINNING": "true"})
+        with running_flow(STORE, env), (running_flow(PRICES, env) if source == "quotes" else nullcontext()):
+            if source == "quotes":  # one spread per symbol: after its second exchange's quote
+                assert len(consume(s, spreads_t, lambda m: len(m) >= 2, 120)) == 2
             r = cli("jobs.wallet_valuation", "--once", "--wait-s", "20", env=env)
             assert r.returncode == 0, r.stderr
-            rows = wait_rows(s, bucket, 3 + 3 + 3 + 2, 60)  # valuations: trader spot, cold, *; trader2 main, *; assets
+            rows = wait_rows(s, bucket, 5 + 4, 60)  # valuations: trader spot, cold, *; trader2 main, *; 4 owner assets
 
     val = {(r["owner"], r["account"]): r for r in rows if r["_measurement"] == "wallet_valuation"}
     assets = {(r["owner"], r["asset"]): r for r in rows if r["_measurement"] == "wallet_asset"}
