@@ -43,7 +43,8 @@ from settings.stack import StackSettings, load_stack_settings
 from sinks.influx_points.fleet_analytics import alert_point, day_point, health_point, late_point, link_point, stats_point, trip_point
 from sinks.kafka import KafkaRecord
 from sinks.kafka_epoch import KafkaEpochSink, epoch_output
-from sources.kafka_messages import KafkaMessage, kafka_messages
+from sources.kafka_messages import KAFKA_BATCH, KafkaMessage, kafka_messages
+from sources.lingering import LingeringSource
 from sources.on_run import OnRunFixed
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -85,8 +86,9 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
 
     flow = Dataflow("fleet_analytics")
     brokers = [kafka["bootstrap.servers"]]
-    source = kafka_messages(brokers, [analytics.telemetry_topic], starting_offset=OFFSET_BEGINNING if analytics.from_beginning else OFFSET_END,
-                            add_config=kafka)
+    source = LingeringSource(kafka_messages(brokers, [analytics.telemetry_topic],
+                                            starting_offset=OFFSET_BEGINNING if analytics.from_beginning else OFFSET_END, add_config=kafka),
+                             timedelta(milliseconds=analytics.source_linger_ms), full=KAFKA_BATCH)
 
     def on_start() -> None:
         # Logging and the registry's consumer start when the flow runs, not when it is built.

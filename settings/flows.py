@@ -68,3 +68,5 @@ class AnalyticsSettings(BaseSettings):
                                                    "produced before the flow was up is skipped; false = only new data")
     tick_interval_s: float = Field(1.0, gt=0, description="seconds between wall-clock ticks (offline, quiet trips, lateness flush)")
     state_ttl_days: float = Field(7.0, gt=0, description="days without data after which a vehicle's state is dropped")
+    source_linger_ms: float = Field(20.0, ge=0, description="ms a Kafka partition is not polled after a short batch, so live batches grow "
+                                                         "(Bytewax's cost per call is paid per batch); 0 = poll at once (sources/lingering.py)")

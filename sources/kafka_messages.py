@@ -17,10 +17,12 @@ from bytewax.inputs import FixedPartitionedSource
 from confluent_kafka import OFFSET_BEGINNING
 
 KafkaMessage: TypeAlias = KafkaSourceMessage[bytes | None, bytes | None]
+KAFKA_BATCH = 1000  # messages per batch at most (KafkaSource's default batch_size)
 
 
 def kafka_messages(brokers: Iterable[str], topics: Iterable[str], *, tail: bool = True, starting_offset: int = OFFSET_BEGINNING,
                    add_config: dict[str, str] | None = None) -> FixedPartitionedSource[KafkaMessage, int | None]:
     """``KafkaSource`` over ``topics`` that raises on consumer errors (its items are messages only)."""
-    source = KafkaSource(brokers, topics, tail=tail, starting_offset=starting_offset, add_config=add_config, raise_on_errors=True)
+    source = KafkaSource(brokers, topics, tail=tail, starting_offset=starting_offset, add_config=add_config, raise_on_errors=True,
+                         batch_size=KAFKA_BATCH)
     return cast("FixedPartitionedSource[KafkaMessage, int | None]", source)
