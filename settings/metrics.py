@@ -129,6 +129,14 @@ def count_reorder(kind: str, n: int = 1) -> None:
     REORDER.labels(_label(), kind).inc(n)
 
 
+def bytewax_serves(port: int) -> bool:
+    """Whether Bytewax's own API server answers /metrics on ``port`` for this flow: started with
+    ``BYTEWAX_DATAFLOW_API_ENABLED=true`` and ``BYTEWAX_DATAFLOW_API_PORT`` = ``METRICS_PORT``, it
+    serves Bytewax's per-step metrics together with this registry (but listens on every interface)."""
+    enabled = os.environ.get("BYTEWAX_DATAFLOW_API_ENABLED", "").lower() in ("1", "true", "yes")
+    return enabled and os.environ.get("BYTEWAX_DATAFLOW_API_PORT", "3030") == str(port)
+
+
 _served: int | None = None
 _lock = threading.Lock()
 
@@ -144,11 +152,14 @@ def serve_metrics(settings: MetricsSettings | None = None) -> int | None:
         s = settings or load_settings(MetricsSettings)
         if not s.port:
             return None
-        try:
-            start_http_server(s.port, addr="127.0.0.1")
-        except OSError as exc:
-            log.error("metrics_port_unavailable", port=s.port, error=str(exc))
-            return None
+        if bytewax_serves(s.port):
+            log.info("metrics_served_by_bytewax", port=s.port)
+        else:
+            try:
+                start_http_server(s.port, addr="127.0.0.1")
+            except OSError as exc:
+                log.error("metrics_port_unavailable", port=s.port, error=str(exc))
+                return None
         _served = s.port
         service, flow = process_origin()
         targets = Path(s.targets_dir) if os.path.isabs(s.targets_dir) else REPO_ROOT / s.targets_dir

@@ -106,7 +106,14 @@ def test_counters_targets_lag_and_flow_down_alert(tmp_path: Path) -> None:
                         time.sleep(0.3)
                 assert downs[0]["alert_id"] in hooks.ids("/ops"), hooks.received
 
-            with running_flow("dataflows.fleet_store:build_flow()", env):
+            # restarted with Bytewax's own API server on the same port: its per-step metrics come along
+            bytewax = {"BYTEWAX_DATAFLOW_API_ENABLED": "true", "BYTEWAX_DATAFLOW_API_PORT": str(mport)}
+            with running_flow("dataflows.fleet_store:build_flow()", {**env, **bytewax}):
                 assert wait_value(prom, f'sum(ticktrack:consumer_lag{{{flow}}})', 0, timeout_s=60) == 0, "drained after restart"
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline and not promql(prom, f'bytewax_item_out_count_total{{{flow}}}'):
+                    time.sleep(1)
+                steps = {r["metric"]["step_id"] for r in promql(prom, f'bytewax_item_out_count_total{{{flow}}}')}
+                assert any("kafka_in" in step for step in steps), steps
         finally:
             subprocess.run([str(STACK), "down", *services], env=stack_env, capture_output=True, timeout=120)
