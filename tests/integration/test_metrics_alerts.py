@@ -107,7 +107,8 @@ def test_counters_targets_lag_and_flow_down_alert(tmp_path: Path) -> None:
                 assert downs[0]["alert_id"] in hooks.ids("/ops"), hooks.received
 
             # restarted with Bytewax's own API server on the same port: its per-step metrics come along
-            bytewax = {"BYTEWAX_DATAFLOW_API_ENABLED": "true", "BYTEWAX_DATAFLOW_API_PORT": str(mport)}
+            bytewax = {"BYTEWAX_DATAFLOW_API_ENABLED": "true", "BYTEWAX_DATAFLOW_API_PORT": str(mport),
+                       "BYTEWAX_DATAFLOW_API_CACHE_PATH": str(tmp_path)}  # its dataflow.json, else in the checkout
             with running_flow("dataflows.fleet_store:build_flow()", {**env, **bytewax}):
                 assert wait_value(prom, f'sum(ticktrack:consumer_lag{{{flow}}})', 0, timeout_s=60) == 0, "drained after restart"
                 deadline = time.monotonic() + 30
