@@ -23,7 +23,7 @@ WEBHOOK = "webhook"
 EMAIL = "email"
 
 _EMAIL_RE = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
-_TOP_KEYS = {"recipients", "vehicles", "fleets", "all"}
+_TOP_KEYS = {"recipients", "vehicles", "fleets", "all", "reports"}  # reports: scheduled reports (jobs/fleet_report_schedule.py)
 _RECIPIENT_KEYS = {"webhooks", "emails", "min_severity", "types", "exclude_types", "notify_cleared"}
 CLEARED = "cleared"  # the incident state of a record that clears its incident (contracts/alert.py)
 

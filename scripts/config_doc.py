@@ -26,6 +26,7 @@ SETTINGS_CLASSES = [
     ("settings.forecast_flow", "ForecastFlowSettings"),
     ("settings.exchange_health_flow", "ExchangeHealthSettings"),
     ("notifier.config", "NotifierSettings"),
+    ("jobs.fleet_report_schedule", "ReportScheduleSettings"),
     ("api.config", "ApiSettings"),
     ("settings.log_shipping", "LogShippingSettings"),
     ("settings.metrics", "MetricsSettings"),

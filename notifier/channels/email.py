@@ -132,26 +132,31 @@ class EmailChannel:
 
     def send(self, alert: Mapping[str, Any], delivery: Delivery, delivery_id: str) -> AttemptResult:
         c = self._config
-        msg = build_message(alert, delivery.target, c.sender, delivery_id)
-        smtp: smtplib.SMTP | None = None
-        try:
-            if c.tls == "ssl":
-                smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout_s, context=ssl.create_default_context())
-            else:
-                smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout_s)
-            if c.tls == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
-            if c.user:
-                smtp.login(c.user, c.password or "")
-            refused = smtp.send_message(msg, from_addr=c.sender, to_addrs=[delivery.target])
-        except (smtplib.SMTPException, OSError) as exc:
-            return classify_smtp_error(exc)
-        finally:
-            if smtp is not None:
-                _quit(smtp)
-        if refused:
-            return classify_smtp_error(smtplib.SMTPRecipientsRefused(refused))
-        return AttemptResult(Outcome.SENT, "accepted")
+        return send_message(c, build_message(alert, delivery.target, c.sender, delivery_id), delivery.target)
+
+
+def send_message(c: SmtpConfig, msg: EmailMessage, to: str) -> AttemptResult:
+    """One SMTP session handing ``msg`` to ``to`` (alerts here; the scheduled reports of
+    ``jobs.fleet_report_schedule`` too); errors classified, never raised."""
+    smtp: smtplib.SMTP | None = None
+    try:
+        if c.tls == "ssl":
+            smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout_s, context=ssl.create_default_context())
+        else:
+            smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout_s)
+        if c.tls == "starttls":
+            smtp.starttls(context=ssl.create_default_context())
+        if c.user:
+            smtp.login(c.user, c.password or "")
+        refused = smtp.send_message(msg, from_addr=c.sender, to_addrs=[to])
+    except (smtplib.SMTPException, OSError) as exc:
+        return classify_smtp_error(exc)
+    finally:
+        if smtp is not None:
+            _quit(smtp)
+    if refused:
+        return classify_smtp_error(smtplib.SMTPRecipientsRefused(refused))
+    return AttemptResult(Outcome.SENT, "accepted")
 
 
 def _quit(smtp: smtplib.SMTP) -> None:
