@@ -4,13 +4,11 @@ exactly once per period and address, with the right attachments; a failed send i
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
 import pytest
-from aiosmtpd.controller import Controller
 from influxdb_client import InfluxDBClient
 from pypdf import PdfReader
 
@@ -22,6 +20,7 @@ from notifier.channels.email import SmtpConfig
 from rules.fleet.registry import Registry
 from sinks.influx_points.fleet_analytics import alert_point, trip_point
 from tests.dashboard.seed import write
+from tests.integration.test_incident_lifecycle import smtp  # noqa: F401 - the aiosmtpd fixture
 from tests.integration.test_notifier import Mailbox, free_port
 from tests.support.buckets import temp_bucket
 from tests.support.services import require_stack, unique
@@ -40,18 +39,7 @@ def trip(vid: str, start: datetime, km: float) -> Trip:
                 km * 3, 0.0, start_place="Paris, Île-de-France, FR", end_place="Saint-Denis, Île-de-France, FR")
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield mailbox, controller.port
-    finally:
-        controller.stop()
-
-
-def test_daily_and_weekly_reports_arrive_once_per_period(tmp_path: Path, smtp: tuple[Mailbox, int]) -> None:
+def test_daily_and_weekly_reports_arrive_once_per_period(tmp_path: Path, smtp: tuple[Mailbox, int]) -> None:  # noqa: F811
     s = require_stack()
     mailbox, port = smtp
     run = unique("rs")
