@@ -5,7 +5,8 @@ answer 3 s late), bybit failing (every ticker request a 429 or a 503), kraken qu
 behind HOT/USDT. The prices flow makes the spreads (with their exclusions), the exchange health
 flow the ``exchange_health`` windows, the crypto store writes them. After the collector stops, one
 closing record (a quote and a status 60 s later, of an exchange that is no part of the test) closes
-the last window. Then, exactly: every window of bybit is ``failing`` with no quote, and its errors and
+the last window; a broken status record goes to the dead letters with its reason. Then, exactly:
+every window of bybit is ``failing`` with no quote, and its errors and
 rate limits over all windows are the collector's final counters; every okx window from its first
 quote on is ``slow`` (median latency >= 3 s); kraken's windows after its first exclusion are ``excluded`` with
 the outlier's detail; the three others are ``ok`` from their first quote on; the quotes of all
@@ -38,7 +39,7 @@ from rules.crypto.config import DEFAULT_EXCHANGES
 from settings.stack import REPO_ROOT, StackSettings
 from tests.integration.test_crypto_pipeline import ms, pivoted, read_topic, store_env
 from tests.support.buckets import flow_env_for_bucket, temp_bucket
-from tests.support.services import kafka_topics, require_stack, running_flow, unique
+from tests.support.services import consume, kafka_topics, require_stack, running_flow, unique
 
 pytestmark = pytest.mark.integration
 
@@ -89,6 +90,7 @@ def test_slow_and_failing_exchanges_show_as_such() -> None:
             time.sleep(5)  # the health flow reads live: let it take the last spreads before the closing record
             closing = last_event + 60_000
             producer = Producer(s.kafka_config())
+            producer.produce(t["status"], b"{not json", b"broken")  # -> a dead letter with the reason, nothing else
             producer.produce(t["status"], orjson.dumps({
                 "exchange": "zz-closing", "ts_ms": closing, "started_ms": closing, "source": "simulated", "state": "polling",
                 "listed": 1, "polls": 0, "quotes": 0, "dead": 0, "errors": 0, "rate_limits": 0, "timeouts": 0,
@@ -105,6 +107,11 @@ def test_slow_and_failing_exchanges_show_as_such() -> None:
                 if {r["exchange"] for r in rows if ms(r) == last_end} >= set(EXCHANGES):
                     break
                 time.sleep(1)
+
+            letters = [orjson.loads(m.value()) for m in consume(s, t["deadletter"], lambda ms_: any(
+                orjson.loads(m.value())["source_topic"] == f"kafka:{t['status']}" for m in ms_), 30)]
+        assert [(d["reason"], d["payload"]) for d in letters if d["source_topic"] == f"kafka:{t['status']}"] == [
+            ("crypto_exchange_health: payload is not JSON", "{not json")]
 
         windows: dict[str, list[dict]] = {e: sorted((r for r in rows if r["exchange"] == e), key=ms) for e in EXCHANGES}
         assert all(ms(w[-1]) == last_end for w in windows.values()), {e: ms(w[-1]) for e, w in windows.items() if w}
