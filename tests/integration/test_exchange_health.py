@@ -6,12 +6,12 @@ behind HOT/USDT. The prices flow makes the spreads (with their exclusions), the 
 flow the ``exchange_health`` windows, the crypto store writes them. After the collector stops, one
 closing record (a quote and a status 60 s later, of an exchange that is no part of the test) closes
 the last window; a broken status record goes to the dead letters with its reason. Then, exactly:
-every window of bybit is ``failing`` with no quote, and its errors and
-rate limits over all windows are the collector's final counters; every okx window from its first
-quote on is ``slow`` (median latency >= 3 s); kraken's windows after its first exclusion are ``excluded`` with
-the outlier's detail; the three others are ``ok`` from their first quote on; the quotes of all
-windows of each exchange add up to its quotes on the tickers topic; and the page's read puts
-bybit first, as failing, with its reason.
+every window of bybit is ``failing`` with no quote (its last one may hold the collector's shutdown:
+``stopped``), and its errors and rate limits over all windows are the collector's final counters;
+every okx window from its first quote on is ``slow`` (median latency >= 3 s); kraken's windows after
+its first exclusion are ``excluded`` with the outlier's detail; the three others are ``ok`` from
+their first quote on; the quotes of all windows of each exchange add up to its quotes on the
+tickers topic; and the page's read puts bybit, okx and kraken first.
 """
 
 from __future__ import annotations
