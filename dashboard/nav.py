@@ -25,6 +25,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/alerts.py", "Alerts", ":material/notifications:", "alerts", "fleet"),
     PageSpec("pages/trips.py", "Trips & safety", ":material/route:", "trips", "fleet"),
     PageSpec("pages/reports.py", "Reports", ":material/summarize:", "reports", "fleet"),
+    PageSpec("pages/replay.py", "Route replay", ":material/replay:", "replay", "fleet"),
     PageSpec("pages/admin.py", "Fleet admin", ":material/admin_panel_settings:", "admin", "admin"),
     PageSpec("pages/operations.py", "Operations", ":material/monitoring:", "operations", "admin"),
     PageSpec("pages/prices.py", "Price spreads", ":material/candlestick_chart:", "prices", "prices"),

@@ -12,8 +12,11 @@ from __future__ import annotations
 import io
 import math
 import zipfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
+import gpxpy.gpx
 import matplotlib
 import pandas as pd
 from fpdf import FPDF
@@ -23,6 +26,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from jobs.fleet_report_build import TABLES, Report
+from rules.fleet.stops import Sample, Stop
 
 FONT = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
 FONT_BOLD = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans-Bold.ttf"
@@ -167,3 +171,21 @@ def write_files(report: Report, out_dir: Path, formats: tuple[str, ...] = ("csv"
         (out_dir / f"{stem}.pdf").write_bytes(pdf_bytes(report))
         written.append(out_dir / f"{stem}.pdf")
     return written
+
+
+def gpx_bytes(vehicle_id: str, samples: Sequence[Sample], stops: Sequence[Stop] = ()) -> bytes:
+    """A GPX 1.1 track of the fixes (time, position; the speed as a GPX 1.0-style ``speed`` in m/s
+    is not part of 1.1, so it stays out) and a waypoint per stop named by its place (gpxpy)."""
+    gpx = gpxpy.gpx.GPX()
+    gpx.creator = "ticktrack"
+    track = gpxpy.gpx.GPXTrack(name=vehicle_id)
+    segment = gpxpy.gpx.GPXTrackSegment()
+    for s in samples:
+        segment.points.append(gpxpy.gpx.GPXTrackPoint(s.lat, s.lon, time=datetime.fromtimestamp(s.ts_ms / 1000, tz=UTC)))
+    track.segments.append(segment)
+    gpx.tracks.append(track)
+    for stop in stops:
+        gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(stop.lat, stop.lon, time=datetime.fromtimestamp(stop.start_ts / 1000, tz=UTC),
+                                                   name=stop.place or "stop",
+                                                   description=f"stop {stop.duration_s / 60:.1f} min"))
+    return gpx.to_xml(version="1.1").encode("utf-8")

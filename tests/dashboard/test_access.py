@@ -21,7 +21,7 @@ from tests.support.private_stack import free_port
 pytestmark = pytest.mark.integration
 
 ALL = [p.path for p in PAGES]
-FLEET = ["pages/fleet_map.py", "pages/vehicle.py", "pages/alerts.py", "pages/trips.py", "pages/reports.py"]
+FLEET = ["pages/fleet_map.py", "pages/vehicle.py", "pages/alerts.py", "pages/trips.py", "pages/reports.py", "pages/replay.py"]
 EXPECTED = {
     "admin": set(ALL),
     "manager": set(FLEET),

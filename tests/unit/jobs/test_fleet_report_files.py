@@ -123,3 +123,18 @@ def test_formula_text_is_not_run_by_a_spreadsheet(report: Report) -> None:
         assert list(csv.DictReader(io.StringIO(z.read("events.csv").decode())))[0]["message"] == "'=HYPERLINK(\"http://x\")"
     cell = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(evil)))["Events"]["G2"]
     assert (cell.value, cell.data_type) == ("'=HYPERLINK(\"http://x\")", "s")
+
+
+def test_gpx_read_back() -> None:
+    import gpxpy
+
+    from jobs.fleet_report_files import gpx_bytes
+    from rules.fleet.stops import Stop
+
+    samples = _records()[0].samples
+    stop = Stop("v1", T0 + 600_000, T0 + 1_200_000, 48.9566, 2.3522, 120.0, True, place="Villetaneuse, Île-de-France, FR")
+    gpx = gpxpy.parse(gpx_bytes("v1", samples, [stop]).decode())
+    points = gpx.tracks[0].segments[0].points
+    assert gpx.tracks[0].name == "v1" and len(points) == 31
+    assert (points[0].latitude, points[0].longitude, points[0].time) == (48.8566, 2.3522, datetime(2025, 11, 24, 8, 0, tzinfo=UTC))
+    assert [(w.name, w.description) for w in gpx.waypoints] == [("Villetaneuse, Île-de-France, FR", "stop 10.0 min")]

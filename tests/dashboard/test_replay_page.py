@@ -1,0 +1,41 @@
+"""Route replay page on the seeded world: scoped choice, path coloured by speed, the slider moving
+the vehicle on the map and the marker on the timeline together, alerts marked, GPX export."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.dashboard.conftest import World, open_page, plotly_specs, sign_in, values
+
+pytestmark = pytest.mark.integration
+
+
+def trace(spec: dict, name: str) -> dict:
+    return next(t for t in spec["data"] if t.get("name") == name)
+
+
+def test_parent_replays_their_car(world: World) -> None:
+    at = open_page(sign_in(world, "parent"), "pages/replay.py")
+    options = at.selectbox(key="replay_page_vehicle").options
+    assert len(options) == 1 and world.v1 in options[0]
+    at.selectbox(key="replay_page_range").set_value("Last hour").run()
+    assert not at.exception
+    assert at.slider(key="replay_page_pos").max == 23  # 21 route fixes + 3 recent ones
+    map_spec, timeline = plotly_specs(at)
+    speed = trace(map_spec, "speed")
+    assert len(values(speed["lat"])) == 24
+    assert values(speed["marker"]["color"])[:21] == [40.0] * 21 and values(speed["marker"]["color"])[21:] == [50.0] * 3
+    assert len(values(trace(map_spec, "alerts")["lat"])) == 1  # the seeded refuel
+    at.slider(key="replay_page_pos").set_value(5).run()
+    map_spec, timeline = plotly_specs(at)
+    vehicle = trace(map_spec, "vehicle")
+    assert values(vehicle["lat"]) == [pytest.approx(52.50 + 0.002 * 5)]
+    [line] = timeline["layout"]["shapes"]
+    assert line["x0"] == line["x1"] and line["x0"].startswith(str(values(trace(timeline, "speed")["x"])[5])[:16])
+    assert at.download_button(key="replay_page_gpx").label == "Export GPX"
+
+
+def test_manager_chooses_among_their_fleet(world: World) -> None:
+    at = open_page(sign_in(world, "manager"), "pages/replay.py")
+    options = at.selectbox(key="replay_page_vehicle").options
+    assert len(options) == 2 and all(world.v3 not in o for o in options)
