@@ -313,6 +313,26 @@ def _trips(page: Page, a: App) -> None:
     expect(page.locator(".js-plotly-plot")).to_have_count(1)  # the daily safety score
 
 
+def _reports(page: Page, a: App) -> None:
+    """Build the default report (yesterday): the summary table and the three download buttons."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Build report").click()
+    expect(page.get_by_role("heading", name="Summary per vehicle", exact=True)).to_be_visible()
+    for label in ("CSV (zip)", "Excel (XLSX)", "PDF"):
+        expect(page.get_by_role("button", name=label, exact=True)).to_be_visible()
+
+
+def _replay(page: Page, a: App) -> None:
+    """The first vehicle's last 24 hours: map, timeline and GPX button, or the page says it has no positions."""
+    from playwright.sync_api import expect
+
+    gpx = page.get_by_role("button", name="Export GPX", exact=True)
+    expect(gpx.or_(page.get_by_text("No positions of this vehicle in this range."))).to_be_visible()
+    if gpx.count():
+        expect(page.locator(".js-plotly-plot")).to_have_count(2)  # map and timeline
+
+
 def _admin(page: Page, a: App) -> None:
     from playwright.sync_api import expect
 
@@ -382,7 +402,8 @@ def _walks(a: App) -> dict[str, dict[str, Callable[[Page, App], None]]]:
              "admin": _fleet_map({"Vehicles": vehicles})}
     alert_counts = {"manager": 2, "parent": 1, "admin": alerts}
     walks: dict[str, dict[str, Callable[[Page, App], None]]] = {
-        role: {"fleet-map": fleet[role], "vehicle": _vehicle, "alerts": _alerts(alert_counts[role]), "trips": _trips}
+        role: {"fleet-map": fleet[role], "vehicle": _vehicle, "alerts": _alerts(alert_counts[role]), "trips": _trips,
+               "reports": _reports, "replay": _replay}
         for role in ("manager", "parent", "admin")}
     walks["admin"].update({"admin": _admin, "operations": _operations, "prices": _prices, "forecasts": _forecasts, "wallet": _wallet,
                            "exchanges": _exchanges})
