@@ -20,7 +20,7 @@ from influxdb_client import InfluxDBClient
 from access import reads
 from access.flux import Params
 from access.reads import Reads
-from api import crypto, devices, fleet, oauth, problems, registry, stream, wallets
+from api import crypto, devices, fleet, geodata, oauth, problems, registry, stream, wallets
 from api.config import ApiSettings, load_api_settings
 from api.context import ApiContext, limiter_for
 from api.keys import load_or_create_key
@@ -83,6 +83,7 @@ def create_app(settings: ApiSettings | None = None, stack: StackSettings | None 
     v1.include_router(crypto.router)
     v1.include_router(stream.router)
     v1.include_router(wallets.router)
+    v1.include_router(geodata.router)
 
     @v1.get("/health", tags=["service"], summary="The API process is up (no token needed)")
     def health() -> dict[str, str]:
