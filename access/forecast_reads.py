@@ -140,3 +140,33 @@ def skill_summary(skill: pd.DataFrame, alpha: float = 0.05) -> str:
     tested = len(models)
     return (f"{claims} of {tested} learner rows (symbol x horizon) show skill over a random walk at the {alpha:.0%} level; "
             f"about {alpha * tested:.1f} would by chance alone, so a few isolated 'skill' rows are no evidence.")
+
+
+LATEST_COLUMNS = ["symbol", "horizon", "model", "made_at", "target_time", *FORECAST_FIELDS[:-1]]
+
+
+def latest_forecasts_flux(bucket: str, lookback: timedelta, symbols: list[str] | None) -> tuple[str, Params]:
+    """The last value of every forecast field of every symbol (or the chosen ones), horizon and model."""
+    p: Params = {}
+    q = flux.head(bucket, "forecasts", lookback, None, p)
+    q += f"  |> filter(fn: (r) => {flux.field_in(FORECAST_FIELDS)})\n" + flux.optional_filter("symbol", symbols, "p_sy", p)
+    q += '  |> last()\n  |> keep(columns: ["_time", "_field", "_value", "symbol", "horizon", "model"])\n'
+    return q, p
+
+
+def latest_forecasts(history: Runner, bucket: str, scope: Scope, lookback: timedelta,
+                     symbols: list[str] | None = None) -> pd.DataFrame:
+    """One row per symbol, horizon and model: its newest forecast (``LATEST_COLUMNS``), ordered by symbol,
+    horizon (minutes) and model as the skill table. A field left out of it (no interval) is not taken from an older one."""
+    require_prices(scope)
+    long = history(*latest_forecasts_flux(bucket, lookback, symbols))
+    if long.empty:
+        return pd.DataFrame(columns=LATEST_COLUMNS)
+    keys = ["symbol", "horizon", "model"]
+    long = long[long["_time"] == long.groupby(keys)["_time"].transform("max")]
+    out = long.pivot_table(index=[*keys, "_time"], columns="_field", values="_value", aggfunc="last").reset_index()
+    out.columns.name = None
+    out = out.rename(columns={"_time": "made_at"})
+    out["target_time"] = pd.to_datetime(out["target_time_ms"].astype("int64"), unit="ms", utc=True)
+    out = out.assign(_h=out["horizon"].map(_minutes), _m=out["model"].map(_model_order)).sort_values(["symbol", "_h", "_m"])
+    return out.reindex(columns=LATEST_COLUMNS).reset_index(drop=True)
