@@ -20,7 +20,8 @@ Starts the fleet and crypto dataflows, the vehicle and market simulators and the
 Logs: var/logs/demo-*.log. Ctrl-C stops all of them.
 Environment: DASHBOARD_PORT [8501], DASHBOARD_ADDRESS [127.0.0.1], DASHBOARD_DEMO_PASSWORD [random,
 printed], API_HOST [127.0.0.1], API_PORT [8000], DEMO_BACKFILL_DAYS [6: days of history published
-at start], plus every setting in docs/configuration.md.
+at start], DEMO_REPORTS_DELAY_S [120: wait before the first scheduled-report check], plus every setting
+in docs/configuration.md.
 USAGE
   exit 0
 fi
@@ -81,6 +82,12 @@ NOTIFIER_RECIPIENTS_FILE=config/recipients.demo.json NOTIFIER_SMTP_HOST=127.0.0.
 DEMO_BACKFILL_DAYS="${DEMO_BACKFILL_DAYS:-6}"
 start vehicles bash -c "for d in \$(seq $DEMO_BACKFILL_DAYS -1 1); do $PY -m simulators.publish_vehicles --scenario demo --speedup 0 \
   --ends-ago \$((d * 86400)) --client-id ticktrack-backfill; done; while true; do $PY -m simulators.publish_vehicles --scenario demo; sleep 5; done"
+# Yesterday's fleet report to the demo manager (config/recipients.demo.json 'reports', docs/reports.md), by e-mail to
+# the same mailbox, once a day (delivery log var/reports/demo-deliveries.sqlite); the first check waits for the backfill.
+DEMO_REPORTS_DELAY_S="${DEMO_REPORTS_DELAY_S:-120}"
+NOTIFIER_SMTP_HOST=127.0.0.1 NOTIFIER_SMTP_PORT=8025 NOTIFIER_SMTP_TLS=none REPORTS_RECIPIENTS_FILE=config/recipients.demo.json \
+  REPORTS_DELIVERIES_DB=var/reports/demo-deliveries.sqlite \
+  start reports bash -c "sleep $DEMO_REPORTS_DELAY_S; exec $PY -m jobs.fleet_report_schedule --every-s 300"
 # okx answers 3 s late and bybit fails every request, so the Exchange health page shows them (docs/exchange-health.md).
 METRICS_PORT=9205 start collector $PY -m collectors.ccxt_collector --simulated yes --out kafka --simulate-slow okx:3 --simulate-failing bybit
 METRICS_PORT=9206 start crypto $PY -m bytewax.run "dataflows.crypto_prices:build_flow()" -r "$(recovery crypto)" -s 5 -b 0
