@@ -168,5 +168,11 @@ def latest_forecasts(history: Runner, bucket: str, scope: Scope, lookback: timed
     out.columns.name = None
     out = out.rename(columns={"_time": "made_at"})
     out["target_time"] = pd.to_datetime(out["target_time_ms"].astype("int64"), unit="ms", utc=True)
-    out = out.assign(_h=out["horizon"].map(_minutes), _m=out["model"].map(_model_order)).sort_values(["symbol", "_h", "_m"])
-    return out.reindex(columns=LATEST_COLUMNS).reset_index(drop=True)
+    return in_table_order(out).reindex(columns=LATEST_COLUMNS)
+
+
+def in_table_order(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows with ``symbol``, ``horizon``, ``model`` in the skill table's order: by symbol, horizon in minutes, then
+    the learner, drift and the random walk."""
+    keyed = df.assign(_h=df["horizon"].map(_minutes), _m=df["model"].map(_model_order))
+    return keyed.sort_values(["symbol", "_h", "_m"], ignore_index=True).drop(columns=["_h", "_m"])
