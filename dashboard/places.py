@@ -28,14 +28,15 @@ def place_labels(df: pd.DataFrame, place_col: str, lat_col: str, lon_col: str) -
     stored = df[place_col] if place_col in df.columns else pd.Series([None] * len(df), index=df.index)
     lats = df[lat_col] if lat_col in df.columns else pd.Series([None] * len(df), index=df.index)
     lons = df[lon_col] if lon_col in df.columns else pd.Series([None] * len(df), index=df.index)
-    out = []
-    for place, lat, lon in zip(stored, lats, lons, strict=True):
-        if isinstance(place, str) and place:
-            out.append(place)
-            continue
-        la, lo = _number(lat), _number(lon)
-        out.append(place_index().label(la, lo) or "" if la is not None and lo is not None else "")
+    out = [place if isinstance(place, str) and place else position_place(lat, lon)
+           for place, lat, lon in zip(stored, lats, lons, strict=True)]
     return pd.Series(out, index=df.index, dtype=object)
+
+
+def position_place(lat: object, lon: object) -> str:
+    """The place of one position ("City, Region, CC"), "" without a usable one: for the pages' text lines."""
+    la, lo = _number(lat), _number(lon)
+    return (place_index().label(la, lo) or "") if la is not None and lo is not None else ""
 
 
 def with_trip_places(trips: pd.DataFrame) -> pd.DataFrame:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from access.status import STATUSES
 from dashboard import maps
+from dashboard.places import place_labels, position_place
 from dashboard.session import require_page
 from dashboard.views import fleet_overview
 from dashboard.widgets import fleet_label
@@ -64,10 +65,12 @@ def live_map() -> None:
         st.text(f"{row['name']} ({row['vehicle_id']}) · {fleet_label(row['fleet_id'])} · {row['status']}")
         st.text(f"{float(row['speed_kmh'] or 0):.0f} km/h · last fix {row['time']:%Y-%m-%d %H:%M:%S} UTC "
                 f"({row['age_s']:.0f} s ago) · {row['alerts']} recent alert(s)")
+        st.text(f"At {position_place(row['lat'], row['lon']) or 'no position'}")
         if st.button("Open vehicle page", key="open_vehicle"):
             st.switch_page("pages/vehicle.py")
 
-    table = shown[["name", "vehicle_id", "fleet_id", "status", "speed_kmh", "alerts", "time", "age_s", "active"]]
+    table = shown[["name", "vehicle_id", "fleet_id", "status", "speed_kmh", "alerts", "time", "age_s", "active"]].copy()
+    table.insert(4, "place", place_labels(shown, "place", "lat", "lon"))  # of the last fix; offline lookup, cached
     st.dataframe(table, key="fleet_table", hide_index=True, column_config={
         "speed_kmh": st.column_config.NumberColumn("km/h", format="%.0f"),
         "age_s": st.column_config.NumberColumn("age s", format="%.0f"),

@@ -9,6 +9,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboard import data, maps
+from dashboard.places import position_place, with_alert_place, with_trip_places
 from dashboard.session import require_page
 from dashboard.views import fleet_overview, vehicle_choices
 from dashboard.widgets import fleet_label, time_range
@@ -35,6 +36,8 @@ if not row.empty:
     r = row.iloc[0]
     st.text(f"Status {r['status']} · {float(r['speed_kmh'] or 0):.0f} km/h · {fleet_label(r['fleet_id'])} · "
             f"last fix {r['time']:%Y-%m-%d %H:%M:%S} UTC")
+    if place := position_place(r.get("lat"), r.get("lon")):
+        st.text(f"At {place}")
 
 # --- health, next service, DTCs
 health = data.latest_fields(ctx.scope, "health", vehicle_id, timedelta(days=30))
@@ -81,14 +84,14 @@ for tab, cols in zip(tabs, groups.values(), strict=True):
 
 # --- recent alerts
 st.subheader("Recent alerts (7 days)")
-recent = data.alerts(ctx.scope, timedelta(days=7), None, 50, vehicles=[vehicle_id])
-st.dataframe(recent[["time", "type", "severity", "message", "value", "threshold"]], key="vehicle_alerts", hide_index=True)
+recent = with_alert_place(data.alerts(ctx.scope, timedelta(days=7), None, 50, vehicles=[vehicle_id]))
+st.dataframe(recent[["time", "type", "severity", "message", "place", "value", "threshold"]], key="vehicle_alerts", hide_index=True)
 
 # --- trips with route replay
 st.subheader("Trips")
-trips = data.trips(ctx.scope, start, stop, 200, vehicles=[vehicle_id])
-st.dataframe(trips[["start", "end", "distance_km", "duration_s", "max_speed_kmh", "harsh_events", "overspeed_events", "score"]],
-             key="vehicle_trips", hide_index=True)
+trips = with_trip_places(data.trips(ctx.scope, start, stop, 200, vehicles=[vehicle_id]))
+st.dataframe(trips[["start", "end", "start_place", "end_place", "distance_km", "duration_s", "max_speed_kmh", "harsh_events",
+                    "overspeed_events", "score"]], key="vehicle_trips", hide_index=True)
 if not trips.empty:
     labels = {tid: f"{st_:%m-%d %H:%M} -> {en:%H:%M} · {float(d or 0):.1f} km" for tid, st_, en, d in
               zip(trips["trip_id"], trips["start"], trips["end"], trips["distance_km"], strict=True)}
@@ -101,5 +104,5 @@ if not trips.empty:
     else:
         upto = st.slider("Replay", 0, len(path) - 1, len(path) - 1, key="replay_pos") if len(path) > 1 else 0
         at = path.iloc[upto]
-        st.text(f"{at['time']:%H:%M:%S} UTC · {float(at.get('speed_kmh') or 0):.0f} km/h")
+        st.text(f"{at['time']:%H:%M:%S} UTC · {float(at.get('speed_kmh') or 0):.0f} km/h · {position_place(at['lat'], at['lon'])}")
         st.plotly_chart(maps.route_map(path, upto, s.map_style, registry.geofences.values()), key="route_map")
