@@ -9,12 +9,15 @@ position within ``API_POSITION_LOOKBACK_H`` (the fleet map's rule).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Query, Security
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from shapely.geometry import LineString, Point, mapping
 
-from access.reads import ALERT_COLUMNS, TRIP_COLUMNS, ScopeError
+from access.reads import ALERT_COLUMNS, TRIP_COLUMNS, ScopeError, window_for
 from access.status import with_status
 from api.context import ApiContext, get_context
 from api.frames import rows
@@ -176,3 +179,70 @@ def safety_scores(principal: FleetReader, ctx: Context,
     t0, t1 = time_window(ctx, start, stop, timedelta(days=7))
     df = ctx.reads.safety_daily(principal.data, t0, t1, n)
     return SafetyScorePage(items=[SafetyScore(**r) for r in rows(df, list(SafetyScore.model_fields))], limit=n)
+
+
+class Position(BaseModel):
+    time: datetime = Field(description="the fix's time; in a windowed answer the window's end")
+    lat: float
+    lon: float
+    speed_kmh: float | None = None
+
+
+class Positions(BaseModel):
+    vehicle_id: str
+    source: str = Field(description="raw (every fix), or 'last per <window>' for ranges over API_RAW_MAX_RANGE_H")
+    positions: list[Position] = Field(description="oldest first")
+    next_from: datetime | None = Field(None, description="raw pages: pass as ?from= (same to) for the next page; null on the last")
+
+
+GEOJSON = "application/geo+json"  # RFC 7946 12
+
+
+def _geojson(vehicle_id: str, page: Positions, geometry: str) -> dict[str, Any]:
+    """A FeatureCollection: one LineString of the fixes (a Point when there is one), or a Point per fix; lon, lat order.
+    ``source`` and ``next_from`` ride along as foreign members (RFC 7946 6.1)."""
+    points = [p.model_dump(mode="json") for p in page.positions]
+    coords = [(p["lon"], p["lat"]) for p in points]
+    if geometry == "points" or len(coords) == 1:
+        features = [{"type": "Feature", "geometry": mapping(Point(c)),
+                     "properties": {"vehicle_id": vehicle_id, "time": p["time"], "speed_kmh": p["speed_kmh"]}}
+                    for c, p in zip(coords, points, strict=True)]
+    elif coords:
+        features = [{"type": "Feature", "geometry": mapping(LineString(coords)),
+                     "properties": {"vehicle_id": vehicle_id, "start": points[0]["time"], "end": points[-1]["time"],
+                                    "times": [p["time"] for p in points], "speeds_kmh": [p["speed_kmh"] for p in points]}}]
+    else:
+        features = []
+    rest = page.model_dump(mode="json", include={"source", "next_from"})
+    return {"type": "FeatureCollection", "features": features, **rest}
+
+
+@router.get("/vehicles/{vehicle_id}/positions", response_model=Positions, summary="Position history of one vehicle, as JSON or GeoJSON",
+            responses={200: {"content": {GEOJSON: {}}, "description": "JSON; with format=geojson an RFC 7946 FeatureCollection"},
+                       404: {"description": "unknown, or outside the token's data scope"}})
+def vehicle_positions(vehicle_id: str, principal: FleetReader, ctx: Context,
+                      start: Annotated[datetime | None, Query(alias="from", description="ISO 8601; default: an hour before to")] = None,
+                      stop: Annotated[datetime | None, Query(alias="to", description="ISO 8601, exclusive; default: now")] = None,
+                      limit: Annotated[int | None, Query(description="fixes per page (raw) or most windows (longer ranges)")] = None,
+                      format: Annotated[Literal["json", "geojson"], Query(description="geojson: application/geo+json")] = "json",
+                      geometry: Annotated[Literal["line", "points"], Query(description="geojson: one LineString, or a Point per fix")] = "line",
+                      ) -> Positions | JSONResponse:
+    """Oldest first. Up to ``API_RAW_MAX_RANGE_H`` every fix, ``limit`` a page (``next_from`` continues); longer
+    ranges at most ``limit`` fixes, the last of each window (InfluxDB), in one answer."""
+    n = page_limit(ctx, limit)
+    t0, t1 = time_window(ctx, start, stop, timedelta(hours=1))
+    visible_vehicle(ctx, principal, vehicle_id)
+    span = t1 - t0
+    raw = span <= timedelta(hours=ctx.settings.raw_max_range_h)
+    try:  # raw: as many points as the range has seconds, so InfluxDB windows nothing
+        df = ctx.reads.route(principal.data, vehicle_id, t0, t1, int(span.total_seconds()) + 1 if raw else n)
+    except ScopeError as exc:  # cannot happen after visible_vehicle; a 404 all the same
+        raise not_found(f"no vehicle {vehicle_id!r}") from exc
+    found = [Position(**p) for p in rows(df, list(Position.model_fields))]
+    more = raw and len(found) > n
+    every = None if raw else window_for(t0, t1, n, timedelta(seconds=1))  # what Reads.route windows by
+    page = Positions(vehicle_id=vehicle_id, source=f"last per {every}" if every else "raw", positions=found[:n],
+                     next_from=found[n - 1].time + timedelta(milliseconds=1) if more else None)
+    if format == "geojson":
+        return JSONResponse(_geojson(vehicle_id, page, geometry), media_type=GEOJSON)
+    return page
