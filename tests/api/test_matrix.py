@@ -56,6 +56,7 @@ def fleet_write(admin: int = 200, manager: int = 200) -> dict[str, int]:
 
 
 PRICES = {"admin": 200, "manager": 403, "parent": 403, "trader": 200}
+ANY_TOKEN = dict.fromkeys(ROLES, 200)
 ADMIN_ONLY = {"admin": 409, "manager": 403, "parent": 403, "trader": 403}
 
 CASES: tuple[Case, ...] = (
@@ -94,6 +95,16 @@ CASES: tuple[Case, ...] = (
     Case("get", "/v1/crypto/spreads", lambda w, r: "/v1/crypto/spreads", PRICES, params=lambda w: {"symbol": w.symbol}),
     Case("get", "/v1/crypto/quotes", lambda w, r: "/v1/crypto/quotes", PRICES, params=lambda w: {"symbol": w.symbol}),
     Case("get", "/v1/crypto/ohlc", lambda w, r: "/v1/crypto/ohlc", PRICES, params=lambda w: {"symbol": w.symbol}),
+    Case("get", "/v1/crypto/forecasts", lambda w, r: "/v1/crypto/forecasts", PRICES),
+    Case("get", "/v1/crypto/forecast-skill", lambda w, r: "/v1/crypto/forecast-skill", PRICES),
+    Case("get", "/v1/crypto/exchange-health", lambda w, r: "/v1/crypto/exchange-health", PRICES),
+    Case("get", "/v1/vehicles/{vehicle_id}/positions", lambda w, r: f"/v1/vehicles/{w.v1}/positions", fleet_read(),
+         params=lambda w: {"format": "geojson"}),
+    Case("get", "/v1/vehicles/{vehicle_id}/positions", lambda w, r: f"/v1/vehicles/{w.v3}/positions", fleet_read(manager=404, parent=404)),
+    # static lists: any valid token (tests/api/test_geodata.py checks their content)
+    Case("get", "/v1/countries", lambda w, r: "/v1/countries", ANY_TOKEN),
+    Case("get", "/v1/countries/{code}/regions", lambda w, r: "/v1/countries/DE/regions", ANY_TOKEN),
+    Case("get", "/v1/countries/{code}/time-zones", lambda w, r: "/v1/countries/DE/time-zones", ANY_TOKEN),
 )
 
 
