@@ -42,6 +42,32 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
     return text.encode("utf-8")
 
 
+def text_of(value: object) -> str:
+    """A stored text field as shown: "" for a missing one (None, NaN - never "None" / "nan")."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return str(value)
+
+
+def for_display(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy for ``st.dataframe`` with missing cells empty: Streamlit draws a missing value as
+    "None", which reads as data (an acknowledgement time, a deposit's price). Columns without a
+    missing value are left as they are (numbers stay numbers, right-aligned)."""
+    out = df.copy()
+    for col in out.columns:
+        missing = out[col].isna()
+        if not missing.any():
+            continue
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            shown = out[col].astype(str)
+        elif pd.api.types.is_numeric_dtype(out[col]):
+            shown = out[col].map(lambda v: f"{v:,.10g}")
+        else:
+            shown = out[col].map(str)
+        out[col] = shown.where(~missing, "")
+    return out
+
+
 def fleet_label(fleet_id: object) -> str:
     """``fleet <id>``, or ``no fleet`` for a vehicle the registry gives none (never "fleet None" / "nan")."""
     return "no fleet" if fleet_id is None or pd.isna(fleet_id) or fleet_id == "" else f"fleet {fleet_id}"

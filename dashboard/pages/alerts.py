@@ -14,7 +14,7 @@ from dashboard.incidents import incidents
 from dashboard.places import with_alert_place
 from dashboard.session import require_page
 from dashboard.views import fleet_overview, vehicle_choices
-from dashboard.widgets import csv_bytes, time_range
+from dashboard.widgets import csv_bytes, for_display, time_range
 
 ctx = require_page("fleet")
 s = ctx.settings
@@ -41,7 +41,7 @@ recent = incidents(data.alerts(ctx.scope, timedelta(hours=24), None, s.max_rows)
 open_now = recent[recent["open"]]
 INCIDENT_SHOWN = ["severity", "type", "vehicle_id", "state", "raised", "message", "acked_by", "acked_at"]
 st.caption(f"{len(open_now)} open, {int((open_now['acked_by'] == '').sum())} not acknowledged")
-st.dataframe(open_now[INCIDENT_SHOWN], key="incidents_open", hide_index=True)
+st.dataframe(for_display(open_now[INCIDENT_SHOWN]), key="incidents_open", hide_index=True)
 pending = open_now[open_now["acked_by"] == ""]
 if not pending.empty:
     labels = {r.incident_id: f"{r.severity} {r.type} {r.vehicle_id} ({r.raised})" for r in pending.itertuples()}

@@ -12,7 +12,7 @@ from dashboard import data, maps
 from dashboard.places import position_place, with_alert_place, with_trip_places
 from dashboard.session import require_page
 from dashboard.views import fleet_overview, vehicle_choices
-from dashboard.widgets import fleet_label, time_range
+from dashboard.widgets import fleet_label, text_of, time_range
 
 ctx = require_page("fleet")
 s = ctx.settings
@@ -54,11 +54,11 @@ if health:
     st.caption("Suggestions")
     for line in suggestions or ["none"]:
         st.text(f"• {line}")
-    dtcs = [x.strip() for x in str(health.get("active_dtc") or "").split(",") if x.strip()]
+    dtcs = [x.strip() for x in text_of(health.get("active_dtc")).split(",") if x.strip()]
 else:
     st.text("No health record in the last 30 days.")
     last = data.latest_fields(ctx.scope, "telemetry", vehicle_id, timedelta(days=1))
-    dtcs = [x.strip() for x in str(last.get("dtc") or "").split(",") if x.strip()]
+    dtcs = [x.strip() for x in text_of(last.get("dtc")).split(",") if x.strip()]
 st.caption("Active diagnostic trouble codes")
 st.dataframe(pd.DataFrame({"code": dtcs}), key="dtc_table", hide_index=True)
 

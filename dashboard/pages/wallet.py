@@ -19,7 +19,7 @@ from access.wallet_reads import may_write, wallet_scope_for
 from contracts.wallet import ACCOUNT_KINDS, ENTRY_KINDS, LedgerEntry, Valuation
 from dashboard import wallet_data
 from dashboard.session import require_page
-from dashboard.widgets import time_range
+from dashboard.widgets import for_display, time_range
 from wallets.credentials import encrypt_credentials, load_or_create_fernet
 from wallets.csv_import import import_csv
 from wallets.exchange_import import import_exchange
@@ -105,7 +105,7 @@ if mine:
              "Asset": s.entry.asset, "Quantity": s.entry.quantity, "Price": s.entry.price, "Fee": s.entry.fee,
              "Fee asset": s.entry.fee_asset or "", "Ref": s.entry.ref or "", "Note": s.entry.note, "Source": s.source}
             for a in shown for s in store.entries(scope, a.account_id)]
-    st.dataframe(pd.DataFrame(rows, columns=LEDGER_COLUMNS).sort_values("Time", ascending=False), key="wallet_ledger", hide_index=True)
+    st.dataframe(for_display(pd.DataFrame(rows, columns=LEDGER_COLUMNS).sort_values("Time", ascending=False)), key="wallet_ledger", hide_index=True)
     exchange_accounts = [a for a in shown if a.kind == "exchange"]
     for a in exchange_accounts:
         added = store.api_key_added_ms(scope, a.account_id)
