@@ -30,10 +30,7 @@ NA = "n/a"
 
 def latest_flux(bucket: str, lookback: timedelta) -> tuple[str, Params]:
     """The last value of every field of every exchange, with its time."""
-    p: Params = {}
-    q = flux.head(bucket, "exchange_health", lookback, None, p)
-    q += '  |> last()\n  |> keep(columns: ["_time", "_field", "_value", "exchange"])\n'
-    return q, p
+    return flux.last_fields(bucket, "exchange_health", lookback, ("exchange",))
 
 
 def history_flux(bucket: str, start: TimeBound, stop: datetime | None) -> tuple[str, Params]:

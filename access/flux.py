@@ -92,6 +92,13 @@ def head(bucket: str, measurement: str, start: TimeBound, stop: datetime | None,
             + f'  |> filter(fn: (r) => r._measurement == "{measurement}")\n')
 
 
+def last_fields(bucket: str, measurement: str, lookback: timedelta, tags: Sequence[str]) -> tuple[str, Params]:
+    """The last value of every field of ``measurement`` per series in the lookback, with its time and ``tags``."""
+    p: Params = {}
+    columns = ", ".join(f'"{c}"' for c in ("_time", "_field", "_value", *tags))
+    return head(bucket, measurement, lookback, None, p) + f"  |> last()\n  |> keep(columns: [{columns}])\n", p
+
+
 def latest_positions(bucket: str, scope: Scope, lookback: timedelta) -> tuple[str, Params]:
     """Last value of each position field per vehicle (pushed-down ``last()``)."""
     p: Params = {}

@@ -30,10 +30,7 @@ NA = "n/a"
 
 def skill_flux(bucket: str, lookback: timedelta) -> tuple[str, Params]:
     """The last value of every skill field of every symbol, horizon and model, with its time."""
-    p: Params = {}
-    q = flux.head(bucket, "forecast_skill", lookback, None, p)
-    q += '  |> last()\n  |> keep(columns: ["_time", "_field", "_value", "symbol", "horizon", "model"])\n'
-    return q, p
+    return flux.last_fields(bucket, "forecast_skill", lookback, ("symbol", "horizon", "model"))
 
 
 def forecasts_flux(bucket: str, symbol: str, horizon: str, start: TimeBound, stop: datetime | None) -> tuple[str, Params]:
