@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from access.flux import TimeBound
+from rules.spreadsheet import spreadsheet_safe
 
 RANGES: dict[str, timedelta] = {
     "Last 15 minutes": timedelta(minutes=15), "Last hour": timedelta(hours=1), "Last 6 hours": timedelta(hours=6),
@@ -29,16 +30,9 @@ def time_range(key: str, default: str = "Last 24 hours") -> tuple[TimeBound, dat
     return (datetime.combine(first, time.min, UTC), datetime.combine(last + timedelta(days=1), time.min, UTC))
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def csv_bytes(df: pd.DataFrame) -> bytes:
-    """CSV of a table; text cells that a spreadsheet would run as a formula are prefixed with '."""
-    safe = df.copy()
-    for col in safe.columns:
-        if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
-            safe[col] = [f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v for v in safe[col]]
-    text: str = safe.to_csv(index=False)  # no path: pandas returns the CSV text
+    """CSV of a table; text cells that a spreadsheet would run as a formula are prefixed with ' (``rules.spreadsheet``)."""
+    text: str = spreadsheet_safe(df).to_csv(index=False)  # no path: pandas returns the CSV text
     return text.encode("utf-8")
 
 

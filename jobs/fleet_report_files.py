@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 
 from jobs.fleet_report_build import TABLES, Report
 from rules.fleet.stops import Sample, Stop
+from rules.spreadsheet import spreadsheet_safe
 
 FONT = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
 FONT_BOLD = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans-Bold.ttf"
@@ -40,19 +41,6 @@ PDF_TABLES = {  # the columns that fit a landscape A4 page
     "trips": ["vehicle_id", "start", "end", "start_place", "end_place", "distance_km", "duration_min", "max_speed_kmh", "score"],
     "stops": ["vehicle_id", "start", "end", "duration_min", "place", "idle_min"],
 }
-
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """Text cells a spreadsheet would run as a formula (a message or a place starting with ``=``)
-    prefixed with ``'``; numbers untouched."""
-    safe = df.copy()
-    for col in safe.columns:
-        if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
-            safe[col] = [f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v for v in safe[col]]
-    return safe
 
 
 def csv_files(report: Report) -> dict[str, bytes]:

@@ -59,6 +59,9 @@ class _Origin:
 
 
 _OURS = "_ticktrack_handler"
+# Libraries that log routine work at INFO: held at WARNING whatever TICKTRACK_LOG_LEVEL says.
+# fontTools logs about 75 INFO lines (subsetting, glyph tables) for every PDF fpdf2 builds.
+QUIET_LOGGERS = ("fontTools",)
 
 
 def configure_logging(level: str | None = None, fmt: str | None = None, service: str | None = None) -> None:
@@ -94,6 +97,8 @@ def configure_logging(level: str | None = None, fmt: str | None = None, service:
         setattr(h, _OURS, True)
         root.addHandler(h)
     root.setLevel(lvl)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(lvl, logging.WARNING))
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         wrapper_class=structlog.make_filtering_bound_logger(lvl),
