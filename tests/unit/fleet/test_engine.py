@@ -2,8 +2,10 @@
 
 import json
 import random
+from dataclasses import replace
 
 from contracts import alert as A
+from contracts.registry import Fleet
 from rules.fleet import engine as E
 from rules.fleet.registry import apply_change, parse_registry
 
@@ -153,11 +155,13 @@ def run_all(fixes, reg, c=C):
 
 
 def test_a_rule_that_raises_costs_only_itself():
-    """A fleet with a misspelt time zone (the registry takes any string): scoring raises on the
-    finished trip. Before, that exception stopped the whole flow; now the trip, the alerts and
-    the health reports still come, and each failure is one error record."""
-    bad_tz = parse_registry({"fleets": [{"id": "f1", "name": "F", "speed_limit_kmh": 90, "timezone": "Europe/Berln"}],
-                             "vehicles": [{"id": "v1", "name": "V", "fleet_id": "f1"}]}, "test")
+    """A fleet with a misspelt time zone (the registry refuses one now; built unchecked, as a
+    registry restored from an older snapshot): scoring raises on the finished trip. Before, that
+    exception stopped the whole flow; now the trip, the alerts and the health reports still come,
+    and each failure is one error record."""
+    ok = parse_registry({"fleets": [{"id": "f1", "name": "F", "speed_limit_kmh": 90}],
+                         "vehicles": [{"id": "v1", "name": "V", "fleet_id": "f1"}]}, "test")
+    bad_tz = replace(ok, fleets={"f1": Fleet.model_construct(id="f1", name="F", speed_limit_kmh=90, timezone="Europe/Berln")})
     fixes = drive_and_stop()
     ref_state, ref = run_all(fixes, REG)
     state, got = run_all(fixes, bad_tz)
