@@ -9,7 +9,8 @@ without the broker, Kafka or the machine's other load in the figure:
 
   ingest     json.loads, parse_telemetry (the contract, json.loads included), the validator
              candidates (pydantic model_validate on the dict / model_validate_json on the
-             bytes, without the contract's own checks), to_avro_record + Avro encode
+             bytes, without the contract's own checks), to_avro_record + Avro encode (unions resolved by fastavro
+             per record, as before, and with their branches named, as contracts.avro does)
   analytics  Avro decode, from_avro_record (trusted: no second validation)
   store      the telemetry point's line protocol (influxdb_client Point vs the hand-built
              line), a batch joined into one body, gzip of that body
@@ -24,14 +25,17 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import io
 import json
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+import fastavro
+
 from bench.common import write_result
-from contracts.avro import TELEMETRY_SCHEMA_HEADER, decode, encode
+from contracts.avro import TELEMETRY_SCHEMA_HEADER, decode, encode, load_schema
 from contracts.telemetry import Telemetry, from_avro_record, parse_telemetry, to_avro_record
 from simulators.vehicles import fleet
 from sinks.influx_points.fleet import telemetry_line, telemetry_point
@@ -71,6 +75,13 @@ def per_batch_us(fn: Callable[[list[Any]], Any], items: list[Any], batch: int, r
     return per_item_us(fn, chunks, repeat, chunk=1) / batch
 
 
+def encode_resolving(record: dict[str, Any]) -> bytes:
+    """The encode before 2026-12-03: fastavro resolves each union field's branch per record."""
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, load_schema("telemetry"), record)
+    return buf.getvalue()
+
+
 def measure(n: int, repeat: int, batch: int) -> dict[str, float]:
     msgs = payloads(n)
     fixes = [parse_telemetry(t, p, r) for t, p, r in msgs]
@@ -90,7 +101,10 @@ def measure(n: int, repeat: int, batch: int) -> dict[str, float]:
         "pydantic model_validate (dict)": per_item_us(Telemetry.model_validate, fields, repeat),
         "pydantic model_validate_json (bytes)": per_item_us(Telemetry.model_validate_json, field_json, repeat),
         "to_avro_record": per_item_us(to_avro_record, fixes, repeat),
-        "avro encode (fastavro schemaless)": per_item_us(lambda d: encode("telemetry", d), avro_dicts, repeat),
+        "avro encode (fastavro schemaless, unions resolved per record: before 2026-12-03)": per_item_us(
+            encode_resolving, avro_dicts, repeat),
+        "avro encode (contracts.avro.encode: union branches named)": per_item_us(
+            lambda d: encode("telemetry", d), avro_dicts, repeat),
         "avro decode (fastavro schemaless)": per_item_us(lambda b: decode("telemetry", b, 2), blobs, repeat),
         "from_avro_record (trusted)": per_item_us(from_avro_record, decoded, repeat),
         "pydantic model_validate of a decoded record (the old from_avro_record)": per_item_us(

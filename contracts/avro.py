@@ -6,13 +6,17 @@ so any consumer with the repo's schemas can read them. Schemaless bytes can only
 the schema that wrote them: an older version stays in ``schemas/<name>.v<N>.avsc`` and
 ``decode`` reads such a record with it as writer and the current schema as reader (Avro
 schema resolution fills the newer fields from their defaults). See docs/kafka-topics.md.
+
+``encode`` writes the union fields in fastavro's tuple notation (``("double", 12.5)``): without it
+fastavro tries each branch of every ``["null", X]`` field against the value per record, ~a third of
+the encode's cost (bench/README.md "Cost model"). The bytes are the same (tests/unit/test_avro_encode.py).
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, cast
@@ -45,10 +49,49 @@ def header_version(headers: Sequence[tuple[str, bytes | None]] | None) -> int | 
     return None
 
 
+# Branches written by name without fastavro checking the value against them: each of these
+# raises in fastavro's writer on a value of another type, as resolution would. Booleans are left to
+# resolution (fastavro writes any truthy value as true under a named boolean branch).
+_NAMED_BRANCHES = {"double", "float", "long", "int", "string", "bytes"}
+
+_Prepare = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _named_unions(record_schema: dict[str, Any]) -> _Prepare:
+    """A function giving a record of ``record_schema`` with every non-null value of a ``["null", X]``
+    field as ``(X's name, value)`` - nested records too - so fastavro skips resolving the union.
+    Fields missing from the record stay missing (fastavro then writes their default, as before)."""
+    plan: list[tuple[str, str, _Prepare | None]] = []
+    for field in record_schema["fields"]:
+        branches = field["type"]
+        if not (isinstance(branches, list) and len(branches) == 2 and "null" in branches):
+            continue
+        (branch,) = [b for b in branches if b != "null"]
+        if isinstance(branch, str) and branch in _NAMED_BRANCHES:
+            plan.append((field["name"], branch, None))
+        elif isinstance(branch, dict) and branch.get("type") == "record":
+            plan.append((field["name"], branch["name"], _named_unions(branch)))
+
+    def prepare(record: dict[str, Any]) -> dict[str, Any]:
+        out = dict(record)
+        for name, branch_name, nested in plan:
+            value = record.get(name)
+            if value is not None:
+                out[name] = (branch_name, value if nested is None else nested(value))
+        return out
+
+    return prepare
+
+
+@cache
+def _prepare_for(schema_name: str) -> _Prepare:
+    return _named_unions(load_schema(schema_name))
+
+
 def encode(schema_name: str, record: dict[str, Any]) -> bytes:
     """One record -> schemaless Avro bytes (raises on a record that does not fit the schema)."""
     buf = io.BytesIO()
-    fastavro.schemaless_writer(buf, load_schema(schema_name), record)
+    fastavro.schemaless_writer(buf, load_schema(schema_name), _prepare_for(schema_name)(record))
     return buf.getvalue()
 
 
