@@ -1,7 +1,9 @@
 """Run ticktrack's benchmarks: ``python -m bench [fleet|peers|crypto|dashboard|all]`` (default all).
 
 Each benchmark is a module of its own with ``--help``; this runs them one after the other with
-their defaults, against the services of ``services/stack.sh up``. See bench/README.md.
+their defaults (the fleet one at the rates issue 11's targets name), against the services of
+``services/stack.sh up``, then prints each target of issue 11 next to the figure measured in this
+run, MET / NOT MET, and the next bottleneck where not met (bench/targets.py). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -9,11 +11,14 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import time
 
 from bench.common import REPO
+from bench.targets import JUDGES, newest, print_verdicts
 
 BENCHMARKS = {
-    "fleet": ["-m", "bench.fleet_end_to_end"],
+    # 2,500 and 5,000 msg/s are the rates the targets name; every step is tried
+    "fleet": ["-m", "bench.fleet_end_to_end", "--rates", "1000,2500,5000", "--keep-going"],
     "peers": ["bench/processing_peers.py"],
     "crypto": ["bench/crypto_pipeline.py"],
     "dashboard": ["bench/dashboard_render.py"],
@@ -27,10 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     names = list(BENCHMARKS) if "all" in args.which else args.which
     failed = []
+    started = time.time()
     for name in names:
         print(f"\n=== bench {name}: {' '.join(BENCHMARKS[name])}", flush=True)
         if subprocess.run([sys.executable, *BENCHMARKS[name]], cwd=REPO).returncode != 0:
             failed.append(name)
+    written = [p for p in (newest(n, started) for n in JUDGES) if p is not None]
+    if written:
+        print_verdicts(written)
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

@@ -241,8 +241,9 @@ def run_step(s, influx, bucket, topics, flows, rate, args, ids, base_count, mqtt
     costs_after = {n: proc_cost(p.pid) for n, p in flows.items()}
     wall = args.seconds + drained_s
     store_lags = [(ts - (t0 + (c - 1) / rate)) * 1000 for ts, c in samples if 0 < c <= total]
-    by_flow = {n: round((costs_after[n]["cpu_s"] - costs_before[n]["cpu_s"]) / wall, 2) for n in flows}
-    cores = sum(costs_after[n]["cpu_s"] - costs_before[n]["cpu_s"] for n in flows) / wall
+    spent = {n: costs_after[n]["cpu_s"] - costs_before[n]["cpu_s"] for n in flows}
+    by_flow = {n: round(v / wall, 2) for n, v in spent.items()}
+    cores = sum(spent.values()) / wall
     return {
         "rate_target": rate, "published": total, "publish_rate": round(total / done["elapsed_s"], 1),
         "in_influx": count, "lost": total - count, "drain_s": round(drained_s, 1),
@@ -252,6 +253,10 @@ def run_step(s, influx, bucket, topics, flows, rate, args, ids, base_count, mqtt
         "alert_lag_ms_p50": percentile(lags.lags_ms, 50), "alert_lag_ms_p99": percentile(lags.lags_ms, 99),
         "store_lag_ms_p50": percentile(store_lags, 50), "store_lag_ms_p99": percentile(store_lags, 99),
         "flow_cores": round(cores, 2), "flow_cores_by_flow": by_flow,
+        # flow CPU over the step and its drain / telemetry points stored: what the target of issue 11 is about
+        "flow_cpu_us_per_msg": round(sum(spent.values()) / count * 1e6, 1) if count else None,
+        "flow_cpu_us_per_msg_by_flow": {n: round(v / count * 1e6, 1) for n, v in spent.items()} if count else None,
+        "publisher_cpu_us_per_msg": round(done["cpu_s"] / total * 1e6, 1) if total else None,
         "publisher_cores": round(done["cpu_s"] / done["elapsed_s"], 2), "publishers": len(pubs),
         "service_cores": {n: v for n, v in others.items() if n != "machine"}, "machine_busy_cores": others["machine"],
         "flow_peak_rss_mb": {n: c["peak_rss_mb"] for n, c in costs_after.items()},
@@ -386,12 +391,12 @@ def print_table(steps: list[dict[str, Any]], best: float | None, path: Path) -> 
     def cores(d: dict[str, float], names: tuple[str, ...]) -> str:
         return " / ".join(f"{d[n]:.2f}" if n in d else "-" for n in names)
     print("\n| target msg/s | published msg/s | kept up | lost | drain s | alert lag p50 / p99 ms | store lag p50 / p99 ms "
-          "| flow cores | ingest / analytics / store | publisher | mosquitto / kafka / influxdb | machine busy | alerts |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| flow cores | flow CPU us / msg | ingest / analytics / store | publisher | mosquitto / kafka / influxdb | machine busy | alerts |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for st in steps:
         print(f"| {st['rate_target']:,.0f} | {st['publish_rate']:,.0f} | {'yes' if st['sustained'] else 'no'} | {st['lost']} | "
               f"{st['drain_s']} | {ms(st['alert_lag_ms_p50'])} / {ms(st['alert_lag_ms_p99'])} | "
-              f"{ms(st['store_lag_ms_p50'])} / {ms(st['store_lag_ms_p99'])} | {st['flow_cores']} | "
+              f"{ms(st['store_lag_ms_p50'])} / {ms(st['store_lag_ms_p99'])} | {st['flow_cores']} | {ms(st.get('flow_cpu_us_per_msg'))} | "
               f"{cores(st['flow_cores_by_flow'], ('fleet_ingest', 'fleet_analytics', 'fleet_store'))} | {st['publisher_cores']} | "
               f"{cores(st['service_cores'], ('mosquitto', 'kafka', 'influxdb'))} | {st['machine_busy_cores']} | {st['alerts_measured']} |")
     print(f"\nhighest sustained rate: {best} msg/s; JSON: {path}")
