@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contracts.registry import Vehicle
+from contracts.registry import Fleet, Vehicle
 from rules.fleet.geofence_shapes import Geofence, GeofenceError
 from rules.fleet.registry import Registry, RegistryError, apply_change
 from rules.fleet.registry_items import apply_changes
@@ -34,6 +34,10 @@ class PublishError(RuntimeError):
 
 def vehicle_key(vehicle_id: str) -> str:
     return f"vehicle:{vehicle_id}"
+
+
+def fleet_key(fleet_id: str) -> str:
+    return f"fleet:{fleet_id}"
 
 
 def geofence_key(geofence_id: str) -> str:
@@ -112,11 +116,12 @@ def vehicle_record(v: Vehicle, **changes: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class RegistryView:
-    """Vehicles and geofences by id, and what the flows would refuse (file items, topic records)."""
+    """Vehicles and geofences by id, and what the flows would refuse (file items, topic records); fleets by id."""
 
     vehicles: Mapping[str, Vehicle]
     geofences: Mapping[str, Geofence]
     problems: tuple[str, ...] = ()
+    fleets: Mapping[str, Fleet] = field(default_factory=dict)
 
     def fleet_of(self) -> dict[str, str | None]:
         """Vehicle id -> fleet id, for ``Scope.allows`` / ``Scope.sees_geofence``."""
@@ -125,15 +130,15 @@ class RegistryView:
 
 def overlay(files: RegistryView, records: Mapping[str, bytes | None]) -> RegistryView:
     """The files' registry after the latest ``fleet.config`` record per key (None = deleted)."""
-    applied, problems = apply_changes(Registry(vehicles=dict(files.vehicles), geofences=dict(files.geofences)), records,
-                                      FLEET_CONFIG)
-    return RegistryView(applied.vehicles, applied.geofences, files.problems + tuple(problems))
+    applied, problems = apply_changes(Registry(fleets=dict(files.fleets), vehicles=dict(files.vehicles), geofences=dict(files.geofences)),
+                                      records, FLEET_CONFIG)
+    return RegistryView(applied.vehicles, applied.geofences, files.problems + tuple(problems), applied.fleets)
 
 
 def read_registry(vehicles_file: Path, geofences_file: Path) -> RegistryView:
     """The registry of the config files (no live overlay)."""
     registry, problems = read_registry_items(vehicles_file, geofences_file)
-    return RegistryView(registry.vehicles, registry.geofences, tuple(problems))
+    return RegistryView(registry.vehicles, registry.geofences, tuple(problems), registry.fleets)
 
 
 def live_registry(vehicles_file: Path, geofences_file: Path, kafka_conf: dict[str, str], topic: str = FLEET_CONFIG,

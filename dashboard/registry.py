@@ -28,5 +28,5 @@ def load_registry(vehicles_file: Path, geofences_file: Path, live: bool) -> Regi
     try:
         records = live_config.cached_records()
     except Exception as exc:  # noqa: BLE001 - any broker failure degrades to the files
-        return RegistryView(files.vehicles, files.geofences, files.problems + (f"{FLEET_CONFIG} unavailable: {exc}",))
+        return RegistryView(files.vehicles, files.geofences, files.problems + (f"{FLEET_CONFIG} unavailable: {exc}",), files.fleets)
     return overlay(files, records)

