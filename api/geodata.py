@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from api.problems import not_found
 from api.security import Principal, current_principal
-from settings.geodata import countries, regions, time_zones
+from settings.geodata import all_time_zones, countries, regions, time_zones
 
 router = APIRouter(tags=["static data"])
 Caller = Annotated[Principal, Security(current_principal, scopes=[])]
@@ -41,3 +41,8 @@ def list_time_zones(code: str, _: Caller) -> list[str]:
         return time_zones(code)
     except LookupError as exc:
         raise not_found(str(exc)) from exc
+
+
+@router.get("/time-zones", summary="Every IANA time zone (the names a fleet's timezone accepts), sorted")
+def list_all_time_zones(_: Caller) -> list[str]:
+    return all_time_zones()

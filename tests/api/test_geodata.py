@@ -22,3 +22,6 @@ def test_countries_regions_and_time_zones(client: TestClient, world: World) -> N
     missing = client.get("/v1/countries/QQ/regions", headers=h)
     assert missing.status_code == 404 and "QQ" in missing.json()["detail"]
     assert client.get("/v1/countries").status_code == 401
+    zones = client.get("/v1/time-zones", headers=h).json()
+    assert len(zones) == 599 and zones == sorted(zones) and {"UTC", "Europe/Berlin", "America/Sao_Paulo"} <= set(zones)
+    assert client.get("/v1/time-zones").status_code == 401

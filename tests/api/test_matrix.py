@@ -105,6 +105,7 @@ CASES: tuple[Case, ...] = (
     Case("get", "/v1/countries", lambda w, r: "/v1/countries", ANY_TOKEN),
     Case("get", "/v1/countries/{code}/regions", lambda w, r: "/v1/countries/DE/regions", ANY_TOKEN),
     Case("get", "/v1/countries/{code}/time-zones", lambda w, r: "/v1/countries/DE/time-zones", ANY_TOKEN),
+    Case("get", "/v1/time-zones", lambda w, r: "/v1/time-zones", ANY_TOKEN),
 )
 
 
