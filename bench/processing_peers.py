@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/processing_peers.py [--vehicles 200] [--seconds-per-vehicle 300 | --records N]
                                                [--runs 1] [--skip-quix] [--recovery]
+                                               [--partitions 6] [--cluster]
 
 One throwaway topic (6 partitions, keyed by vehicle) is filled once with scripted Avro telemetry
 (``bench/peers/workload.py``: known alerts, start / end markers per partition). Then each peer
@@ -11,7 +12,10 @@ dead letters, points; every topic setting of the flow is checked to be the run's
 
   ticktrack  ``python -m bytewax.run "dataflows.fleet_analytics:build_flow()"``, unchanged, 1 worker;
   quix       the same rules as a Quix Streams app (``bench/peers/quix_fleet_rules.py``) in its own venv;
-  ceiling    bare Bytewax: decode + key + a stateful count (``bench/peers/bytewax_ceiling.py``).
+  ceiling    bare Bytewax: decode + key + a stateful count (``bench/peers/bytewax_ceiling.py``);
+  ticktrack_2p  (--cluster) the same flow as a 2-process Bytewax cluster, 1 worker each
+             (``-i 0`` / ``-i 1``, ``-a`` two local addresses): the scale-out of docs/scaling.md,
+             CPU summed over both processes, the same alert ids required.
 
 records/s = input records / processing time, where processing time = (spawn -> every end
 marker out, for the rules peers its alert on the alerts topic and its alert point on the points
@@ -33,6 +37,7 @@ import math
 import os
 import platform
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -52,7 +57,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition  # noqa: 
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 from bench.common import machine, require_own_topics  # noqa: E402
-from bench.peers.completion import OutputWatch, PeerProcess, wait_visible  # noqa: E402
+from bench.peers.completion import OutputWatch, PeerGroup, PeerProcess, wait_visible  # noqa: E402
 from bench.peers.quix_venv import quix_python, quix_version  # noqa: E402
 from bench.peers.workload import END, START, Workload, drive, marker_fixes, write_registry  # noqa: E402
 from contracts.avro import TELEMETRY_SCHEMA_HEADER, encode  # noqa: E402
@@ -63,7 +68,8 @@ from sinks.kafka_producer import make_producer  # noqa: E402
 
 PARTITIONS = 6
 PEERS = ("ticktrack", "quix", "ceiling")
-RULES_PEERS = ("ticktrack", "quix")
+CLUSTER_PEER = "ticktrack_2p"  # --cluster: the analytics flow as 2 Bytewax processes
+RULES_PEERS = ("ticktrack", "quix", CLUSTER_PEER)
 # offline depends on wall-clock arrival and only ticktrack has a timer to raise it: keep it out
 RULES_ENV = {"FLEET_OFFLINE_TIMEOUT_S": "1000000"}
 MIN_PROCESSING_S = 2.0  # below this the subtracted start-up jitter is a sizeable share
@@ -177,8 +183,31 @@ def points_counts(ctx: Context, topic: str) -> dict[str, int]:
     return counts
 
 
+def free_ports(n: int) -> list[int]:
+    """``n`` local TCP ports free at this moment (for a Bytewax cluster's ``-a`` addresses)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def peer_commands(ctx: Context, peer: str, tag: str, input_topic: str,
+                  topics: dict[str, str]) -> tuple[list[list[str]], dict[str, str]]:
+    """Command lines (one per process) and environment of one peer run."""
+    if peer == CLUSTER_PEER:
+        cmd, env = peer_command(ctx, "ticktrack", tag, input_topic, topics)
+        addresses = ";".join(f"127.0.0.1:{port}" for port in free_ports(2))
+        return [[*cmd, "-i", str(i), "-a", addresses] for i in range(2)], env
+    cmd, env = peer_command(ctx, peer, tag, input_topic, topics)
+    return [cmd], env
+
+
 def peer_command(ctx: Context, peer: str, tag: str, input_topic: str, topics: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-    """Command line and environment of one peer run."""
+    """Command line and environment of one peer process."""
     env = {**os.environ, **RULES_ENV, "TICKTRACK_LOG_LEVEL": "WARNING",
            "ANALYTICS_TELEMETRY_TOPIC": input_topic, "ANALYTICS_CONFIG_TOPIC": ctx.config_topic,
            "ANALYTICS_ALERTS_TOPIC": topics.get("alerts", ""), "ANALYTICS_TRIPS_TOPIC": topics.get("trips", ""),
@@ -215,15 +244,16 @@ def run_peer(ctx: Context, peer: str, index: int, input_topic: str, calibration:
     ctx.create_topics(*(t for k, t in topics.items() if k != "points"))
     if "points" in topics:  # as many partitions as the demo's fleet.points
         ctx.create_topics(topics["points"], partitions=PARTITIONS)
-    cmd, env = peer_command(ctx, peer, tag, input_topic, topics)
+    cmds, env = peer_commands(ctx, peer, tag, input_topic, topics)
     log = REPO / "var" / "bench" / f"{tag}.log"
-    proc = PeerProcess(cmd, env, REPO, log)
+    proc = PeerGroup([PeerProcess(cmd, env, REPO, log if i == 0 else log.with_suffix(f".{i}.log"))
+                      for i, cmd in enumerate(cmds)])
     kafka = ctx.s.kafka_config()
     if peer in RULES_PEERS:  # done = every end marker's alert on the alerts topic and its alert point on the points topic
-        watches = [OutputWatch(kafka, topics["alerts"], ctx.w.partitions, proc.proc.pid),
-                   OutputWatch(kafka, topics["points"], ctx.w.partitions, proc.proc.pid, accept=is_alert_point)]
+        watches = [OutputWatch(kafka, topics["alerts"], ctx.w.partitions, proc.pids),
+                   OutputWatch(kafka, topics["points"], ctx.w.partitions, proc.pids, accept=is_alert_point)]
     else:
-        watches = [OutputWatch(kafka, topics["out"], ctx.w.partitions, proc.proc.pid)]
+        watches = [OutputWatch(kafka, topics["out"], ctx.w.partitions, proc.pids)]
     for watch in watches:
         watch.start()
     first = watches[0]
@@ -340,7 +370,7 @@ def table(result: dict[str, Any]) -> str:
              f"{result['machine']['mem_gb']} GB, {result['machine']['platform']}",
              f"versions: {', '.join(f'{k} {v}' for k, v in result['versions'].items())}; date {result['started']}",
              f"input: {result['input']['records']} records ({result['input']['vehicles']} vehicles x "
-             f"{result['input']['seconds_per_vehicle']} fixes + markers), {PARTITIONS} partitions; recovery "
+             f"{result['input']['seconds_per_vehicle']} fixes + markers), {result['input']['partitions']} partitions; recovery "
              f"{'on' if result['recovery'] else 'off'}", "", *rows, "",
              "ratios: " + ", ".join(f"{k} = {v}" for k, v in ratios.items()),
              f"equal work: alert ids {'identical' if eq.get('alert_ids_equal') else 'DIFFER ' + json.dumps(eq.get('differences'))} "
@@ -365,16 +395,23 @@ def main() -> int:
                     help="durable state in both rules peers: Bytewax recovery (-s 10) and Quix changelog topics")
     ap.add_argument("--geofences", default="config/geofences.geojson", help="geofences file of the rules ('' = none)")
     ap.add_argument("--timeout", type=float, default=900, help="seconds one peer run may take (default %(default)s)")
+    ap.add_argument("--partitions", type=int, default=PARTITIONS, help="partitions of the input topic (default %(default)s)")
+    ap.add_argument("--cluster", action="store_true",
+                    help=f"also run the analytics flow as a 2-process Bytewax cluster (peer {CLUSTER_PEER})")
     args = ap.parse_args()
+    if args.cluster and args.recovery:
+        raise SystemExit("--cluster with --recovery is not supported (one recovery store per process)")
     seconds = math.ceil(args.records / args.vehicles) if args.records else args.seconds_per_vehicle
     if seconds < 40:
         raise SystemExit("need at least 40 fixes per vehicle (the reorder buffer holds the first 30 s)")
     peers = [p for p in PEERS if not (args.skip_quix and p == "quix")]
+    if args.cluster:
+        peers.insert(1, CLUSTER_PEER)
 
     s = load_stack_settings()
     run = f"bench-{uuid.uuid4().hex[:8]}"
     start_ms = (int(time.time()) // 60 - 180) * 60_000  # three hours ago, on a minute boundary
-    w = Workload(run, args.vehicles, seconds, PARTITIONS, start_ms)
+    w = Workload(run, args.vehicles, seconds, args.partitions, start_ms)
     quix_py = None if args.skip_quix else quix_python()
     versions = {"python": platform.python_version(), "bytewax": version("bytewax"), "confluent-kafka": version("confluent-kafka")}
     if quix_py is not None:
@@ -389,13 +426,13 @@ def main() -> int:
                               "versions": versions, "started": datetime.now(UTC).isoformat(timespec="seconds"),
                               "recovery": args.recovery, "peers": peers}
     try:
-        ctx.create_topics(ctx.input_topic, ctx.marker_topic, partitions=PARTITIONS)
+        ctx.create_topics(ctx.input_topic, ctx.marker_topic, partitions=args.partitions)
         ctx.create_topics(ctx.config_topic, partitions=1)
         print(f"[bench] producing {w.records} records to {ctx.input_topic}", file=sys.stderr)
         produce_s = produce(s, w, ctx.input_topic)
         produce(s, w, ctx.marker_topic, markers_only=True)
         result["input"] = {"topic": ctx.input_topic, "records": w.records, "vehicles": w.vehicles, "seconds_per_vehicle": seconds,
-                           "partitions": PARTITIONS, "geofences": args.geofences, "produce_seconds": round(produce_s, 1)}
+                           "partitions": args.partitions, "geofences": args.geofences, "produce_seconds": round(produce_s, 1)}
         runs = []
         for i in range(args.runs):
             for peer in peers[i % len(peers):] + peers[:i % len(peers)]:

@@ -81,6 +81,25 @@ class PeerProcess:
         return Usage(self.proc.returncode, round(u.ru_utime + u.ru_stime, 2), round(u.ru_maxrss / 1024, 1))
 
 
+class PeerGroup:
+    """A peer made of several processes (a Bytewax cluster: one ``-i`` each), read as one: alive
+    while all are, CPU and peak RSS summed over them."""
+
+    def __init__(self, procs: list[PeerProcess]) -> None:
+        self.procs = procs
+        self.started = min(p.started for p in procs)
+        self.pids = [p.proc.pid for p in procs]
+        self.proc = procs[0].proc
+
+    def alive(self) -> bool:
+        return all(p.alive() for p in self.procs)
+
+    def stop(self, timeout_s: float = 30.0) -> Usage:
+        usages = [p.stop(timeout_s) for p in self.procs]
+        return Usage(max(u.returncode for u in usages), round(sum(u.cpu_s for u in usages), 2),
+                     round(sum(u.peak_rss_mb for u in usages), 1))
+
+
 def wait_visible(client: Consumer | AdminClient, topic: str, timeout_s: float = 30.0) -> list[int]:
     """Partitions of ``topic`` once its metadata shows every one with a leader.
 
@@ -103,10 +122,11 @@ class OutputWatch(threading.Thread):
     ``accept``: only records whose value it accepts count (e.g. the ``alerts`` points of a
     points topic, not a marker's health point)."""
 
-    def __init__(self, kafka: dict[str, str], topic: str, partitions: int, pid: int,
+    def __init__(self, kafka: dict[str, str], topic: str, partitions: int, pid: int | list[int],
                  accept: Callable[[bytes], bool] | None = None) -> None:
         super().__init__(daemon=True)
-        self.kafka, self.topic, self.partitions, self.pid, self.accept = kafka, topic, partitions, pid, accept
+        self.kafka, self.topic, self.partitions, self.accept = kafka, topic, partitions, accept
+        self.pids = pid if isinstance(pid, list) else [pid]  # CPU summed over a cluster's processes
         self.first_start: float | None = None
         self.cpu_at_start: float | None = None
         self.ends: dict[str, float] = {}
@@ -141,6 +161,6 @@ class OutputWatch(threading.Thread):
 
     def _cpu(self) -> float | None:
         try:
-            return cpu_seconds(self.pid)
+            return sum(cpu_seconds(pid) for pid in self.pids)
         except OSError:
             return None
