@@ -4,9 +4,9 @@
 each fix it releases in event-time order. Late / future-stamped fixes are passed on for
 storage (``ProcessedFix.flag``) but no rule sees them. ``on_tick(state, vehicle_id, now_ms,
 registry, cfg)`` is the timer, at the stream clock's now (``stream_clock.py``): it flushes fixes
-that waited out the lateness, raises ``device_offline`` and closes trips of vehicles that went
-quiet. Both return the new state and an ``Output``; ``expired`` tells when the state can be
-dropped (return None).
+that waited out the lateness, raises ``device_offline``, closes trips of vehicles that went
+quiet and announces the stop they are in. Both return the new state and an ``Output``;
+``expired`` tells when the state can be dropped (return None).
 
 Every rule runs isolated (Traccar style): a rule that raises leaves its part of the state as it
 was and adds a ``RuleError`` to ``Output.errors``; the other rules still run on that fix. A fix
@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from contracts import alert as A
 from contracts.day_score import DayScore
 from contracts.health import HealthReport, ServiceForecast
+from contracts.stop import Stop
 from contracts.telemetry import Telemetry
 from contracts.trip import Trip
 
@@ -33,6 +34,7 @@ from . import health as H
 from . import maintenance as M
 from . import ordering as O
 from . import scoring as S
+from . import stops as stop_rules
 from .config import FleetSettings
 from .geo import haversine_m
 from .geofence_shapes import Geofence
@@ -58,6 +60,7 @@ class Output:
     fixes: list[ProcessedFix] = field(default_factory=list)
     alerts: list[A.Alert] = field(default_factory=list)
     trips: list[Trip] = field(default_factory=list)
+    stops: list[Stop] = field(default_factory=list)  # ended stops, and those a silent vehicle is in (ongoing)
     days: list[DayScore] = field(default_factory=list)
     health: list[HealthReport] = field(default_factory=list)
     errors: list[RuleError] = field(default_factory=list)
@@ -70,6 +73,7 @@ class Output:
         self.fixes += other.fixes
         self.alerts += other.alerts
         self.trips += other.trips
+        self.stops += other.stops
         self.days += other.days
         self.health += other.health
         self.errors += other.errors
@@ -79,11 +83,11 @@ class Output:
 
 
 def _emitted(alerts: Sequence[A.Alert] = (), trips_: Sequence[Trip] = (), days: Sequence[DayScore] = (),
-             health: Sequence[HealthReport] = ()) -> Output | None:
+             health: Sequence[HealthReport] = (), stops_: Sequence[Stop] = ()) -> Output | None:
     """What a rule emitted for a fix; None for nothing, the common case (saves an Output per rule and fix)."""
-    if not (alerts or trips_ or days or health):
+    if not (alerts or trips_ or days or health or stops_):
         return None
-    return Output(alerts=list(alerts), trips=list(trips_), days=list(days), health=list(health))
+    return Output(alerts=list(alerts), trips=list(trips_), days=list(days), health=list(health), stops=list(stops_))
 
 
 @dataclass
@@ -103,6 +107,7 @@ class VehicleState:
     dtc: dtc.DtcState = dtc.DtcState()
     fuel: fuel.FuelState = fuel.FuelState()
     trips: trips.TripState = trips.TripState()
+    stops: stop_rules.StopState = stop_rules.StopState()
     motion: motion.MotionState = motion.MotionState()
     ignition: ignition.IgnitionState = ignition.IgnitionState()
     alarms: alarms.AlarmState = alarms.AlarmState()
@@ -251,6 +256,12 @@ def _trips(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
     return _with(st, trips=tst), _emitted(trips_=finished)
 
 
+def _stops(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
+    """The same step reports run over stored fixes (``rules.fleet.stops.detect_stops``)."""
+    sst, ended = stop_rules.step(st.stops, stop_rules.sample_of(c.fix), c.fix.vehicle_id, stop_rules.StopParams.of(c.cfg), c.vehicle.fleet_id)
+    return _with(st, stops=sst), _emitted(stops_=ended)
+
+
 def _motion(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
     """Reads the trip state the trip rule just updated (motion is derived from trips)."""
     mst, alerts = motion.step(st.motion, st.trips, c.fix.vehicle_id, c.vehicle.fleet_id, c.cfg, c.fix.ts_ms)
@@ -308,6 +319,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("dtc", _simple("dtc", dtc.step)),
     ("fuel", _fuel),
     ("trips", _trips),
+    ("stops", _stops),
     ("motion", _motion),
     ("ignition", _simple("ignition", ignition.step)),
     ("alarms", _simple("alarms", alarms.step)),
@@ -388,6 +400,13 @@ def on_tick(st: VehicleState, vehicle_id: str, now_ms: int, reg: Registry, cfg: 
     st = _release(_set(st, reorder=reorder), released, v, reg, cfg, now_ms, out) if released else _set(st, reorder=reorder)
     off, alerts = _isolated("offline", at, out.errors, (st.offline, _nothing()), offline.tick, st.offline, vehicle_id, v.fleet_id, now_ms, cfg)
     out.alerts += alerts
+    last = st.stops.prev
+    if last is not None and not st.stops.announced and event_now(st.offline, now_ms) - last.ts_ms > cfg.trip_max_gap_s * 1000:
+        # a vehicle gone silent is in a stop (the gap rule): announced once, ongoing (most ticks skip this)
+        sst, silent = _isolated("stops", at, out.errors, (st.stops, _nothing()), stop_rules.tick, st.stops, vehicle_id,
+                                event_now(st.offline, now_ms), stop_rules.StopParams.of(cfg), v.fleet_id)
+        out.stops += silent
+        st = _set(st, stops=sst)
     if st.trips.trip is None and st.motion.start_ts is None:
         return _set(st, offline=off), out
     tst, finished = _isolated("trips", at, out.errors, (st.trips, _nothing()),
