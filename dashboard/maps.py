@@ -72,7 +72,7 @@ TILE_PX = 512  # MapLibre's world is 512 px wide at zoom 0
 FLEET_MAP_PX, ROUTE_MAP_PX = 520, 420  # map heights
 
 
-def _view(lats: Sequence[float], lons: Sequence[float], height_px: int) -> dict[str, object]:
+def map_view(lats: Sequence[float], lons: Sequence[float], height_px: int) -> dict[str, object]:
     """Centre and zoom that show every point, with a margin, in a map ``height_px`` high.
 
     A degree of latitude takes 1/cos(lat) more pixels than a degree of longitude (Mercator),
@@ -100,7 +100,7 @@ def fleet_map(vehicles: pd.DataFrame, geofences: Iterable[Geofence], style: str,
         fig.add_trace(go.Scattermap(lat=part["lat"].astype(float), lon=part["lon"].astype(float), mode="markers",
                                     marker={"size": sizes, "color": STATUS_COLORS[status]}, name=status,
                                     text=labels, hoverinfo="text", customdata=list(part["vehicle_id"])))
-    view = _view(list(vehicles["lat"].astype(float)) if not vehicles.empty else [],
+    view = map_view(list(vehicles["lat"].astype(float)) if not vehicles.empty else [],
                  list(vehicles["lon"].astype(float)) if not vehicles.empty else [], FLEET_MAP_PX)
     fig.update_layout(map={"style": style, **view}, margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=FLEET_MAP_PX,
                       legend={"orientation": "h", "y": 1.02}, uirevision="fleet-map")
@@ -117,9 +117,9 @@ def route_map(route: pd.DataFrame, upto: int, style: str, geofences: Iterable[Ge
                                     line={"width": 4, "color": "#1f77b4"}, name="driven"))
         fig.add_trace(go.Scattermap(lat=[lats.iloc[upto]], lon=[lons.iloc[upto]], mode="markers",
                                     marker={"size": 16, "color": "#d62728"}, name="vehicle"))
-        view = _view(list(lats), list(lons), ROUTE_MAP_PX)
+        view = map_view(list(lats), list(lons), ROUTE_MAP_PX)
     else:
-        view = _view([], [], ROUTE_MAP_PX)
+        view = map_view([], [], ROUTE_MAP_PX)
     fig.update_layout(map={"style": style, **view}, margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=ROUTE_MAP_PX)
     return fig
 

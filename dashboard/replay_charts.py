@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.maps import ROUTE_MAP_PX, _view, plain
+from dashboard.maps import ROUTE_MAP_PX, map_view, plain
 from rules.fleet.stops import Stop
 
 
@@ -33,7 +33,7 @@ def speed_route_map(path: pd.DataFrame, upto: int, style: str, stops: Sequence[S
                                     hoverinfo="text"))
     fig.add_trace(go.Scattermap(lat=[lats.iloc[upto]], lon=[lons.iloc[upto]], mode="markers", name="vehicle",
                                 marker={"size": 18, "color": "#1f77b4"}))
-    fig.update_layout(map={"style": style, **_view(list(lats), list(lons), ROUTE_MAP_PX)}, margin={"l": 0, "r": 0, "t": 0, "b": 0},
+    fig.update_layout(map={"style": style, **map_view(list(lats), list(lons), ROUTE_MAP_PX)}, margin={"l": 0, "r": 0, "t": 0, "b": 0},
                       height=ROUTE_MAP_PX, legend={"orientation": "h", "y": 1.02})
     return fig
 

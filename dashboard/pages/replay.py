@@ -1,6 +1,10 @@
 """Route replay: a vehicle's path over a time range coloured by speed, a time slider moving the
 vehicle on the map and a marker on the speed / alerts timeline together, stops and alerts marked,
-GPX export. Reads are the scoped ones (``data.route``, ``data.alerts``)."""
+GPX export. Reads are the scoped ones (``data.route``, ``data.alerts``).
+
+**Play** moves the slider by itself: the slider, the moment's line and both charts are one
+``st.fragment`` that reruns every ``PLAY_TICK_S`` while playing, stepping the slider by the chosen
+number of fixes; it stops at the last fix (or on **Pause**). Only the fragment reruns, not the reads."""
 
 from __future__ import annotations
 
@@ -45,12 +49,64 @@ cfg = FleetSettings()
 stops = with_places(detect_stops(vehicle_id, samples, speed_kmh=cfg.trip_start_speed_kmh, min_duration_s=cfg.trip_min_stop_s,
                                  max_gap_s=cfg.trip_max_gap_s), place_index())
 
-upto = st.slider("Replay", 0, len(path) - 1, len(path) - 1, key="replay_page_pos") if len(path) > 1 else 0
-at = path.iloc[upto]
-here = place_index().label(float(at["lat"]), float(at["lon"]))
-st.text(f"{at['time']:%Y-%m-%d %H:%M:%S} UTC · {float(speeds[upto]):.0f} km/h · {here}")
-st.plotly_chart(speed_route_map(path, upto, s.map_style, stops, alerts), key="replay_page_map")
-st.plotly_chart(speed_timeline(path, upto, alerts), key="replay_page_timeline")
+PLAY_TICK_S = 0.5
+STEPS = (1, 5, 20)
+last = len(path) - 1
+
+
+def _play() -> None:
+    if st.session_state.get("replay_pos", last) >= last:
+        st.session_state["replay_pos"] = 0  # from the end: start again
+    st.session_state["replay_playing"] = True
+    st.session_state["replay_hold"] = True  # the click's own run shows the start, the ticks step on
+
+
+def _pause() -> None:
+    st.session_state["replay_playing"] = False
+
+
+def _moved() -> None:
+    st.session_state["replay_pos"] = st.session_state["replay_page_pos"]  # dragged by hand (playing or not)
+
+
+playing = bool(st.session_state.get("replay_playing")) and last > 0
+if last > 0:
+    b1, b2 = st.columns([1, 3])
+    if playing:
+        b1.button("Pause", key="replay_page_pause", on_click=_pause, icon=":material/pause:")
+    else:
+        b1.button("Play", key="replay_page_play", on_click=_play, icon=":material/play_arrow:")
+    step = b2.selectbox("Play speed", STEPS, key="replay_page_step",
+                        format_func=lambda n: f"{n} fix{'es' if n > 1 else ''} every {PLAY_TICK_S} s")
+
+
+def _replay() -> None:
+    """Slider, moment line and charts; while playing, each run first steps the slider.
+
+    The position lives in ``replay_pos`` (the slider's own state is dropped whenever its range
+    changes) and is written to the slider's state before it is drawn; it starts at the end for each
+    vehicle and range, a drag moves it (``_moved``)."""
+    state = st.session_state
+    pos = state.get("replay_pos")
+    if pos is None or state.get("replay_for") != (vehicle_id, last):
+        pos = last  # another vehicle or range (as a new slider before): its end
+    state["replay_for"] = (vehicle_id, last)
+    pos = int(pos)
+    if playing and not state.pop("replay_hold", False):
+        pos = min(pos + int(step), last)
+    state["replay_pos"] = state["replay_page_pos"] = pos  # the slider's state set before it is drawn: it shows pos
+    upto = st.slider("Replay", 0, last, key="replay_page_pos", on_change=_moved) if last > 0 else 0
+    at = path.iloc[upto]
+    here = place_index().label(float(at["lat"]), float(at["lon"]))
+    st.text(f"{at['time']:%Y-%m-%d %H:%M:%S} UTC · {float(speeds[upto]):.0f} km/h · {here}")
+    st.plotly_chart(speed_route_map(path, upto, s.map_style, stops, alerts), key="replay_page_map")
+    st.plotly_chart(speed_timeline(path, upto, alerts), key="replay_page_timeline")
+    if playing and upto >= last:
+        st.session_state["replay_playing"] = False
+        st.rerun()  # the whole page: Play again, no timer
+
+
+st.fragment(_replay, run_every=PLAY_TICK_S if playing else None)()
 st.caption(f"{len(path)} positions, {len(stops)} stops, {len(alerts)} alerts")
 st.download_button("Export GPX", gpx_bytes(vehicle_id, samples, stops), file_name=f"{vehicle_id}.gpx", mime="application/gpx+xml",
                    key="replay_page_gpx")
