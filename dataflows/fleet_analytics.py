@@ -1,6 +1,6 @@
-"""Fleet analytics: ``fleet.telemetry`` -> alerts, trips, health, daily scores, 1-minute stats.
+"""Fleet analytics: ``fleet.telemetry`` -> alerts, trips, stops, health, daily scores, 1-minute stats.
 
-Everything goes to Kafka: alerts and trips as JSON (``fleet.alerts``, ``fleet.trips``) and every
+Everything goes to Kafka: alerts, trips and stops as JSON (``fleet.alerts``, ``fleet.trips``, ``fleet.stops``) and every
 InfluxDB point as line protocol on ``fleet.points``, which the store flow writes. The flow never
 waits for InfluxDB, so an outage there does not delay a single alert.
 
@@ -33,6 +33,7 @@ from rules.fleet.config import FleetSettings
 from rules.fleet.places import alert_with_place, trip_with_places
 from rules.fleet.registry import Rejected
 from rules.fleet.stats import MinuteStats
+from rules.fleet.stops import with_place
 from rules.fleet.stream_clock import StreamClock
 from settings.errors import load_settings
 from settings.flows import AnalyticsSettings
@@ -40,7 +41,7 @@ from settings.geodata import place_index
 from settings.logs import configure_logging
 from settings.rules_env import load_fleet_settings
 from settings.stack import StackSettings, load_stack_settings
-from sinks.influx_points.fleet_analytics import alert_point, day_point, health_point, late_point, link_point, stats_point, trip_point
+from sinks.influx_points.fleet_analytics import alert_point, day_point, health_point, late_point, link_point, stats_point, stop_point, trip_point
 from sinks.kafka import KafkaRecord
 from sinks.kafka_epoch import KafkaEpochSink, epoch_output
 from sources.kafka_messages import KAFKA_BATCH, KafkaMessage, kafka_messages
@@ -138,6 +139,10 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
                  KafkaEpochSink(kafka, analytics.alerts_topic))
     epoch_output("trips_out", op.map("trip_record", trips, lambda t: KafkaRecord(t.vehicle_id.encode(), json.dumps(t.to_dict()).encode())),
                  KafkaEpochSink(kafka, analytics.trips_topic))
+    stops = op.map("stop_place", op.flat_map("stops", outs, lambda o: o.stops), lambda sp: with_place(sp, place_index()))
+    if analytics.stops_topic:  # optional: stops always reach InfluxDB through the points below
+        epoch_output("stops_out", op.map("stop_record", stops, lambda sp: KafkaRecord(sp.vehicle_id.encode(), sp.to_json().encode())),
+                     KafkaEpochSink(kafka, analytics.stops_topic))
 
     # The 1-minute stats windows are inside the bucket step (closed ones in o.minutes): no fix is
     # an item after it; only the fixes the rules skipped (flagged) become late points.
@@ -159,6 +164,7 @@ def build_flow(analytics: AnalyticsSettings | None = None, stack: StackSettings 
         "points",
         op.map("alert_point", alerts, lambda a: point_record(a.vehicle_id, alert_point(a))),
         op.map("trip_point", trips, lambda t: point_record(t.vehicle_id, trip_point(t))),
+        op.map("stop_point", stops, lambda sp: point_record(sp.vehicle_id, stop_point(sp))),
         op.map("health_point", op.flat_map("health", outs, lambda o: o.health),
                lambda h: point_record(h.vehicle_id, health_point(h, fleet_of(h.vehicle_id)))),
         op.map("day_point", op.flat_map("days", outs, lambda o: o.days), lambda d: point_record(d.vehicle_id, day_to_point(d))),

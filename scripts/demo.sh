@@ -67,7 +67,7 @@ recovery() {  # recovery <name>: the flow's recovery directory, created on the f
 
 METRICS_PORT=9201 start ingest $PY -m bytewax.run "dataflows.fleet_ingest:build_flow()" -w 2
 METRICS_PORT=9202 start store $PY -m bytewax.run "dataflows.fleet_store:build_flow()" -r "$(recovery store)" -s 5 -b 0
-METRICS_PORT=9203 start analytics $PY -m bytewax.run "dataflows.fleet_analytics:build_flow()" -r "$(recovery analytics)" -s 5 -b 0
+METRICS_PORT=9203 ANALYTICS_STOPS_TOPIC=fleet.stops start analytics $PY -m bytewax.run "dataflows.fleet_analytics:build_flow()" -r "$(recovery analytics)" -s 5 -b 0
 # Alert e-mails go to a local SMTP server that prints them (var/logs/demo-mailbox.log).
 start mailbox $PY -u -m aiosmtpd -n -l 127.0.0.1:8025
 sleep 1

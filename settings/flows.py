@@ -59,6 +59,8 @@ class AnalyticsSettings(BaseSettings):
     config_topic: str = Field(topics.FLEET_CONFIG, description="compacted topic of live registry changes")
     alerts_topic: str = Field(topics.FLEET_ALERTS, description="Kafka topic of alerts (JSON)")
     trips_topic: str = Field(topics.FLEET_TRIPS, description="Kafka topic of finished trips (JSON)")
+    stops_topic: str = Field("", description="Kafka topic of stops (JSON, contracts/stop.py; make demo: fleet.stops); empty = not published "
+                                             "(they still reach InfluxDB through the points topic)")
     points_topic: str = Field(topics.FLEET_POINTS, description="Kafka topic of every InfluxDB point the flow computes (line protocol; the store "
                                                                "flow writes them)")
     deadletter_topic: str = Field(topics.FLEET_DEADLETTER, description="telemetry of unknown / deactivated vehicles goes here")

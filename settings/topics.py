@@ -22,6 +22,7 @@ FLEET_TELEMETRY = "fleet.telemetry"
 FLEET_DEADLETTER = "fleet.deadletter"
 FLEET_ALERTS = "fleet.alerts"
 FLEET_TRIPS = "fleet.trips"
+FLEET_STOPS = "fleet.stops"  # stops, ended or of a silent vehicle (contracts/stop.py), key = vehicle_id
 FLEET_CONFIG = "fleet.config"
 FLEET_POINTS = "fleet.points"
 FLEET_ACKS = "fleet.acks"  # acknowledgements of incidents, key = incident_id (contracts/ack.py)
@@ -40,6 +41,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(FLEET_DEADLETTER, 1, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
     TopicSpec(FLEET_ALERTS, 3, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
     TopicSpec(FLEET_TRIPS, 3, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
+    TopicSpec(FLEET_STOPS, 3, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
     # Live registry of vehicles and geofences: one record per key, kept forever.
     TopicSpec(FLEET_CONFIG, 1, {"cleanup.policy": "compact"}),
     # Acknowledgements: the latest per incident, kept forever (compacted).

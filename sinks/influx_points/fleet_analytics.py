@@ -1,4 +1,4 @@
-"""InfluxDB points of the fleet analytics outputs (alerts, trips, health, daily scores,
+"""InfluxDB points of the fleet analytics outputs (alerts, trips, stops, health, daily scores,
 1-minute stats, late fixes), as documented in docs/measurements.md."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from influxdb_client import Point
 from contracts.alert import Alert
 from contracts.day_score import DayScore
 from contracts.health import HealthReport
+from contracts.stop import Stop
 from contracts.trip import Trip
 from rules.fleet.ordering import LinkStats
 from rules.fleet.stats import MinuteStats
@@ -46,6 +47,14 @@ def trip_point(t: Trip) -> Point:
                          overspeed_events=t.events.get("overspeed", 0), score=t.safety_score,
                          start_lat=t.start_lat, start_lon=t.start_lon, end_lat=t.end_lat, end_lon=t.end_lon,
                          start_place=t.start_place, end_place=t.end_place), t.end_ts)
+
+
+def stop_point(s: Stop) -> Point:
+    """At the stop's start: the final record of a stop first announced as ``ongoing`` (same start,
+    same series) overwrites that point, and a replay writes the same one."""
+    p = _tags(Point("stops"), s.vehicle_id, s.fleet_id)
+    return at_ms(_fields(p, stop_id=s.stop_id, start_ms=s.start_ts, end_ms=s.end_ts, duration_s=s.duration_s, idle_s=s.idle_s,
+                         lat=s.lat, lon=s.lon, place=s.place, ignition_off=s.ignition_off, ongoing=s.ongoing), s.start_ts)
 
 
 def health_point(h: HealthReport, fleet_id: str | None) -> Point:
