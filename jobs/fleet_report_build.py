@@ -20,7 +20,7 @@ from rules.fleet.config import FleetSettings
 from rules.fleet.places import PlaceIndex
 from rules.fleet.registry import Registry
 from rules.fleet.scoring import EVENT_KEYS
-from rules.fleet.stops import Sample, Stop, detect_stops, with_places
+from rules.fleet.stops import Sample, Stop, detect_stops, with_place
 from rules.fleet.summaries import DaySummary, driver_days, vehicle_days
 
 TABLES = ("summary_vehicles", "summary_drivers", "trips", "stops", "events")
@@ -34,6 +34,19 @@ class VehicleRecords:
     trips: Sequence[Trip] = ()
     alerts: Sequence[Alert] = ()
     samples: Sequence[Sample] = ()  # oldest first
+    stops: Sequence[Stop] = ()  # stored by the analytics flow (measurement stops), by start time
+
+
+def report_stops(rec: VehicleRecords, cfg: FleetSettings) -> list[Stop]:
+    """The stored stops, and before the first of them the stops computed from the fixes (``detect_stops``,
+    the same code the flow runs): a range from before stops were stored, or from before the first
+    stored one, still has its stops. No stored stop at all: all computed."""
+    computed = detect_stops(rec.vehicle_id, rec.samples, speed_kmh=cfg.trip_start_speed_kmh, min_duration_s=cfg.trip_min_stop_s,
+                            max_gap_s=cfg.trip_max_gap_s)
+    if not rec.stops:
+        return computed
+    first = min(s.start_ts for s in rec.stops)
+    return [s for s in computed if s.end_ts <= first] + sorted(rec.stops, key=lambda s: s.start_ts)
 
 
 @dataclass
@@ -99,7 +112,7 @@ COLUMNS = {
 
 def build_report(records: Sequence[VehicleRecords], registry: Registry, start: datetime, stop: datetime, tz: str,
                  cfg: FleetSettings, index: PlaceIndex, title: str = "Fleet report") -> Report:
-    """Stops from the fixes, summaries from trips + stops + alerts + fuel, places where missing."""
+    """Stops stored or from the fixes (``report_stops``), summaries from trips + stops + alerts + fuel, places where missing."""
     driver_of = {vid: v.owner for vid, v in registry.vehicles.items()}
     trips_rows: list[dict[str, object]] = []
     stop_rows: list[dict[str, object]] = []
@@ -110,8 +123,7 @@ def build_report(records: Sequence[VehicleRecords], registry: Registry, start: d
     for rec in sorted(records, key=lambda r: r.vehicle_id):
         vid, driver = rec.vehicle_id, driver_of.get(rec.vehicle_id) or ""
         trips = sorted((with_alert_events(t, rec.alerts) for t in rec.trips), key=lambda t: t.start_ts)
-        stops = with_places(detect_stops(vid, rec.samples, speed_kmh=cfg.trip_start_speed_kmh, min_duration_s=cfg.trip_min_stop_s,
-                                         max_gap_s=cfg.trip_max_gap_s), index)
+        stops = [s if s.place else with_place(s, index) for s in report_stops(rec, cfg)]
         stops_of[vid] = stops
         routes[vid] = [(s.lat, s.lon, s.speed_kmh) for s in rec.samples]
         days += vehicle_days(vid, trips, stops, rec.alerts, rec.samples, tz, cfg)

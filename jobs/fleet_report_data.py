@@ -1,4 +1,4 @@
-"""A fleet report's records from InfluxDB: each vehicle's trips, alerts and fixes of a range.
+"""A fleet report's records from InfluxDB: each vehicle's trips, stops, alerts and fixes of a range.
 
 One vehicle at a time (``progress`` is told after each, the CLI prints it), fixes pivoted to the
 fields stops and summaries need. Records written before places existed have none; the report
@@ -14,6 +14,7 @@ from typing import Any
 from influxdb_client import InfluxDBClient
 
 from contracts.alert import Alert
+from contracts.stop import Stop
 from contracts.trip import Trip
 from jobs.fleet_report_build import VehicleRecords
 from rules.fleet.stops import Sample
@@ -53,6 +54,12 @@ def _alert(r: dict[str, Any]) -> Alert:
                  incident_id=str(r.get("incident_id") or ""), place=r.get("place"))
 
 
+def _stop(r: dict[str, Any]) -> Stop:
+    return Stop(vehicle_id=str(r["vehicle_id"]), start_ts=int(r["start_ms"]), end_ts=int(r["end_ms"]), lat=float(r["lat"]), lon=float(r["lon"]),
+                idle_s=float(r.get("idle_s") or 0.0), ignition_off=bool(r.get("ignition_off")), ongoing=bool(r.get("ongoing")),
+                place=r.get("place"), fleet_id=r.get("fleet_id"))
+
+
 def _sample(r: dict[str, Any]) -> Sample | None:
     if r.get("lat") is None or r.get("lon") is None:
         return None
@@ -63,13 +70,14 @@ def _sample(r: dict[str, Any]) -> Sample | None:
 
 
 def read_vehicle(client: InfluxDBClient, bucket: str, vehicle_id: str, start: datetime, stop: datetime) -> VehicleRecords:
-    """Trips (by end time in the range), alerts and fixes of one vehicle."""
+    """Trips (by end time in the range), stops the analytics flow stored (by start time), alerts and fixes of one vehicle."""
     params = {"p_bucket": bucket, "p_start": start, "p_stop": stop, "p_vehicle": vehicle_id}  # Flux options, never spliced
     trips = [_trip(r) for r in _rows(client, _flux("trips"), params)]
     alerts = [_alert(r) for r in _rows(client, _flux("alerts"), params)]
     fixes = [s for s in (_sample(r) for r in _rows(client, _flux("telemetry", ("lat", "lon", "speed_kmh", "ignition", "rpm",
                                                                                      "fuel_level_pct")), params)) if s]
-    return VehicleRecords(vehicle_id, trips, alerts, fixes)
+    stops = [_stop(r) for r in _rows(client, _flux("stops"), params)]
+    return VehicleRecords(vehicle_id, trips, alerts, fixes, stops)
 
 
 def read_records(client: InfluxDBClient, bucket: str, vehicles: Sequence[str], start: datetime, stop: datetime,
