@@ -38,15 +38,14 @@ class VehicleRecords:
 
 
 def report_stops(rec: VehicleRecords, cfg: FleetSettings) -> list[Stop]:
-    """The stored stops, and before the first of them the stops computed from the fixes (``detect_stops``,
-    the same code the flow runs): a range from before stops were stored, or from before the first
-    stored one, still has its stops. No stored stop at all: all computed."""
+    """The stored stops, plus the stops computed from the fixes (``detect_stops``, the same code the
+    flow runs) that overlap none of them: a range from before stops were stored, a stop that began
+    before the range (stored at its start, so not read), and one still going on at the range's end
+    that the flow has not announced yet keep their stops."""
     computed = detect_stops(rec.vehicle_id, rec.samples, speed_kmh=cfg.trip_start_speed_kmh, min_duration_s=cfg.trip_min_stop_s,
                             max_gap_s=cfg.trip_max_gap_s)
-    if not rec.stops:
-        return computed
-    first = min(s.start_ts for s in rec.stops)
-    return [s for s in computed if s.end_ts <= first] + sorted(rec.stops, key=lambda s: s.start_ts)
+    extra = [c for c in computed if not any(c.start_ts <= s.end_ts and s.start_ts <= c.end_ts for s in rec.stops)]
+    return sorted([*rec.stops, *extra], key=lambda s: s.start_ts)
 
 
 @dataclass
