@@ -82,7 +82,9 @@ def topic_settings(env: dict[str, str], *settings_classes: type) -> dict[str, st
 def require_own_topics(env: dict[str, str], run: str, *settings_classes: type) -> None:
     """Refuse to start when any flow topic is not one of this run's (``<run>.*``, ``<run>-*``): a benchmark never
     reads or writes the demo's topics (fleet.*, crypto.*), whatever the defaults become."""
-    foreign = {k: v for k, v in topic_settings(env, *settings_classes).items() if not str(v).startswith((f"{run}.", f"{run}-"))}
+    # an empty topic setting is an output the flow does not publish (e.g. ANALYTICS_STOPS_TOPIC): no one's topic
+    foreign = {k: v for k, v in topic_settings(env, *settings_classes).items()
+               if v != "" and not str(v).startswith((f"{run}.", f"{run}-"))}
     if foreign:
         raise SystemExit(f"bench: refusing to start flows on topics that are not this run's ({run}.* / {run}-*): {foreign}")
 

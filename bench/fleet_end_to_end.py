@@ -297,13 +297,14 @@ def main(argv: list[str] | None = None) -> int:
     registry = logs / "vehicles.json"
     registry.write_text(json.dumps({"fleets": [{"id": run, "name": "bench", "speed_limit_kmh": 100}],
                                     "vehicles": [{"id": v, "name": v, "fleet_id": run} for v in ids]}))
-    topics = {k: f"{run}.{k}" for k in ("telemetry", "deadletter", "alerts", "trips", "points", "config")}
+    topics = {k: f"{run}.{k}" for k in ("telemetry", "deadletter", "alerts", "trips", "points", "config", "stops")}
     env = {"INFLUX_BUCKET_FLEET": run, "INFLUX_WRITE_TOKEN": s.influx_token, "TICKTRACK_LOG_LEVEL": "WARNING",
            "INGEST_TELEMETRY_TOPIC": topics["telemetry"], "INGEST_DEADLETTER_TOPIC": topics["deadletter"],
            "INGEST_MQTT_GROUP": run, "INGEST_MQTT_CLIENT_ID_PREFIX": run,
            "ANALYTICS_TELEMETRY_TOPIC": topics["telemetry"], "ANALYTICS_ALERTS_TOPIC": topics["alerts"],
            "ANALYTICS_TRIPS_TOPIC": topics["trips"], "ANALYTICS_POINTS_TOPIC": topics["points"],
            "ANALYTICS_DEADLETTER_TOPIC": topics["deadletter"], "ANALYTICS_CONFIG_TOPIC": topics["config"],
+           "ANALYTICS_STOPS_TOPIC": topics["stops"],  # published, as make demo does (fleet.stops)
            "ANALYTICS_VEHICLES_FILE": str(registry), "ANALYTICS_GEOFENCES_FILE": "", "ANALYTICS_FROM_BEGINNING": "true",
            "STORE_TELEMETRY_TOPIC": topics["telemetry"], "STORE_POINTS_TOPIC": topics["points"],
            "STORE_DEADLETTER_TOPIC": topics["deadletter"], "STORE_CONFIG_TOPIC": topics["config"],
@@ -344,7 +345,7 @@ def run_all(s: StackSettings, args: argparse.Namespace, rates: list[float], run:
     """Create the run's topics and bucket, start the three flows, step through the rates, clean up."""
     admin = AdminClient({**s.kafka_config(), "log_level": 2})
     specs = [NewTopic(topics["telemetry"], 6, 1), NewTopic(topics["deadletter"], 1, 1), NewTopic(topics["alerts"], 3, 1),
-             NewTopic(topics["trips"], 3, 1), NewTopic(topics["points"], 6, 1),
+             NewTopic(topics["trips"], 3, 1), NewTopic(topics["points"], 6, 1), NewTopic(topics["stops"], 3, 1),
              NewTopic(topics["config"], 1, 1, config={"cleanup.policy": "compact"})]
     for f in admin.create_topics(specs).values():
         f.result(30)
