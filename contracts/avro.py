@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -43,10 +43,18 @@ def header_version(headers: Sequence[tuple[str, bytes | None]] | None) -> int | 
     """The version in a ``schema`` header (``.../2`` -> 2); None without one."""
     for key, value in headers or ():
         if key == "schema" and value:
-            _, _, version = value.decode("utf-8", "replace").rpartition("/")
-            if version.isdigit():
-                return int(version)
+            version = _version_in(value)
+            if version is not None:
+                return version
     return None
+
+
+@lru_cache(maxsize=256)
+def _version_in(value: bytes) -> int | None:
+    """Parsed once per distinct header value: every record of a topic carries the same few
+    (1.4% of the analytics flow's samples went to parsing it per record, py-spy, 2026-12-03)."""
+    _, _, version = value.decode("utf-8", "replace").rpartition("/")
+    return int(version) if version.isdigit() else None
 
 
 # Branches written by name without fastavro checking the value against them: each of these
