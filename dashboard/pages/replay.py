@@ -55,21 +55,21 @@ last = len(path) - 1
 
 
 def _play() -> None:
-    if st.session_state.get("replay_pos", last) >= last:
-        st.session_state["replay_pos"] = 0  # from the end: start again
-    st.session_state["replay_playing"] = True
-    st.session_state["replay_hold"] = True  # the click's own run shows the start, the ticks step on
+    if st.session_state.get("replay_page_at", last) >= last:
+        st.session_state["replay_page_at"] = 0  # from the end: start again
+    st.session_state["replay_page_playing"] = True
+    st.session_state["replay_page_hold"] = True  # the click's own run shows the start, the ticks step on
 
 
 def _pause() -> None:
-    st.session_state["replay_playing"] = False
+    st.session_state["replay_page_playing"] = False
 
 
 def _moved() -> None:
-    st.session_state["replay_pos"] = st.session_state["replay_page_pos"]  # dragged by hand (playing or not)
+    st.session_state["replay_page_at"] = st.session_state["replay_page_pos"]  # dragged by hand (playing or not)
 
 
-playing = bool(st.session_state.get("replay_playing")) and last > 0
+playing = bool(st.session_state.get("replay_page_playing")) and last > 0
 if last > 0:
     b1, b2 = st.columns([1, 3])
     if playing:
@@ -83,18 +83,18 @@ if last > 0:
 def _replay() -> None:
     """Slider, moment line and charts; while playing, each run first steps the slider.
 
-    The position lives in ``replay_pos`` (the slider's own state is dropped whenever its range
+    The position lives in ``replay_page_at`` (the slider's own state is dropped whenever its range
     changes) and is written to the slider's state before it is drawn; it starts at the end for each
     vehicle and range, a drag moves it (``_moved``)."""
     state = st.session_state
-    pos = state.get("replay_pos")
-    if pos is None or state.get("replay_for") != (vehicle_id, last):
+    pos = state.get("replay_page_at")
+    if pos is None or state.get("replay_page_for") != (vehicle_id, last):
         pos = last  # another vehicle or range (as a new slider before): its end
-    state["replay_for"] = (vehicle_id, last)
+    state["replay_page_for"] = (vehicle_id, last)
     pos = int(pos)
-    if playing and not state.pop("replay_hold", False):
+    if playing and not state.pop("replay_page_hold", False):
         pos = min(pos + int(step), last)
-    state["replay_pos"] = state["replay_page_pos"] = pos  # the slider's state set before it is drawn: it shows pos
+    state["replay_page_at"] = state["replay_page_pos"] = pos  # the slider's state set before it is drawn: it shows pos
     upto = st.slider("Replay", 0, last, key="replay_page_pos", on_change=_moved) if last > 0 else 0
     at = path.iloc[upto]
     here = place_index().label(float(at["lat"]), float(at["lon"]))
@@ -102,7 +102,7 @@ def _replay() -> None:
     st.plotly_chart(speed_route_map(path, upto, s.map_style, stops, alerts), key="replay_page_map")
     st.plotly_chart(speed_timeline(path, upto, alerts), key="replay_page_timeline")
     if playing and upto >= last:
-        st.session_state["replay_playing"] = False
+        st.session_state["replay_page_playing"] = False
         st.rerun()  # the whole page: Play again, no timer
 
 
