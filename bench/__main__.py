@@ -24,6 +24,10 @@ BENCHMARKS = {
     "dashboard": ["bench/dashboard_render.py"],
 }
 
+# the JSON result name (var/bench/<name>-<time>.json) of each benchmark bench/targets.py judges
+RESULT_OF = {"fleet": "fleet_end_to_end", "peers": "processing_peers", "crypto": "crypto_pipeline"}
+assert set(RESULT_OF.values()) == set(JUDGES)
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
@@ -37,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n=== bench {name}: {' '.join(BENCHMARKS[name])}", flush=True)
         if subprocess.run([sys.executable, *BENCHMARKS[name]], cwd=REPO).returncode != 0:
             failed.append(name)
-    written = [p for p in (newest(n, started) for n in JUDGES) if p is not None]
+    # only the results of the benchmarks run here (another run may write var/bench/ at the same time)
+    written = [p for p in (newest(RESULT_OF[n], started) for n in names if n in RESULT_OF) if p is not None]
     if written:
         print_verdicts(written)
     if failed:
