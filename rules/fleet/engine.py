@@ -401,8 +401,10 @@ def on_tick(st: VehicleState, vehicle_id: str, now_ms: int, reg: Registry, cfg: 
     off, alerts = _isolated("offline", at, out.errors, (st.offline, _nothing()), offline.tick, st.offline, vehicle_id, v.fleet_id, now_ms, cfg)
     out.alerts += alerts
     last = st.stops.prev
-    if last is not None and not st.stops.announced and event_now(st.offline, now_ms) - last.ts_ms > cfg.trip_max_gap_s * 1000:
-        # a vehicle gone silent is in a stop (the gap rule): announced once, ongoing (most ticks skip this)
+    if (last is not None and not st.stops.announced and not st.reorder.pending
+            and event_now(st.offline, now_ms) - last.ts_ms > cfg.trip_max_gap_s * 1000):
+        # a vehicle gone silent is in a stop (the gap rule): announced once, ongoing (most ticks skip this). Not while
+        # fixes wait in the reorder buffer: a burst of old fixes puts the newest arrival far ahead of the last released one
         sst, silent = _isolated("stops", at, out.errors, (st.stops, _nothing()), stop_rules.tick, st.stops, vehicle_id,
                                 event_now(st.offline, now_ms), stop_rules.StopParams.of(cfg), v.fleet_id)
         out.stops += silent

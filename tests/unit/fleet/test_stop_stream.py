@@ -13,7 +13,7 @@ from sinks.influx_points.fleet_analytics import stop_point
 
 from .helpers import T0, cfg, fix, north
 
-C = cfg(allowed_lateness_s=0)
+C = cfg(reorder_hold_s=0)
 P = StopParams.of(C)
 REG = parse_registry({"fleets": [{"id": "f1", "name": "F"}], "vehicles": [{"id": "v1", "name": "V", "fleet_id": "f1"}]}, "test")
 
@@ -130,3 +130,41 @@ def test_record_and_point():
     assert line.startswith("stops,fleet_id=f1,vehicle_id=v1 ") and line.endswith(f" {T0}")  # ms precision
     assert "duration_s=420" in line and "ignition_off=true" in line and 'place="Berlin, Berlin, DE"' in line
     assert f"start_ms={T0}i" in line and "ongoing=false" in line
+
+
+def test_a_burst_of_old_fixes_is_not_silence():
+    """Half an hour of event time arriving in a second (a backlog, a replay): while fixes wait in the
+    reorder buffer the newest arrival is far ahead of the last released fix; no stop is announced from
+    that (before the fix: a 1 s 'ongoing' stop in the middle of a drive)."""
+    from contracts.telemetry import parse_telemetry
+    from simulators.scenario_device import Device
+
+    c = cfg(trip_max_gap_s=60, offline_timeout_s=3600)
+    d = Device("v1", T0, 48.8530, 2.3499)
+    d.emit()
+    d.drive_to(48.9362, 2.3574, kmh=60)
+    d.switch(False)
+    d.wait(420, every_s=30)
+    d.switch(True)
+    d.drive_to(48.8530, 2.3499, kmh=60)
+    d.switch(False)
+    d.wait(420, every_s=30)
+    now = T0 + 3_600_000
+    state, got, next_tick = E.VehicleState(), [], now + 1000
+    for i, m in enumerate(d.messages):
+        arrival = now + i // 3  # ~3 fixes per ms
+        while next_tick <= arrival:
+            state, out = E.on_tick(state, "v1", next_tick, REG, c)
+            got += out.stops
+            next_tick += 1000
+        state, out = E.on_fix(state, parse_telemetry(m.topic, json.dumps(m.payload).encode(), arrival, max_age_ms=10**12), arrival, REG, c)
+        got += out.stops
+    for _ in range(120):  # then two minutes of real silence
+        state, out = E.on_tick(state, "v1", next_tick, REG, c)
+        got += out.stops
+        next_tick += 1000
+    want = detect_stops("v1", [Sample(m.ts_ms, m.payload["lat"], m.payload["lon"], m.payload["speed_kmh"], m.payload["ignition"],
+                                      m.payload.get("rpm")) for m in d.messages], speed_kmh=5, min_duration_s=300, max_gap_s=60)
+    assert [(s.start_ts, s.end_ts, s.idle_s, s.ignition_off, s.ongoing) for s in got] == [
+        (s.start_ts, s.end_ts, s.idle_s, s.ignition_off, s.ongoing) for s in want]
+    assert [s.ongoing for s in got] == [False, True]
