@@ -89,7 +89,7 @@ def write_workload(work: Path, copies: int, vehicles: int, seconds: int, tick_s:
             if rng.random() < 0.01:
                 events.append((at + 150, len(events), [*ev[:2], at + 150, *ev[3:]]))
     events.sort()
-    first, last = events[0][0], events[-1][0] + int(cfg.allowed_lateness_s * 1000) + 2 * int(tick_s * 1000)
+    first, last = events[0][0], events[-1][0] + int(max(cfg.reorder_hold_max_s, cfg.reorder_hold_s) * 1000) + 2 * int(tick_s * 1000)
     tick_ms = int(tick_s * 1000)
     ticks = [(t, -1, ["tick", "", t, "", ""]) for t in range(first + tick_ms, last + 1, tick_ms)]
     merged = sorted(events + ticks, key=lambda e: (e[0], e[1] >= 0, e[1]))  # a tick before the fixes of its instant

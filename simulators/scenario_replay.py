@@ -59,12 +59,12 @@ class Replay:
 def replay(messages: Sequence[Message], registry: Registry, cfg: FleetSettings, arrivals: Sequence[int] | None = None,
            latency_ms: int = 200, tick_ms: int = 5000, tail_ms: int | None = None) -> Replay:
     """Feed ``messages`` (publish order) arriving at ``arrivals`` (default ``at_ms + latency_ms``),
-    ticking every ``tick_ms`` until ``tail_ms`` after the last arrival (default: the allowed
-    lateness plus two ticks, so every waiting fix is released)."""
+    ticking every ``tick_ms`` until ``tail_ms`` after the last arrival (default: the longest
+    reorder hold plus two ticks, so every waiting fix is released)."""
     arr = list(arrivals) if arrivals is not None else [m.at_ms + latency_ms for m in messages]
     if len(arr) != len(messages):
         raise ValueError("one arrival time per message")
-    tail = tail_ms if tail_ms is not None else int(cfg.allowed_lateness_s * 1000) + 2 * tick_ms
+    tail = tail_ms if tail_ms is not None else int(max(cfg.reorder_hold_max_s, cfg.reorder_hold_s) * 1000) + 2 * tick_ms
     result = Replay()
     if not messages:
         return result

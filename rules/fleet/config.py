@@ -16,14 +16,15 @@ class FleetSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # ordering
-    allowed_lateness_s: float = Field(30.0, ge=0, description="s; how far behind the newest fix a fix may arrive and still be put in order")
+    reorder_max_pending: int = Field(3600, ge=1, description="fixes a vehicle's reorder buffer holds at most; beyond it the oldest are released at "
+                                                          "once (memory bound for a device uploading a long backlog in one burst)")
     reorder_hold_s: float = Field(2.0, ge=0, description="s of processing time a fix that cannot take the fast path (first fix, fix after a gap) "
                                                          "waits for older fixes before it is released")
     reorder_hold_max_s: float = Field(10.0, ge=0, description="s; the most the reorder hold adapts up to for a vehicle whose fixes arrive out of "
                                                               "order (its worst lateness within reorder_adapt_window_s + 0.25 s)")
     reorder_adapt_window_s: float = Field(600.0, gt=0, description="s of processing time a lateness measurement counts for the adapted hold")
     reorder_fast_gap_s: float = Field(2.0, ge=0, description="s; an in-order fix less than this after the last released one is released at once (0 "
-                                                             "= always wait the lateness)")
+                                                             "= always wait the hold)")
     dedup_horizon_s: float = Field(600.0, ge=0, description="s; how far back released timestamps are remembered to drop duplicates")
     # overspeed
     default_speed_limit_kmh: float | None = Field(100.0, gt=0, description="km/h; limit when neither geofence, vehicle nor fleet has one (None = "

@@ -1,8 +1,14 @@
 """Per-vehicle reorder buffer: fixes leave in event-time order, duplicates are dropped.
 
-A fix waits until the vehicle's newest event time is ``allowed_lateness_s`` ahead of it, or
-until it waited the vehicle's hold (``reorder_hold_s`` at least) of processing time (see ``flush_due``), so an older fix that
-arrives meanwhile still takes its place. The fast path releases a fix at once when it follows
+A fix waits until it waited the vehicle's hold (``reorder_hold_s`` at least) of processing time
+(judged at each later arrival, and by ``flush_due`` on the timer), so an older fix that arrives
+meanwhile still takes its place. Processing time alone decides, never how far the vehicle's
+newest event time ran ahead: a device's buffered backlog arrives in one burst, the ingest's
+workers (MQTT shared subscription, one fix each in turn) write it to Kafka interleaved, and an
+event-time cutoff (the newest fix 30 s ahead, until 2026-12-03) released the first fixes of such a
+burst before the older half of it had arrived - they were then skipped as late, which moved the
+vehicle's events (seen in the journey test under load: a ``motion_started`` stamped one fix
+later, with another id). ``reorder_max_pending`` bounds the buffer instead. The fast path releases a fix at once when it follows
 the last released one by less than ``reorder_fast_gap_s`` (a 1 Hz device in coverage pays no
 latency); only the first fix and the fix after a gap wait, for ``reorder_hold_s`` (2 s), not
 the whole lateness - a 30 s hold made every alert after a gap 30 s late (seen in the
@@ -153,7 +159,20 @@ def push(state: ReorderState, fix: Telemetry, arrival_ms: int, cfg: FleetSetting
         pending = tuple(items)
     max_ts = ts if state.max_ts is None else max(state.max_ts, ts)
     state = _with(state, pending=pending, max_ts=max_ts)
-    return _release(state, cutoff_ts=max_ts - int(cfg.allowed_lateness_s * 1000), cfg=cfg)
+    return _release(state, cutoff_ts=_cutoff(state, arrival_ms, cfg), cfg=cfg)
+
+
+def _cutoff(state: ReorderState, now_ms: int, cfg: FleetSettings) -> int | None:
+    """The newest pending ts that may leave at processing time ``now_ms``: the newest that waited
+    the hold, or what exceeds ``reorder_max_pending``, whichever is later (None: none yet)."""
+    pending = state.pending
+    hold = hold_ms(state, now_ms, cfg)
+    waited = [p[0] for p in pending if p[1] <= now_ms - hold]
+    cut = max(waited) if waited else None
+    over = len(pending) - cfg.reorder_max_pending
+    if over > 0 and (cut is None or cut < pending[over - 1][0]):
+        cut = pending[over - 1][0]
+    return cut
 
 
 def flush_due(state: ReorderState, now_ms: int, cfg: FleetSettings) -> tuple[ReorderState, list[OrderedFix]]:
@@ -161,11 +180,9 @@ def flush_due(state: ReorderState, now_ms: int, cfg: FleetSettings) -> tuple[Reo
 
     Without it the last fixes before a vehicle goes quiet would wait for data that never comes.
     """
-    hold = hold_ms(state, now_ms, cfg) if state.pending else 0
-    waited = [p[0] for p in state.pending if p[1] <= now_ms - hold]
-    if not waited:
+    if not state.pending:
         return state, []
-    return _release(state, cutoff_ts=max(waited), cfg=cfg)
+    return _release(state, cutoff_ts=_cutoff(state, now_ms, cfg), cfg=cfg)
 
 
 def flush_all(state: ReorderState, cfg: FleetSettings) -> tuple[ReorderState, list[OrderedFix]]:
@@ -175,7 +192,10 @@ def flush_all(state: ReorderState, cfg: FleetSettings) -> tuple[ReorderState, li
     return _release(state, cutoff_ts=state.pending[-1][0], cfg=cfg)
 
 
-def _release(state: ReorderState, cutoff_ts: int, cfg: FleetSettings) -> tuple[ReorderState, list[OrderedFix]]:
+def _release(state: ReorderState, cutoff_ts: int | None, cfg: FleetSettings) -> tuple[ReorderState, list[OrderedFix]]:
+    """Release pending fixes in order up to ``cutoff_ts`` (None: none by time), then on along the fast path."""
+    if cutoff_ts is None:
+        cutoff_ts = -1 << 62
     fast_ms = int(cfg.reorder_fast_gap_s * 1000)
     out: list[OrderedFix] = []
     last = state.last_released_ts

@@ -40,6 +40,7 @@ import pytest
 
 from access.scope import scope_for
 from access.users import User, hash_password
+from contracts import avro
 from contracts.quote import from_json
 from contracts.telemetry import parse_telemetry
 from dashboard import data
@@ -123,7 +124,7 @@ def _dead(flows: tuple[FlowProcess, ...]) -> str | None:
 
 
 def wait_for(what: str, probe: Callable[[], Any], ok: Callable[[Any], bool], flows: tuple[FlowProcess, ...],
-             timeout_s: float = DEADLINE_S) -> Any:
+             timeout_s: float = DEADLINE_S, explain: Callable[[Any], str] | None = None) -> Any:
     """Poll the data layer (caches cleared) until ``ok(result)``; fail with the last answer, or
     at once with the log when one of ``flows`` died."""
     deadline, got = time.monotonic() + timeout_s, None
@@ -136,8 +137,26 @@ def wait_for(what: str, probe: Callable[[], Any], ok: Callable[[Any], bool], flo
         if (died := _dead(flows)) is not None:
             raise AssertionError(f"{what}: {died}")
         time.sleep(1.0)
-    shown = got.to_dict("records") if hasattr(got, "to_dict") else got
+    shown = explain(got) if explain is not None else got.to_dict("records") if hasattr(got, "to_dict") else got
     raise AssertionError(f"{what}: not seen within {timeout_s:.0f} s; last answer: {shown!r}")
+
+
+def explain_alerts(j: Journey, got: Any, want: set[str]) -> str:
+    """Why the stored alerts differ from the engine's: both sides (type, ts) and, per vehicle that
+    differs, its fixes in Kafka order with their record times (arrival) - a fix that reached Kafka
+    more than the reorder hold after a newer one is skipped as late, which moves an event."""
+    stored = {r["alert_id"]: r for r in got.to_dict("records")}
+    missing, extra = want - set(stored), set(stored) - want
+    lines = [f"missing {[(j.alerts[i]['vehicle_id'], j.alerts[i]['type'], j.alerts[i]['ts'], j.alerts[i]['message']) for i in sorted(missing)]}",
+             f"extra {[(stored[i]['vehicle_id'], stored[i]['type'], str(stored[i]['time']), stored[i]['message']) for i in sorted(extra)]}"]
+    vehicles = {j.alerts[i]["vehicle_id"] for i in missing} | {stored[i]["vehicle_id"] for i in extra}
+    records = consume(j.stack, j.topics["telemetry"], until=lambda m: len(m) >= SECONDS * len(j.vehicles), timeout_s=30.0, settle_s=1.0)
+    for vid in sorted(vehicles):
+        mine = [(m, avro.decode("telemetry", m.value())["ts_ms"]) for m in records if m.key() == vid.encode()]
+        t0, a0 = (min(ts for _, ts in mine), min(m.timestamp()[1] for m, _ in mine)) if mine else (0, 0)
+        lines.append(f"{vid}: (offset, fix ts - first fix ts, arrival - first arrival) in Kafka order "
+                     + str([(m.offset(), ts - t0, m.timestamp()[1] - a0) for m, ts in mine]))
+    return "; ".join(lines)
 
 
 def context(j: Journey, user: User) -> PageContext:
@@ -250,8 +269,9 @@ def test_fleet_manager_sees_exactly_their_fleet_with_positions_status_and_alerts
     want = j.alert_ids(set(j.vans))
     alerts = wait_for(f"manager's alerts (want {len(want)})",
                       lambda: data.alerts(scope_for(manager), j.started - timedelta(minutes=5), None, 5000),
-                      lambda a: set(a["alert_id"]) >= want, j.fleet_flows)
-    assert len(alerts) == len(want) and set(alerts["alert_id"]) == want  # exactly the engine's alerts, none twice
+                      lambda a: set(a["alert_id"]) >= want, j.fleet_flows,
+                      explain=lambda a: explain_alerts(j, a, want))
+    assert len(alerts) == len(want) and set(alerts["alert_id"]) == want, explain_alerts(j, alerts, want)  # the engine's, none twice
 
     # the vehicle page's signals: every fix of the van, raw (an hour is below the raw-range limit)
     series, source = data.vehicle_series(scope_for(manager), j.vans[0], timedelta(hours=1), None,
@@ -276,8 +296,10 @@ def test_parent_sees_exactly_their_car_with_its_fleets_geofence(journey: Journey
     want = j.alert_ids({j.car})  # the car's own events (e.g. it started moving), none of the vans'
     alerts = wait_for(f"parent's alerts (want {len(want)})",
                       lambda: data.alerts(scope_for(parent), j.started - timedelta(minutes=5), None, 5000),
-                      lambda a: set(a["alert_id"]) >= want, j.fleet_flows)
-    assert len(alerts) == len(want) and set(alerts["alert_id"]) == want and set(alerts["vehicle_id"]) <= {j.car}
+                      lambda a: set(a["alert_id"]) >= want, j.fleet_flows,
+                      explain=lambda a: explain_alerts(j, a, want))
+    assert len(alerts) == len(want) and set(alerts["alert_id"]) == want, explain_alerts(j, alerts, want)
+    assert set(alerts["vehicle_id"]) <= {j.car}
 
 
 def test_admin_sees_every_vehicle_and_alert(journey: Journey) -> None:
@@ -295,8 +317,9 @@ def test_admin_sees_every_vehicle_and_alert(journey: Journey) -> None:
     assert {j.geofence_fleet, j.geofence_family} <= set(registry.geofences)
     want = j.alert_ids(j.vehicles)
     alerts = wait_for("admin's alerts", lambda: ours(data.alerts(scope_for(admin), j.started - timedelta(minutes=5), None, 5000)),
-                      lambda a: set(a["alert_id"]) >= want, j.fleet_flows)
-    assert len(alerts) == len(want) and set(alerts["alert_id"]) == want
+                      lambda a: set(a["alert_id"]) >= want, j.fleet_flows,
+                      explain=lambda a: explain_alerts(j, a, want))
+    assert len(alerts) == len(want) and set(alerts["alert_id"]) == want, explain_alerts(j, alerts, want)
     assert set(j.symbols) <= set(wait_for("admin's symbols", lambda: data.symbols(scope_for(admin), timedelta(hours=1)),
                                           lambda x: set(j.symbols) <= set(x), j.crypto_flows))
 

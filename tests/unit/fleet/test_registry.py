@@ -74,6 +74,6 @@ def test_settings_from_environment(monkeypatch):
     monkeypatch.setenv("FLEET_OVERSPEED_MIN_DURATION_S", "5")
     monkeypatch.setenv("FLEET_DEFAULT_SPEED_LIMIT_KMH", "80")
     s = load_fleet_settings()
-    assert s.overspeed_min_duration_s == 5 and s.default_speed_limit_kmh == 80 and s.allowed_lateness_s == 30
+    assert s.overspeed_min_duration_s == 5 and s.default_speed_limit_kmh == 80 and s.reorder_max_pending == 3600
     for name, f in FleetSettings.model_fields.items():
         assert f.description, f"{name} has no description (unit)"
