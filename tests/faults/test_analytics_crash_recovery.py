@@ -99,9 +99,13 @@ def test_kill9_and_recover_loses_and_duplicates_nothing(tmp_path, monkeypatch) -
            "STORE_CONFIG_TOPIC": topics["config"], "STORE_VEHICLES_FILE": str(vehicles_file)}
     with kafka_topics(s, *topics.values()):
         producer = Producer({**s.kafka_config(), "log_level": 3})
+        # stamped as the ingest stamps a live stream (arrival = receive time, 200 ms after the fix): the
+        # flow catches up on two hours of it. (All stamped at the instant of this loop, every vehicle's
+        # 900 fixes "arrived together": the reorder buffer holds such a burst until it waited the hold,
+        # the flow read all of it before releasing any, and the kill left no input for the restart.)
         for f in fixes:
             producer.produce(topics["telemetry"], encode("telemetry", to_avro_record(f)), f.vehicle_id.encode(),
-                             headers=[TELEMETRY_SCHEMA_HEADER])
+                             headers=[TELEMETRY_SCHEMA_HEADER], timestamp=f.ts_ms + 200)
         assert producer.flush(60) == 0
 
         with running_flow("dataflows.fleet_analytics:build_flow()", env, recovery_dir=recovery) as flow:
