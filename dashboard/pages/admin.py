@@ -15,6 +15,7 @@ from contracts.registry import Fleet, Vehicle
 from dashboard import live_config, maps
 from dashboard.session import require_page
 from dashboard.views import fleet_overview
+from dashboard.widgets import for_display
 from rules.fleet.registry_items import collect_geofences
 from settings.geodata import all_time_zones, countries, regions, time_zones
 
@@ -38,7 +39,7 @@ table = pd.DataFrame([{"vehicle_id": v.id, "name": v.name, "fleet_id": v.fleet_i
                        "speed_limit_kmh": v.speed_limit_kmh, "in registry": v.id in registry.vehicles}
                       for v in sorted(vehicles.values(), key=lambda v: v.id)],
                      columns=["vehicle_id", "name", "fleet_id", "owner", "active", "speed_limit_kmh", "in registry"])
-st.dataframe(table, key="admin_vehicles", hide_index=True)
+st.dataframe(for_display(table), key="admin_vehicles", hide_index=True)  # no limit: an empty cell, not "None"
 
 if vehicles:
     vid = st.selectbox("Vehicle to change", sorted(vehicles), key="admin_vehicle",
@@ -62,9 +63,9 @@ if vehicles:
 # --- fleets: country, region, time zone (reports' day boundaries, daily scores)
 st.subheader("Fleets")
 fleets: dict[str, Fleet] = dict(registry.fleets)
-st.dataframe(pd.DataFrame([{"fleet_id": f.id, "name": f.name, "speed_limit_kmh": f.speed_limit_kmh, "country": f.country or "",
+st.dataframe(for_display(pd.DataFrame([{"fleet_id": f.id, "name": f.name, "speed_limit_kmh": f.speed_limit_kmh, "country": f.country or "",
                             "region": f.region or "", "timezone": f.timezone or ""} for f in sorted(fleets.values(), key=lambda f: f.id)],
-                          columns=["fleet_id", "name", "speed_limit_kmh", "country", "region", "timezone"]),
+                          columns=["fleet_id", "name", "speed_limit_kmh", "country", "region", "timezone"])),
              key="admin_fleets", hide_index=True)
 if fleets:
     fid = st.selectbox("Fleet to change", sorted(fleets), key="admin_fleet", format_func=lambda f: f"{fleets[f].name} ({f})")
@@ -105,7 +106,7 @@ gtable = pd.DataFrame([{"id": g.id, "name": g.name, "kind": g.kind, "shape": (g.
                         "fleets": ", ".join(sorted(g.fleets)), "schedule": _schedule(g)}
                        for g in registry.geofences.values()],
                       columns=["id", "name", "kind", "shape", "speed_limit_kmh", "vehicles", "fleets", "schedule"])
-st.dataframe(gtable, key="admin_geofences", hide_index=True)
+st.dataframe(for_display(gtable), key="admin_geofences", hide_index=True)
 if registry.geofences:
     st.plotly_chart(maps.fleet_map(overview, registry.geofences.values(), s.map_style, None), key="admin_map")
 
