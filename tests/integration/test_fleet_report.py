@@ -21,26 +21,12 @@ from jobs import fleet_report
 from jobs.fleet_report import make_report
 from settings.geodata import place_index
 from settings.registry_files import load_registry
-from simulators.scenario_device import Device
 from tests.support.buckets import temp_bucket
+from tests.support.drives import paris_round_trip
 from tests.support.services import consume, influx_query, kafka_topics, publish, require_stack, running_flow, unique
 
 pytestmark = pytest.mark.integration
 
-PARIS, SAINT_DENIS = (48.8530, 2.3499), (48.9362, 2.3574)
-
-
-def drive_and_park(vid: str, start_ms: int) -> list:
-    d = Device(vid, start_ms, *PARIS)
-    d.emit()
-    d.drive_to(*SAINT_DENIS, kmh=60)
-    d.switch(False)
-    d.wait(420, every_s=30)
-    d.switch(True)
-    d.drive_to(*PARIS, kmh=60)
-    d.switch(False)
-    d.wait(420, every_s=30)
-    return d.messages
 
 
 def test_drive_through_the_pipeline_gives_trips_stops_and_alerts_with_places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,9 +39,9 @@ def test_drive_through_the_pipeline_gives_trips_stops_and_alerts_with_places(tmp
     geofences_file.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
     registry = load_registry(vehicles_file, geofences_file)
     now = int(time.time() * 1000)
-    probe = drive_and_park(vid, now)
+    probe = paris_round_trip(vid, now)
     span = probe[-1].ts_ms - probe[0].ts_ms
-    messages = drive_and_park(vid, now - span - 120_000)
+    messages = paris_round_trip(vid, now - span - 120_000)
     topics = {k: f"{run}.{k}" for k in ("telemetry", "deadletter", "alerts", "trips", "points")}
     with temp_bucket(s, f"{run}-fleet") as bucket:
         env = {"INGEST_TELEMETRY_TOPIC": topics["telemetry"], "INGEST_DEADLETTER_TOPIC": topics["deadletter"],

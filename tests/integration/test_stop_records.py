@@ -22,27 +22,13 @@ from jobs.fleet_report import make_report
 from rules.fleet.stops import Sample, detect_stops
 from settings.geodata import place_index
 from settings.registry_files import load_registry
-from simulators.scenario_device import Device
 from tests.support.buckets import temp_bucket
+from tests.support.drives import paris_round_trip
 from tests.support.services import consume, influx_query, kafka_topics, publish, require_stack, running_flow, unique
 
 pytestmark = pytest.mark.integration
 
-PARIS, SAINT_DENIS = (48.8530, 2.3499), (48.9362, 2.3574)
 GAP_S = 60
-
-
-def drive_park_and_go_silent(vid: str, start_ms: int) -> list:
-    d = Device(vid, start_ms, *PARIS)
-    d.emit()
-    d.drive_to(*SAINT_DENIS, kmh=60)
-    d.switch(False)
-    d.wait(420, every_s=30)
-    d.switch(True)
-    d.drive_to(*PARIS, kmh=60)
-    d.switch(False)
-    d.wait(420, every_s=30)
-    return d.messages
 
 
 def test_stops_reach_kafka_and_influxdb_with_places_as_the_batch_computes_them(tmp_path: Path) -> None:
@@ -54,8 +40,8 @@ def test_stops_reach_kafka_and_influxdb_with_places_as_the_batch_computes_them(t
                                          "vehicles": [{"id": vid, "name": "Van", "fleet_id": f"{run}-fleet", "owner": "ann"}]}))
     geofences_file.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
     now = int(time.time() * 1000)
-    probe = drive_park_and_go_silent(vid, now)
-    messages = drive_park_and_go_silent(vid, now - (probe[-1].ts_ms - probe[0].ts_ms) - 120_000)
+    probe = paris_round_trip(vid, now)
+    messages = paris_round_trip(vid, now - (probe[-1].ts_ms - probe[0].ts_ms) - 120_000)
     samples = [Sample(m.ts_ms, m.payload["lat"], m.payload["lon"], m.payload["speed_kmh"], m.payload["ignition"], m.payload.get("rpm"))
                for m in messages]
     want = detect_stops(vid, samples, speed_kmh=5.0, min_duration_s=300.0, max_gap_s=GAP_S)
