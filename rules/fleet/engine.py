@@ -411,8 +411,11 @@ def on_tick(st: VehicleState, vehicle_id: str, now_ms: int, reg: Registry, cfg: 
         st = _set(st, stops=sst)
     if st.trips.trip is None and st.motion.start_ts is None:
         return _set(st, offline=off), out
+    # a fix still waiting in the reorder buffer shows the vehicle was not silent before it: the gap and stop
+    # checks run to it at most (a burst of old fixes puts the newest arrival far ahead of the last released one)
+    quiet_until = event_now(st.offline, now_ms) if not st.reorder.pending else min(event_now(st.offline, now_ms), st.reorder.pending[0][0])
     tst, finished = _isolated("trips", at, out.errors, (st.trips, _nothing()),
-                              trips.tick, st.trips, vehicle_id, v.fleet_id, event_now(st.offline, now_ms), cfg)
+                              trips.tick, st.trips, vehicle_id, v.fleet_id, quiet_until, cfg)
     mst, ended = _isolated("motion", at, out.errors, (st.motion, _nothing()), motion.step, st.motion, tst, vehicle_id, v.fleet_id, cfg)
     no_days: list[DayScore] = []
     daily, days = (_isolated("scoring", at, out.errors, (st.daily, no_days), score_days, st.daily, finished, reg.fleet_of(v), cfg)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from contracts import alert as A
 from contracts.stop import Stop
 from rules.fleet import engine as E
 from rules.fleet.registry import parse_registry
@@ -168,3 +169,50 @@ def test_a_burst_of_old_fixes_is_not_silence():
     assert [(s.start_ts, s.end_ts, s.idle_s, s.ignition_off, s.ongoing) for s in got] == [
         (s.start_ts, s.end_ts, s.idle_s, s.ignition_off, s.ongoing) for s in want]
     assert [s.ongoing for s in got] == [False, True]
+
+
+def _feed(messages: list, c: object, arrivals: list[int], tail_ticks: int = 1200) -> E.Output:
+    """Every message through on_fix at its arrival, the timer every second between, then silence."""
+    from contracts.telemetry import parse_telemetry
+
+    state, got, next_tick = E.VehicleState(), E.Output(), arrivals[0] + 1000
+    for m, arrival in zip(messages, arrivals, strict=True):
+        while next_tick <= arrival:
+            state, out = E.on_tick(state, "v1", next_tick, REG, c)  # type: ignore[arg-type]
+            got.extend(out)
+            next_tick += 1000
+        state, out = E.on_fix(state, parse_telemetry(m.topic, json.dumps(m.payload).encode(), arrival, max_age_ms=10**12),
+                              arrival, REG, c)  # type: ignore[arg-type]
+        got.extend(out)
+    for _ in range(tail_ticks):
+        state, out = E.on_tick(state, "v1", next_tick, REG, c)  # type: ignore[arg-type]
+        got.extend(out)
+        next_tick += 1000
+    return got
+
+
+def test_a_burst_of_old_fixes_keeps_trips_and_motions():
+    """A drive reported every 10 s, arriving as a burst: every fix waits in the reorder buffer for the hold, the newest arrival runs far ahead of the last released fix, and the
+    timer must not read that as the vehicle's silence (before the fix: the trip ended by the gap rule
+    on every tick, chopped into pieces shorter than a trip, 0 trips and no motion events - the CI
+    failure of the scripted-trips integration test). Same trips and motions as the fixes read live."""
+    from simulators.scenario_device import Device
+
+    c = cfg(trip_max_gap_s=60, offline_timeout_s=3600)
+    d = Device("v1", T0, 48.8530, 2.3499)
+    d.emit()
+    d.drive_to(48.9362, 2.3574, kmh=60)
+    d.switch(False)
+    d.wait(420, every_s=30)
+    # a fix every 10 s: each follows a gap longer than the fast path's, so each waits the hold
+    messages = [m for m in d.messages if (m.ts_ms - T0) % 10_000 == 0]
+    now = T0 + 3_600_000
+    live = _feed(messages, c, [m.ts_ms + 200 for m in messages])
+    burst = _feed(messages, c, [now + 20 * i for i in range(len(messages))])  # 50 fixes/s: the timer runs within it
+
+    def motions(o: E.Output) -> list[tuple[str, int]]:
+        return [(a.type, a.ts) for a in o.alerts if a.type in (A.MOTION_STARTED, A.MOTION_STOPPED)]
+
+    assert len(live.trips) == 1 and [t for t, _ in motions(live)] == [A.MOTION_STARTED, A.MOTION_STOPPED]
+    assert [(t.start_ts, t.end_ts, t.distance_km) for t in burst.trips] == [(t.start_ts, t.end_ts, t.distance_km) for t in live.trips]
+    assert motions(burst) == motions(live)
