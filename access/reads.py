@@ -32,6 +32,8 @@ TRIP_COLUMNS = ["time", "vehicle_id", "fleet_id", "trip_id", "start", "end", "di
                 "max_speed_kmh", "mean_speed_kmh", "idle_s", "harsh_events", "overspeed_events", "score",
                 "start_lat", "start_lon", "end_lat", "end_lon"]
 POSITION_COLUMNS = ["vehicle_id", "fleet_id", "time", *flux.POSITION_FIELDS]
+STOP_COLUMNS = ["time", "vehicle_id", "fleet_id", "stop_id", "start_ms", "end_ms", "duration_s", "idle_s", "lat", "lon", "place",
+                "ignition_off", "ongoing"]
 
 
 class ScopeError(PermissionError):
@@ -198,6 +200,12 @@ class Reads:
         df["start"] = pd.to_datetime(pd.to_numeric(df["start_ms"], errors="coerce") if "start_ms" in df else None, unit="ms", utc=True)
         df["end"] = pd.to_datetime(pd.to_numeric(df["end_ms"], errors="coerce") if "end_ms" in df else None, unit="ms", utc=True)
         return df
+
+    def stops(self, scope: Scope, start: TimeBound, stop: datetime | None, limit: int, *,
+              vehicles: list[str] | None = None, offset: int = 0) -> pd.DataFrame:
+        """Stops the analytics flow stored in scope (time = stop start), newest first; a stop first
+        announced as ongoing is one row (its final record overwrote the point)."""
+        return self._records("stops", STOP_COLUMNS, scope, start, stop, limit, offset, vehicles=vehicles)
 
     def safety_daily(self, scope: Scope, start: TimeBound, stop: datetime | None, limit: int) -> pd.DataFrame:
         """Daily safety score per vehicle in scope."""

@@ -97,6 +97,11 @@ def trips(scope: Scope, start: TimeBound, stop: datetime | None, limit: int, *,
     return _reads().trips(scope, start, stop, limit, vehicles=vehicles, fleets=fleets)
 
 
+def stops(scope: Scope, start: TimeBound, stop: datetime | None, limit: int, *, vehicles: list[str] | None = None) -> pd.DataFrame:
+    """Stored stops in scope (time = stop start), newest first."""
+    return _reads().stops(scope, start, stop, limit, vehicles=vehicles)
+
+
 def safety_daily(scope: Scope, start: TimeBound, stop: datetime | None, limit: int) -> pd.DataFrame:
     """Daily safety score per vehicle in scope."""
     return _reads().safety_daily(scope, start, stop, limit)

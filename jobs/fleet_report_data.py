@@ -54,7 +54,8 @@ def _alert(r: dict[str, Any]) -> Alert:
                  incident_id=str(r.get("incident_id") or ""), place=r.get("place"))
 
 
-def _stop(r: dict[str, Any]) -> Stop:
+def stop_from_row(r: dict[str, Any]) -> Stop:
+    """A row of the ``stops`` measurement (fields pivoted to columns; missing ones None)."""
     return Stop(vehicle_id=str(r["vehicle_id"]), start_ts=int(r["start_ms"]), end_ts=int(r["end_ms"]), lat=float(r["lat"]), lon=float(r["lon"]),
                 idle_s=float(r.get("idle_s") or 0.0), ignition_off=bool(r.get("ignition_off")), ongoing=bool(r.get("ongoing")),
                 place=r.get("place"), fleet_id=r.get("fleet_id"))
@@ -76,7 +77,7 @@ def read_vehicle(client: InfluxDBClient, bucket: str, vehicle_id: str, start: da
     alerts = [_alert(r) for r in _rows(client, _flux("alerts"), params)]
     fixes = [s for s in (_sample(r) for r in _rows(client, _flux("telemetry", ("lat", "lon", "speed_kmh", "ignition", "rpm",
                                                                                      "fuel_level_pct")), params)) if s]
-    stops = [_stop(r) for r in _rows(client, _flux("stops"), params)]
+    stops = [stop_from_row(r) for r in _rows(client, _flux("stops"), params)]
     return VehicleRecords(vehicle_id, trips, alerts, fixes, stops)
 
 

@@ -1,6 +1,8 @@
 """Route replay: a vehicle's path over a time range coloured by speed, a time slider moving the
 vehicle on the map and a marker on the speed / alerts timeline together, stops and alerts marked,
-GPX export. Reads are the scoped ones (``data.route``, ``data.alerts``).
+GPX export. Reads are the scoped ones (``data.route``, ``data.alerts``, ``data.stops``): the stops are
+the ones the analytics flow stored, as in reports (``report_stops``), plus those computed from the
+fixes that overlap none of them.
 
 **Play** moves the slider by itself: the slider, the moment's line and both charts are one
 ``st.fragment`` that reruns every ``PLAY_TICK_S`` while playing, stepping the slider by the chosen
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import data
@@ -17,9 +20,11 @@ from dashboard.replay_charts import speed_route_map, speed_timeline
 from dashboard.session import require_page
 from dashboard.views import fleet_overview, vehicle_choices
 from dashboard.widgets import time_range
+from jobs.fleet_report_build import VehicleRecords, report_stops
+from jobs.fleet_report_data import stop_from_row
 from jobs.fleet_report_files import gpx_bytes
 from rules.fleet.config import FleetSettings
-from rules.fleet.stops import Sample, detect_stops, with_places
+from rules.fleet.stops import Sample, with_place
 from settings.geodata import place_index
 
 ctx = require_page("fleet")
@@ -45,9 +50,11 @@ alerts = data.alerts(ctx.scope, start, stop, s.max_rows, vehicles=[vehicle_id]).
 speeds = path["speed_kmh"].astype(float).fillna(0.0) if "speed_kmh" in path else [0.0] * len(path)
 samples = [Sample(int(t.timestamp() * 1000), float(la), float(lo), float(v))
            for t, la, lo, v in zip(path["time"], path["lat"], path["lon"], speeds, strict=True)]
-cfg = FleetSettings()
-stops = with_places(detect_stops(vehicle_id, samples, speed_kmh=cfg.trip_start_speed_kmh, min_duration_s=cfg.trip_min_stop_s,
-                                 max_gap_s=cfg.trip_max_gap_s), place_index())
+stored = data.stops(ctx.scope, start, stop, s.max_rows, vehicles=[vehicle_id])
+stored_stops = [stop_from_row({k: (None if pd.isna(v) else v) for k, v in row.items()}) for row in stored.to_dict("records")]
+# the flow's stored stops, plus those computed from the fixes that overlap none (a stop begun before the range)
+stops = [x if x.place else with_place(x, place_index())
+         for x in report_stops(VehicleRecords(vehicle_id, samples=samples, stops=stored_stops[::-1]), FleetSettings())]
 
 PLAY_TICK_S = 0.5
 STEPS = (1, 5, 20)

@@ -26,6 +26,7 @@ from contracts import alert as A
 from contracts.day_score import DayScore
 from contracts.health import HealthReport, Issue, ServiceForecast
 from contracts.quote import Quote, validate_quote
+from contracts.stop import Stop
 from contracts.telemetry import Telemetry, parse_telemetry
 from contracts.trip import Trip
 from rules.crypto.book import BookRules, SymbolBook
@@ -37,7 +38,7 @@ from rules.fleet.stats import MinuteStats
 from settings.stack import StackSettings, load_stack_settings
 from sinks.influx_points.crypto import ohlc_point, quote_point, spread_point
 from sinks.influx_points.fleet import telemetry_point
-from sinks.influx_points.fleet_analytics import alert_point, day_point, health_point, stats_point, trip_point
+from sinks.influx_points.fleet_analytics import alert_point, day_point, health_point, stats_point, stop_point, trip_point
 
 MINUTE_MS = 60_000
 
@@ -125,7 +126,7 @@ def _health(v: SeedVehicle, i: int, fix_ms: int) -> HealthReport:
 
 def fleet_points(vehicles: Iterable[SeedVehicle], now: datetime, history_minutes: int = 180) -> Iterator[Point]:
     """Per vehicle: three recent fixes, ``history_minutes`` of stats_1m, health, one 20-minute trip
-    with its route (one fix a minute), the day's score and one alert (critical coolant or info refuel)."""
+    with its route (one fix a minute) and the 30-minute stop before it, the day's score and one alert (critical coolant or info refuel)."""
     moving_kmh = FleetSettings().trip_start_speed_kmh  # what the analytics flow passes to stats_point
     for i, v in enumerate(vehicles):
         last_fix = now - timedelta(seconds=v.fix_age_s)
@@ -149,6 +150,9 @@ def fleet_points(vehicles: Iterable[SeedVehicle], now: datetime, history_minutes
                     end_lat=v.lat, end_lon=v.lon, distance_km=12.5, duration_s=1200.0, max_speed_kmh=88.0,
                     mean_speed_kmh=37.5, idle_s=60.0, events=events, safety_score=91.0)
         yield trip_point(trip)
+        # parked 30 min with the key off before that trip, as the analytics flow stores a stop (no fixes of it are seeded)
+        yield stop_point(Stop(v.vehicle_id, _ms(t_start - timedelta(minutes=30)), _ms(t_start), v.lat, v.lon, idle_s=0.0,
+                              ignition_off=True, place="Kreuzberg, State of Berlin, DE", fleet_id=v.fleet_id))
         day = last_fix.replace(hour=0, minute=0, second=0, microsecond=0)
         yield day_point(DayScore(v.vehicle_id, day.date().isoformat(), trips=1, distance_km=12.5, duration_s=1200.0,
                                  idle_s=60.0, events=events, score=91.0), v.fleet_id, _ms(day))

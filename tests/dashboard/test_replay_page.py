@@ -26,6 +26,9 @@ def test_parent_replays_their_car(world: World) -> None:
     assert len(values(speed["lat"])) == 24
     assert values(speed["marker"]["color"])[:21] == [40.0] * 21 and values(speed["marker"]["color"])[21:] == [50.0] * 3
     assert len(values(trace(map_spec, "alerts")["lat"])) == 1  # the seeded refuel
+    stops = trace(map_spec, "stops")  # the stored one (no fix of it is seeded: computing from fixes finds none)
+    assert values(stops["lat"]) == [pytest.approx(52.50)] and values(stops["text"]) == ["stop 30 min · Kreuzberg, State of Berlin, DE"]
+    assert "1 stops" in at.caption[0].value
     at.slider(key="replay_page_pos").set_value(5).run()
     map_spec, timeline = plotly_specs(at)
     vehicle = trace(map_spec, "vehicle")

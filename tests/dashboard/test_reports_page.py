@@ -35,7 +35,8 @@ def test_manager_builds_a_report_of_their_fleet_and_downloads_it(world: World) -
     trips = t["trips"].set_index("vehicle_id")
     assert len(trips) == 2 and trips.loc[world.v1, "start_place"] == "Kreuzberg, State of Berlin, DE"  # seeded 52.50, 13.40
     assert trips.loc[world.v1, "duration_min"] == 20.0 and trips.loc[world.v1, "idle_min"] == 1.0
-    assert len(t["stops"]) == 0  # the seeded fixes never stand still for 5 minutes
+    # the stored stop before each trip (the seeded fixes never stand still for 5 minutes: none computed)
+    assert sorted(t["stops"]["vehicle_id"]) == sorted([world.v1, world.v2]) and set(t["stops"]["duration_min"]) == {30.0}
     assert sorted(t["events"]["type"]) == ["coolant_high", "refuel"]
     assert at.download_button(key="reports_csv").label == "CSV (zip)"
     assert at.download_button(key="reports_xlsx").label == "Excel (XLSX)"
