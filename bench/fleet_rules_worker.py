@@ -40,13 +40,13 @@ def main(argv: list[str]) -> int:
     reg = load_registry(work / "vehicles.json", work / "geofences.geojson")
     cfg = FleetSettings()
     events = json.loads((work / "events.json").read_text())
-    records: dict[str, list[str]] = {k: [] for k in ("alerts", "trips", "days", "health", "errors", "link", "fixes")}
+    records: dict[str, list[str]] = {k: [] for k in ("alerts", "trips", "stops", "days", "health", "errors", "link", "fixes")}
 
     def take(out: Any) -> None:
         records["alerts"].extend(a.to_json() for a in out.alerts)
         records["trips"].extend(json.dumps(t.to_dict(), sort_keys=True) for t in out.trips)
-        for key in ("days", "health", "errors", "link", "fixes"):
-            records[key].extend(repr(x) for x in getattr(out, key))
+        for key in ("stops", "days", "health", "errors", "link", "fixes"):
+            records[key].extend(repr(x) for x in getattr(out, key, ()))
 
     states: dict[str, Any] = {}
     fix_cpu = tick_cpu = 0.0
