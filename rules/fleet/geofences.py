@@ -89,6 +89,14 @@ def _advance(track: FenceTrack, depth_m: float, margin: float, standing: bool, o
     return track, False
 
 
+_NO_TRACK = FenceTrack()  # a zone without a track yet (immutable: shared, not built per zone and fix)
+
+
+def _common(fix: Telemetry, fleet_id: str | None, gid: str) -> dict[str, Any]:
+    """The fields every geofence alert of this fix and zone carries (built only for an alert)."""
+    return dict(vehicle_id=fix.vehicle_id, fleet_id=fleet_id, ts=fix.ts_ms, lat=fix.lat, lon=fix.lon, geofence_id=gid)
+
+
 def step(
     state: GeofenceState, fix: Telemetry, fleet_id: str | None, fences: Mapping[str, Geofence], cfg: FleetSettings
 ) -> tuple[GeofenceState, list[A.Alert]]:
@@ -100,20 +108,25 @@ def step(
     for gid, fence in fences.items():
         if not fence.applies_to(vid, fleet_id):
             continue
-        before = state.tracks.get(gid, FenceTrack())
+        before = state.tracks.get(gid, _NO_TRACK)
         over = fence.speed_limit_kmh is not None and fix.speed_kmh > fence.speed_limit_kmh + cfg.overspeed_tolerance_kmh
         margin = margin_for(fence, fix, cfg)
         # only the side and "beyond the margin" matter to _advance: far from the zone, its bounding box says both
         track, changed = _advance(before, fence.depth_or_far(fix.lat, fix.lon, margin), margin, standing, over, ts, cfg)
-        common: dict[str, Any] = dict(vehicle_id=vid, fleet_id=fleet_id, ts=ts, lat=fix.lat, lon=fix.lon, geofence_id=gid)
         if changed and before.inside is not None:
             kind = A.GEOFENCE_ENTER if track.inside else A.GEOFENCE_EXIT
             verb = "entered" if track.inside else "left"
             since = before.candidate_since_ts if before.candidate == track.inside else ts
             out.append(A.make_alert(type=kind, severity="info", episode_ts=since, message=f"{vid} {verb} {fence.name}",
-                                    details={"crossed_at_ts": since, "kind": fence.kind}, **common))
+                                    details={"crossed_at_ts": since, "kind": fence.kind}, **_common(fix, fleet_id, gid)))
+        # the schedule is read only when it decides something: a violation that may start, or one open
+        may_violate = track.inside is not None and fence.kind != "zone" and (track.inside if fence.kind == "forbidden" else not track.inside)
+        if not may_violate and track.violation_since_ts is None:
+            tracks[gid] = track
+            continue
         active = fence.active_at(ts)
-        violating = active and track.inside is not None and fence.kind != "zone" and (track.inside if fence.kind == "forbidden" else not track.inside)
+        violating = active and may_violate
+        common = _common(fix, fleet_id, gid)
         if violating and track.violation_since_ts is None:
             track = replace(track, violation_since_ts=ts)
             if fence.kind == "forbidden":
@@ -138,7 +151,7 @@ def speed_limit(state: GeofenceState, fences: Mapping[str, Geofence], ts_ms: int
     """Lowest limit of the active zones the vehicle is (confirmed) inside, or None."""
     limits = [
         f.speed_limit_kmh for gid, f in fences.items()
-        if f.speed_limit_kmh is not None and state.tracks.get(gid, FenceTrack()).inside and f.active_at(ts_ms)
+        if f.speed_limit_kmh is not None and state.tracks.get(gid, _NO_TRACK).inside and f.active_at(ts_ms)
     ]
     return min(limits) if limits else None
 
@@ -147,7 +160,7 @@ def limiting_zone(state: GeofenceState, fences: Mapping[str, Geofence], ts_ms: i
     """The zone whose limit ``speed_limit`` returns (lowest; on a tie the first id), or None."""
     zones = [
         f for gid, f in sorted(fences.items())
-        if f.speed_limit_kmh is not None and state.tracks.get(gid, FenceTrack()).inside and f.active_at(ts_ms)
+        if f.speed_limit_kmh is not None and state.tracks.get(gid, _NO_TRACK).inside and f.active_at(ts_ms)
     ]
     return min(zones, key=lambda f: f.speed_limit_kmh or 0.0) if zones else None
 

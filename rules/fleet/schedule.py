@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MEMO_MINUTES = 4096  # minutes remembered per schedule (then forgotten at once)
 
 
 class ScheduleError(ValueError):
@@ -43,7 +44,35 @@ class WeeklySchedule:
     except_dates: frozenset[date] = frozenset()
 
     def active_at(self, ts_ms: int) -> bool:
-        """Is a window active at this event time?"""
+        """Is a window active at this event time?
+
+        Memoised per UTC minute (every zone is checked per fix: the local time conversion was
+        ~8 us of it, issue 11), but only for a UTC minute that is one local minute: a zone offset of
+        whole minutes, not changing within it. Any other minute is computed every time."""
+        minute = ts_ms // 60_000
+        memo: dict[int, bool] | None = self.__dict__.get("_by_minute")
+        if memo is None:
+            memo = {}
+            object.__setattr__(self, "_by_minute", memo)  # a cache, not a field: not compared, hashed or shown
+        found = memo.get(minute)
+        if found is not None:
+            return found
+        active = self._active_at(ts_ms)
+        if self._one_local_minute(minute):
+            if len(memo) >= MEMO_MINUTES:
+                memo.clear()
+            memo[minute] = active
+        return active
+
+    def _one_local_minute(self, minute: int) -> bool:
+        """The UTC minute ``minute`` (minutes since the epoch) is one local minute of the zone."""
+        zone = ZoneInfo(self.tz)
+        start = datetime.fromtimestamp(minute * 60, tz=UTC)
+        local_start, local_end = start.astimezone(zone), (start + timedelta(minutes=1)).astimezone(zone)
+        return (local_start.second == 0 and local_start.microsecond == 0
+                and local_end.replace(tzinfo=None) - local_start.replace(tzinfo=None) == timedelta(minutes=1))
+
+    def _active_at(self, ts_ms: int) -> bool:
         local = datetime.fromtimestamp(ts_ms / 1000, tz=UTC).astimezone(ZoneInfo(self.tz))
         today = local.date()
         minute = local.hour * 60 + local.minute
