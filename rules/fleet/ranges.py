@@ -51,28 +51,27 @@ def engine_running(fix: Telemetry) -> bool | None:
     return fix.ignition
 
 
-def _rating(key: str, type_: str | None, severity: A.Severity, value: float, threshold: float, what: str, family: str,
-            clear: bool) -> Rating:
-    """``Rating(...)`` without the frozen dataclass's ``__init__`` (a dozen per fix: most of the rule's cost)."""
-    r = object.__new__(Rating)
-    r.__dict__.update(key=key, type=type_, severity=severity, value=value, threshold=threshold, what=what, family=family, clear=clear)
-    return r
-
-
 def _band(key: str, type_: str, value: float, lo: float | None, hi: float | None, crit_lo: float | None = None,
           crit_hi: float | None = None, what: str = "", hyst: float = 0.0) -> Rating:
     low_edge = lo if lo is not None else crit_lo
     high_edge = hi if hi is not None else crit_hi
     clear = (low_edge is None or value >= low_edge + hyst) and (high_edge is None or value <= high_edge - hyst)
+    rated: str | None = type_
+    severity: A.Severity = "warning"
     if crit_lo is not None and value < crit_lo:
-        return _rating(key, type_, "critical", value, crit_lo, what, type_, clear)
-    if crit_hi is not None and value > crit_hi:
-        return _rating(key, type_, "critical", value, crit_hi, what, type_, clear)
-    if lo is not None and value < lo:
-        return _rating(key, type_, "warning", value, lo, what, type_, clear)
-    if hi is not None and value > hi:
-        return _rating(key, type_, "warning", value, hi, what, type_, clear)
-    return _rating(key, None, "warning", value, 0.0, what, type_, clear)
+        severity, threshold = "critical", crit_lo
+    elif crit_hi is not None and value > crit_hi:
+        severity, threshold = "critical", crit_hi
+    elif lo is not None and value < lo:
+        threshold = lo
+    elif hi is not None and value > hi:
+        threshold = hi
+    else:
+        rated, threshold = None, 0.0
+    # ``Rating(...)`` without the frozen dataclass's ``__init__`` (a dozen per fix: most of the rule's cost)
+    r = object.__new__(Rating)
+    r.__dict__.update(key=key, type=rated, severity=severity, value=value, threshold=threshold, what=what, family=type_, clear=clear)
+    return r
 
 
 def bands(fix: Telemetry, cfg: FleetSettings) -> list[Rating]:
@@ -185,9 +184,11 @@ def step(state: RangeState, fix: Telemetry, fleet_id: str | None, cfg: FleetSett
          rated: list[Rating] | None = None) -> tuple[RangeState, list[A.Alert]]:
     """Feed one in-order fix; return new state and the incident records it raised, escalated or cleared.
     ``rated``: ``bands(fix, cfg)`` when the caller has it already (the engine rates a fix once)."""
+    ratings = bands(fix, cfg) if rated is None else rated
+    if not state.episodes and all(r.type is None for r in ratings):
+        return state, []  # every value in range and no incident open (most fixes): nothing to do
     episodes = dict(state.episodes)
     out: list[A.Alert] = []
-    ratings = bands(fix, cfg) if rated is None else rated
     rated_types = {(r.key, r.family) for r in ratings}
     by_key = {r.key: r for r in ratings}
     for r in ratings:
