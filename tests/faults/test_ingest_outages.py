@@ -19,7 +19,7 @@ from contracts.telemetry import parse_timestamp_ms
 from settings.stack import load_stack_settings
 from simulators.vehicles import fleet
 from tests.support.private_stack import PrivateStack
-from tests.support.services import consume, kafka_topics, publish, require_stack, running_flow, unique
+from tests.support.services import consume, kafka_topics, publish, read_to_end, require_stack, running_flow, unique
 
 pytestmark = pytest.mark.faults
 KAFKA_OUTAGE_S = float(os.environ.get("FAULT_KAFKA_OUTAGE_S", "90"))
@@ -58,7 +58,7 @@ def test_kill9_of_the_ingest_loses_no_acknowledged_message(tmp_path) -> None:
                 publisher.start()
                 consume(s, topic, lambda m: len(m) >= 300, timeout_s=60, settle_s=0)
                 first.kill9()  # mid-stream: messages in the flow's queue are not acknowledged yet
-            before_restart = len(consume(s, topic, lambda m: False, timeout_s=3, settle_s=0))
+            before_restart = len(read_to_end(s, topic))
             publisher.join()
             with running_flow("dataflows.fleet_ingest:build_flow()", env, workers=2):
                 records = consume(s, topic, lambda m: want <= set(fix_keys(m)), timeout_s=120, settle_s=3)

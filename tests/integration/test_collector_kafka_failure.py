@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from settings.stack import REPO_ROOT
-from tests.support.services import consume, kafka_topics, require_stack, unique
+from tests.support.services import kafka_topics, read_to_end, require_stack, unique
 
 pytestmark = pytest.mark.integration
 RUN_FOR_S = 120  # the collector would run this long; it must stop on the failure long before
@@ -34,4 +34,4 @@ def test_refused_delivery_stops_the_collector_with_the_reason() -> None:
         assert done.returncode == 1, log[-3000:]
         assert '"event": "collector stopped: Kafka did not take its quotes"' in log, log[-3000:]
         assert "MSG_SIZE_TOO_LARGE" in log or "too large" in log.lower(), log[-3000:]
-        assert consume(s, tickers, until=lambda m: False, timeout_s=5, settle_s=0) == []  # nothing got through
+        assert read_to_end(s, tickers) == []  # nothing got through

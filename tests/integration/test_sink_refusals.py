@@ -21,7 +21,7 @@ from influxdb_client import Point, WritePrecision
 from sinks.influxdb import InfluxSink
 from sinks.kafka import KafkaDeliveryError, KafkaProducerSink, KafkaRecord
 from tests.support.buckets import temp_bucket
-from tests.support.services import consume, influx_query, kafka_topics, require_stack, unique
+from tests.support.services import consume, influx_query, kafka_topics, read_to_end, require_stack, unique
 
 pytestmark = pytest.mark.integration
 TOPIC_LIMIT = 10_000
@@ -96,7 +96,7 @@ def test_influx_sink_dead_letters_exactly_the_points_influxdb_refuses() -> None:
         sink.write_batch(first)
         sink.write_batch(second)  # must not raise; dead letters are in Kafka when it returns
         sink.close()
-        letters = consume(s, dl, lambda m: False, timeout_s=5, settle_s=0)
+        letters = read_to_end(s, dl)
         rows = influx_query(s, f'from(bucket: "{bucket}") |> range(start: -3d) |> filter(fn: (r) => r._measurement == "poison")')
     assert sorted(int(r["i"]) for r in rows) == list(range(20)), "exactly the good points are stored"
     by_i = {}

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, KafkaError
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from influxdb_client import InfluxDBClient
 
@@ -112,6 +112,51 @@ def consume(s: StackSettings, topic: str, until: Callable[[list], bool], timeout
     return msgs
 
 
+def _end_offsets(consumer: Consumer, topic: str, deadline: float) -> dict[int, int]:
+    """Each partition's end offset; retried while the client's metadata does not know the topic's
+    partitions yet ("Unknown partition" right after it was created, seen on a loaded machine)."""
+    while True:
+        try:
+            meta = consumer.list_topics(topic, timeout=30).topics[topic]
+            if meta.error is not None:
+                raise KafkaException(meta.error)
+            return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in meta.partitions}
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def read_to_end(s: StackSettings, topic: str, timeout_s: float = 120.0) -> list:
+    """Every message in ``topic`` up to the end offsets it has now: a condition, where a fixed
+    few seconds of ``consume`` returned nothing on a loaded machine (the group had not joined yet).
+    Raises if the end is not reached within ``timeout_s``."""
+    consumer = Consumer({**s.kafka_config(), "group.id": unique("test"), "enable.auto.commit": "false", "log_level": 2})
+    deadline = time.monotonic() + timeout_s
+    try:
+        ends = _end_offsets(consumer, topic, deadline)
+        todo = {p: end for p, end in ends.items() if end > 0}
+        if not todo:
+            return []
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in todo])
+        msgs: list = []
+        while todo:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: end offsets {ends} not reached in {timeout_s} s ({len(msgs)} read)")
+            for m in consumer.consume(500, 0.5):
+                if m.error() is not None:
+                    if m.error().code() != KafkaError._PARTITION_EOF:
+                        raise RuntimeError(m.error())
+                    continue
+                if m.offset() < todo.get(m.partition(), -1):
+                    msgs.append(m)
+                if m.partition() in todo and m.offset() + 1 >= todo[m.partition()]:
+                    del todo[m.partition()]
+        return msgs
+    finally:
+        consumer.close()
+
+
 def influx_query(s: StackSettings, flux: str, params: dict | None = None) -> list[dict]:
     """Run a Flux query with the operator token; rows as dicts."""
     with InfluxDBClient(url=s.influx_url, token=s.influx_token, org=s.influx_org, timeout=30_000) as c:
@@ -132,7 +177,7 @@ class FlowProcess:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
 
-    def wait_for_log(self, text: str, count: int = 1, timeout_s: float = 30.0) -> None:
+    def wait_for_log(self, text: str, count: int = 1, timeout_s: float = 120.0) -> None:
         """Block until ``text`` appears ``count`` times in the log (e.g. every worker subscribed)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

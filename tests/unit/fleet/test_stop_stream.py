@@ -192,7 +192,8 @@ def _feed(messages: list, c: object, arrivals: list[int], tail_ticks: int = 1200
 
 
 def test_a_burst_of_old_fixes_keeps_trips_and_motions():
-    """A drive reported every 10 s, arriving as a burst: every fix waits in the reorder buffer for the hold, the newest arrival runs far ahead of the last released fix, and the
+    """A drive reported every 10 s, arriving as a burst: every fix waits in the reorder buffer for
+    the hold, the newest arrival runs far ahead of the last released fix, and the
     timer must not read that as the vehicle's silence (before the fix: the trip ended by the gap rule
     on every tick, chopped into pieces shorter than a trip, 0 trips and no motion events - the CI
     failure of the scripted-trips integration test). Same trips and motions as the fixes read live."""
