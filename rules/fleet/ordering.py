@@ -84,6 +84,13 @@ def _with(state: ReorderState, **parts: Any) -> ReorderState:
     return new
 
 
+def _ordered(fix: Telemetry, flag: Flag | None = None) -> OrderedFix:
+    """``OrderedFix(fix, flag)`` without the frozen dataclass's ``__init__`` (one per released fix)."""
+    new = object.__new__(OrderedFix)
+    new.__dict__.update(fix=fix, flag=flag)
+    return new
+
+
 def _seen(state: ReorderState, ts: int) -> bool:
     """Already released within the horizon, flagged late, or pending: a duplicate."""
     released = state.released_ts
@@ -121,15 +128,15 @@ def hold_ms(state: ReorderState, now_ms: int, cfg: FleetSettings) -> int:
     return min(top, max(base, max(seen) + HOLD_MARGIN_MS)) if seen else base
 
 
-def _measure(state: ReorderState, ts: int, arrival_ms: int, cfg: FleetSettings) -> ReorderState:
-    """Record how far behind a newer fix this one arrived (if it did), and its own arrival."""
+def _measured(state: ReorderState, ts: int, arrival_ms: int, cfg: FleetSettings) -> dict[str, Any]:
+    """The parts that record how far behind a newer fix this one arrived (if it did), and its own arrival."""
     # every kept arrival is of a fix at or before max_ts (late ones are older still): a fix after it has none newer
     newer = [a for t, a in state.arrivals if t > ts] if state.max_ts is not None and ts <= state.max_ts else []
     lateness = state.lateness
     if newer and arrival_ms > min(newer):
         since = arrival_ms - int(cfg.reorder_adapt_window_s * 1000)
         lateness = tuple(x for x in lateness if x[0] >= since)[-(KEEP_ARRIVALS - 1):] + ((arrival_ms, arrival_ms - min(newer)),)
-    return _with(state, arrivals=(state.arrivals + ((ts, arrival_ms),))[-KEEP_ARRIVALS:], lateness=lateness)
+    return {"arrivals": (state.arrivals + ((ts, arrival_ms),))[-KEEP_ARRIVALS:], "lateness": lateness}
 
 
 def report(state: ReorderState, vehicle_id: str, now_ms: int, cfg: FleetSettings, every_s: float = 60.0) -> tuple[ReorderState, list[LinkStats]]:
@@ -146,11 +153,11 @@ def push(state: ReorderState, fix: Telemetry, arrival_ms: int, cfg: FleetSetting
     if _seen(state, ts):
         return _with(state, duplicates=state.duplicates + 1), []
     if ts > arrival_ms + MAX_FUTURE_S * 1000:
-        return _with(state, future=state.future + 1), [OrderedFix(fix, "future")]
-    state = _measure(state, ts, arrival_ms, cfg)
-    if state.last_released_ts is not None and ts < state.last_released_ts:
-        state = _with(state, late=state.late + 1, recent_ts=state.recent_ts | {ts})
-        return state, [OrderedFix(fix, "late")]
+        return _with(state, future=state.future + 1), [_ordered(fix, "future")]
+    measured = _measured(state, ts, arrival_ms, cfg)  # one copy of the state per fix below, not one per part
+    last = state.last_released_ts
+    if last is not None and ts < last:
+        return _with(state, late=state.late + 1, recent_ts=state.recent_ts | {ts}, **measured), [_ordered(fix, "late")]
     if not state.pending or state.pending[-1][0] < ts:
         pending = (*state.pending, (ts, arrival_ms, fix))
     else:
@@ -158,7 +165,10 @@ def push(state: ReorderState, fix: Telemetry, arrival_ms: int, cfg: FleetSetting
         bisect.insort(items, (ts, arrival_ms, fix), key=lambda p: p[0])
         pending = tuple(items)
     max_ts = ts if state.max_ts is None else max(state.max_ts, ts)
-    state = _with(state, pending=pending, max_ts=max_ts)
+    state = _with(state, pending=pending, max_ts=max_ts, **measured)
+    fast_ms = int(cfg.reorder_fast_gap_s * 1000)
+    if len(pending) == 1 and fast_ms > 0 and last is not None and ts - last < fast_ms:
+        return _release(state, cutoff_ts=None, cfg=cfg)  # alone and on the fast path (most fixes): released whatever the cutoff
     return _release(state, cutoff_ts=_cutoff(state, arrival_ms, cfg), cfg=cfg)
 
 
@@ -204,7 +214,7 @@ def _release(state: ReorderState, cutoff_ts: int | None, cfg: FleetSettings) -> 
         fast = fast_ms > 0 and last is not None and ts - last < fast_ms
         if ts > cutoff_ts and not fast:
             break
-        out.append(OrderedFix(fix))
+        out.append(_ordered(fix))
         last = ts
         i += 1
     if not out:
