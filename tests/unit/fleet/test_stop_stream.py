@@ -7,9 +7,11 @@ import json
 
 from contracts import alert as A
 from contracts.stop import Stop
+from contracts.telemetry import parse_telemetry
 from rules.fleet import engine as E
 from rules.fleet.registry import parse_registry
 from rules.fleet.stops import Sample, StopParams, StopState, detect_stops, finish, sample_of, step, tick
+from simulators.scenario_device import Device
 from sinks.influx_points.fleet_analytics import stop_point
 
 from .helpers import T0, cfg, fix, north
@@ -133,37 +135,28 @@ def test_record_and_point():
     assert f"start_ms={T0}i" in line and "ongoing=false" in line
 
 
-def test_a_burst_of_old_fixes_is_not_silence():
-    """Half an hour of event time arriving in a second (a backlog, a replay): while fixes wait in the
-    reorder buffer the newest arrival is far ahead of the last released fix; no stop is announced from
-    that (before the fix: a 1 s 'ongoing' stop in the middle of a drive)."""
-    from contracts.telemetry import parse_telemetry
-    from simulators.scenario_device import Device
-
-    c = cfg(trip_max_gap_s=60, offline_timeout_s=3600)
+def _to_saint_denis() -> Device:
+    """Paris - Saint-Denis at 60 km/h (a fix a second), then 7 minutes parked with the key off, a fix every 30 s."""
     d = Device("v1", T0, 48.8530, 2.3499)
     d.emit()
     d.drive_to(48.9362, 2.3574, kmh=60)
     d.switch(False)
     d.wait(420, every_s=30)
+    return d
+
+
+def test_a_burst_of_old_fixes_is_not_silence():
+    """Half an hour of event time arriving in a second (a backlog, a replay): while fixes wait in the
+    reorder buffer the newest arrival is far ahead of the last released fix; no stop is announced from
+    that (before the fix: a 1 s 'ongoing' stop in the middle of a drive)."""
+    c = cfg(trip_max_gap_s=60, offline_timeout_s=3600)
+    d = _to_saint_denis()
     d.switch(True)
     d.drive_to(48.8530, 2.3499, kmh=60)
     d.switch(False)
     d.wait(420, every_s=30)
     now = T0 + 3_600_000
-    state, got, next_tick = E.VehicleState(), [], now + 1000
-    for i, m in enumerate(d.messages):
-        arrival = now + i // 3  # ~3 fixes per ms
-        while next_tick <= arrival:
-            state, out = E.on_tick(state, "v1", next_tick, REG, c)
-            got += out.stops
-            next_tick += 1000
-        state, out = E.on_fix(state, parse_telemetry(m.topic, json.dumps(m.payload).encode(), arrival, max_age_ms=10**12), arrival, REG, c)
-        got += out.stops
-    for _ in range(120):  # then two minutes of real silence
-        state, out = E.on_tick(state, "v1", next_tick, REG, c)
-        got += out.stops
-        next_tick += 1000
+    got = _feed(d.messages, c, [now + i // 3 for i in range(len(d.messages))], tail_ticks=120).stops  # ~3 fixes per ms, 2 min of silence
     want = detect_stops("v1", [Sample(m.ts_ms, m.payload["lat"], m.payload["lon"], m.payload["speed_kmh"], m.payload["ignition"],
                                       m.payload.get("rpm")) for m in d.messages], speed_kmh=5, min_duration_s=300, max_gap_s=60)
     assert [(s.start_ts, s.end_ts, s.idle_s, s.ignition_off, s.ongoing) for s in got] == [
@@ -173,8 +166,6 @@ def test_a_burst_of_old_fixes_is_not_silence():
 
 def _feed(messages: list, c: object, arrivals: list[int], tail_ticks: int = 1200) -> E.Output:
     """Every message through on_fix at its arrival, the timer every second between, then silence."""
-    from contracts.telemetry import parse_telemetry
-
     state, got, next_tick = E.VehicleState(), E.Output(), arrivals[0] + 1000
     for m, arrival in zip(messages, arrivals, strict=True):
         while next_tick <= arrival:
@@ -193,18 +184,12 @@ def _feed(messages: list, c: object, arrivals: list[int], tail_ticks: int = 1200
 
 def test_a_burst_of_old_fixes_keeps_trips_and_motions():
     """A drive reported every 10 s, arriving as a burst: every fix waits in the reorder buffer for
-    the hold, the newest arrival runs far ahead of the last released fix, and the
-    timer must not read that as the vehicle's silence (before the fix: the trip ended by the gap rule
-    on every tick, chopped into pieces shorter than a trip, 0 trips and no motion events - the CI
-    failure of the scripted-trips integration test). Same trips and motions as the fixes read live."""
-    from simulators.scenario_device import Device
-
+    the hold, the newest arrival runs far ahead of the last released fix, and the timer must not read
+    that as the vehicle's silence (before the fix the gap rule ended the trip at 900 s instead of
+    960 s; in the scripted-trips integration test the same chopped trips into extra or missing
+    motion events). Same trips and motions as the fixes read live."""
     c = cfg(trip_max_gap_s=60, offline_timeout_s=3600)
-    d = Device("v1", T0, 48.8530, 2.3499)
-    d.emit()
-    d.drive_to(48.9362, 2.3574, kmh=60)
-    d.switch(False)
-    d.wait(420, every_s=30)
+    d = _to_saint_denis()
     # a fix every 10 s: each follows a gap longer than the fast path's, so each waits the hold
     messages = [m for m in d.messages if (m.ts_ms - T0) % 10_000 == 0]
     now = T0 + 3_600_000
