@@ -4,9 +4,10 @@ GPX export. Reads are the scoped ones (``data.route``, ``data.alerts``, ``data.s
 the ones the analytics flow stored, as in reports (``report_stops``), plus those computed from the
 fixes that overlap none of them.
 
-**Play** moves the slider by itself: the slider, the moment's line and both charts are one
-``st.fragment`` that reruns every ``PLAY_TICK_S`` while playing, stepping the slider by the chosen
-number of fixes; it stops at the last fix (or on **Pause**). Only the fragment reruns, not the reads."""
+**Play** moves the position by itself: the position (a slider; a progress bar while playing), the
+moment's line and both charts are one ``st.fragment`` that reruns every ``PLAY_TICK_S`` while
+playing, stepping by the chosen number of fixes; it stops at the last fix (or on **Pause**), where
+the slider comes back. Only the fragment reruns, not the reads."""
 
 from __future__ import annotations
 
@@ -73,7 +74,10 @@ def _pause() -> None:
 
 
 def _moved() -> None:
-    st.session_state["replay_page_at"] = st.session_state["replay_page_pos"]  # dragged by hand (playing or not)
+    """Dragged by hand. Not while playing: no slider is drawn then, and a value that arrives is the
+    browser's echo of the slider it showed before Play (seen in Chromium: play jumped to the end)."""
+    if not st.session_state.get("replay_page_playing"):
+        st.session_state["replay_page_at"] = st.session_state["replay_page_pos"]
 
 
 playing = bool(st.session_state.get("replay_page_playing")) and last > 0
@@ -88,11 +92,11 @@ if last > 0:
 
 
 def _replay() -> None:
-    """Slider, moment line and charts; while playing, each run first steps the slider.
+    """Slider (a progress bar while playing), moment line and charts; while playing, each run first steps on.
 
     The position lives in ``replay_page_at`` (the slider's own state is dropped whenever its range
-    changes) and is written to the slider's state before it is drawn; it starts at the end for each
-    vehicle and range, a drag moves it (``_moved``)."""
+    changes, or while playing) and is written to the slider's state before it is drawn; it starts
+    at the end for each vehicle and range, a drag moves it (``_moved``)."""
     state = st.session_state
     pos = state.get("replay_page_at")
     if pos is None or state.get("replay_page_for") != (vehicle_id, last):
@@ -101,8 +105,15 @@ def _replay() -> None:
     pos = int(pos)
     if playing and not state.pop("replay_page_hold", False):
         pos = min(pos + int(step), last)
-    state["replay_page_at"] = state["replay_page_pos"] = pos  # the slider's state set before it is drawn: it shows pos
-    upto = st.slider("Replay", 0, last, key="replay_page_pos", on_change=_moved) if last > 0 else 0
+    state["replay_page_at"] = pos
+    if playing:
+        # no slider while playing: the browser sent back the value it still showed, racing the timer's
+        # steps, and that echo counted as a drag (Chromium: play stopped 1-2 fixes before the end)
+        st.progress(pos / last, text=f"Replay · fix {pos} of {last}")
+        upto = pos
+    else:
+        state["replay_page_pos"] = pos  # the slider's state set before it is drawn: it shows pos
+        upto = st.slider("Replay", 0, last, key="replay_page_pos", on_change=_moved) if last > 0 else 0
     at = path.iloc[upto]
     here = place_index().label(float(at["lat"]), float(at["lon"]))
     st.text(f"{at['time']:%Y-%m-%d %H:%M:%S} UTC · {float(speeds[upto]):.0f} km/h · {here}")

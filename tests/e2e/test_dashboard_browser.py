@@ -460,3 +460,30 @@ def test_fleet_manager_acknowledges_an_open_incident(app: App, page: Page) -> No
     _check_and_shoot(page, "manager", "alerts-acknowledged")
     acks = read_acks(load_stack_settings().kafka_config(), app.acks_topic)
     assert [(a.vehicle_id, a.by, a.note) for a in acks.values()] == [(app.v2, "manager", "driver called")]
+
+
+def test_parent_plays_the_route_replay(app: App, page: Page) -> None:
+    """Play in a real browser: the replay fragment's own timer (every PLAY_TICK_S, no click) moves
+    the position through the route (a progress bar while playing) to the last fix, where the slider
+    is back on it and the button says Play again. With the slider drawn while playing, the browser's
+    echo of the value it still showed stopped play 1-2 fixes early in about 1 run of 5."""
+    from playwright.sync_api import expect
+
+    _sign_in(page, app.url, "parent", app.password)
+    _open(page, TITLE["replay"])
+    thumb = page.get_by_test_id("stSliderThumbValue")
+    expect(thumb).to_have_count(1)
+    last = int(thumb.inner_text())
+    assert last >= 3, f"the seeded route has {last + 1} positions in the last 24 hours"
+    started = time.monotonic()
+    page.get_by_role("button", name="Play", exact=True).click()
+    expect(page.get_by_role("button", name="Pause", exact=True)).to_be_visible()
+    # Streamlit keeps the previous run's elements (faded) until the new ones arrive: the old Play button
+    # is still there for a moment; playing is when it has gone
+    expect(page.get_by_role("button", name="Play", exact=True)).to_have_count(0)
+    expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible(timeout=max(WAIT_MS, 2_000 * last + 60_000))
+    # stepped by the timer, one fix per PLAY_TICK_S, not jumped to the end (a lower bound: a loaded machine
+    # only makes it longer; a middle position is not asserted - a slow browser may never paint one)
+    assert time.monotonic() - started >= 0.5 * (last - 1)
+    expect(thumb).to_have_text(str(last))
+    expect(page.get_by_test_id("stException")).to_have_count(0)
