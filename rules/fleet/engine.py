@@ -301,9 +301,10 @@ def _health(st: VehicleState, c: _Fix) -> tuple[Parts, Output | None]:
     ts, cfg = c.fix.ts_ms, c.cfg
     hst = H.update(st.health, c.fix, cfg, c.bands)
     recent_drop = st.last_fuel_drop_ts is not None and ts - st.last_fuel_drop_ts < 86_400_000
-    report = H.assess(hst, c.vehicle.id, ts, cfg, st.dtc.active(ts, cfg), c.forecasts(st.usage), recent_drop)
-    reports = [report] if report.status != st.last_status or c.new_day else []
-    return _with(st, health=hst, last_status=report.status, last_health_day=ts // M.DAY_MS), _emitted(health=reports)
+    dtcs, forecasts = st.dtc.active(ts, cfg), c.forecasts(st.usage)
+    now = H.status(hst, ts, cfg, dtcs, forecasts, recent_drop)
+    reports = [H.assess(hst, c.vehicle.id, ts, cfg, dtcs, forecasts, recent_drop)] if now != st.last_status or c.new_day else []
+    return _with(st, health=hst, last_status=now, last_health_day=ts // M.DAY_MS), _emitted(health=reports)
 
 
 # In this order: overspeed reads the geofence state of this fix, trips count the alerts before

@@ -45,6 +45,29 @@ def update(state: HealthState, fix: Telemetry, cfg: FleetSettings, rated: list[R
     return HealthState(ratings, max(state.last_ts, fix.ts_ms))
 
 
+def _service_soon(f: ServiceForecast, today: date, cfg: FleetSettings) -> bool:
+    return (f.due_date is not None and (f.due_date - today).days <= cfg.service_due_soon_days) or (
+        f.remaining_km is not None and f.remaining_km <= cfg.service_due_soon_km)
+
+
+def status(
+    state: HealthState, ts_ms: int, cfg: FleetSettings, active_dtcs: Sequence[str] = (),
+    forecasts: Sequence[ServiceForecast] = (), recent_fuel_drop: bool = False,
+) -> Status:
+    """The status ``assess`` would report, without building its issues: the engine checks it on
+    every fix and builds a report only when it changed or a day began (issue 11)."""
+    rated = [r for r in state.ratings.values() if r.type is not None]
+    if recent_fuel_drop or any(r.severity == "critical" for r in rated) or any(is_severe(c) for c in active_dtcs):
+        return "critical"
+    if rated or active_dtcs:
+        return "attention"
+    if forecasts:
+        today = datetime.fromtimestamp(ts_ms / 1000, tz=UTC).date()
+        if any(f.overdue or _service_soon(f, today, cfg) for f in forecasts):
+            return "attention"
+    return "ok"
+
+
 def assess(
     state: HealthState, vehicle_id: str, ts_ms: int, cfg: FleetSettings, active_dtcs: Sequence[str] = (),
     forecasts: Sequence[ServiceForecast] = (), recent_fuel_drop: bool = False,
@@ -64,9 +87,7 @@ def assess(
     dated = [f for f in forecasts if f.due_date is not None]
     next_service = min(dated, key=lambda f: f.due_date or date.max) if dated else (forecasts[0] if forecasts else None)
     for f in forecasts:
-        soon = (f.due_date is not None and (f.due_date - today).days <= cfg.service_due_soon_days) or (
-            f.remaining_km is not None and f.remaining_km <= cfg.service_due_soon_km)
-        if f.overdue or soon:
+        if f.overdue or _service_soon(f, today, cfg):
             when = "overdue" if f.overdue else f"due {f.due_date.isoformat() if f.due_date else 'soon'}"
             issues.append(Issue(f"service:{f.rule_id}", "warning" if f.overdue else "info", f"{f.name} {when}", f.suggestion))
     if any(i.severity == "critical" for i in issues):

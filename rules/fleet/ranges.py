@@ -30,6 +30,7 @@ from contracts.telemetry import Telemetry
 from .config import FleetSettings
 
 WHEELS = {"fl": "front left", "fr": "front right", "rl": "rear left", "rr": "rear right"}
+_TIRES = tuple((wheel, f"tire_{wheel}", f"{label} tire pressure (kPa)") for wheel, label in WHEELS.items())  # built once, not per fix
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ def _band(key: str, type_: str, value: float, lo: float | None, hi: float | None
         rated, threshold = None, 0.0
     # ``Rating(...)`` without the frozen dataclass's ``__init__`` (a dozen per fix: most of the rule's cost)
     r = object.__new__(Rating)
-    r.__dict__.update(key=key, type=rated, severity=severity, value=value, threshold=threshold, what=what, family=type_, clear=clear)
+    object.__setattr__(r, "__dict__", {"key": key, "type": rated, "severity": severity, "value": value, "threshold": threshold,
+                                       "what": what, "family": type_, "clear": clear})
     return r
 
 
@@ -91,14 +93,15 @@ def bands(fix: Telemetry, cfg: FleetSettings) -> list[Rating]:
         else:
             out.append(_band("battery", A.BATTERY_LOW, fix.battery_v, None, None, crit_lo=cfg.battery_off_critical_v,
                              what="battery voltage (V)", hyst=hyst))
-    if fix.tire_pressure_kpa is not None:
-        for wheel, label in WHEELS.items():
-            kpa = getattr(fix.tire_pressure_kpa, wheel)
+    tires = fix.tire_pressure_kpa
+    if tires is not None:
+        low, critical, high, hyst = cfg.tire_low_kpa, cfg.tire_critical_kpa, cfg.tire_high_kpa, cfg.tire_hysteresis_kpa
+        for wheel, key, what in _TIRES:
+            kpa = getattr(tires, wheel)
             if kpa is None:
                 continue
-            what, hyst = f"{label} tire pressure (kPa)", cfg.tire_hysteresis_kpa
-            out.append(_band(f"tire_{wheel}", A.TIRE_PRESSURE_LOW, kpa, cfg.tire_low_kpa, None, crit_lo=cfg.tire_critical_kpa, what=what, hyst=hyst))
-            out.append(_band(f"tire_{wheel}", A.TIRE_PRESSURE_HIGH, kpa, None, cfg.tire_high_kpa, what=what, hyst=hyst))
+            out.append(_band(key, A.TIRE_PRESSURE_LOW, kpa, low, None, critical, None, what, hyst))
+            out.append(_band(key, A.TIRE_PRESSURE_HIGH, kpa, None, high, None, None, what, hyst))
     if fix.oil_life_pct is not None:
         out.append(_band("oil_life", A.OIL_LIFE_LOW, fix.oil_life_pct, cfg.oil_life_low_pct, None, crit_lo=cfg.oil_life_critical_pct,
                          what="oil life (%)", hyst=cfg.oil_life_hysteresis_pct))

@@ -143,3 +143,26 @@ def test_health_includes_next_service():
     assert r.status == "ok" and r.next_service == far
     r = H.assess(H.HealthState(), "v1", NOW, C, forecasts=[soon])
     assert r.status == "attention" and r.issues[0].suggestion == "Change oil"  # 500 km left
+
+
+def test_status_is_the_status_of_the_report_in_every_combination():
+    """The engine reads ``status`` on every fix and builds the report only when it changed."""
+    import itertools
+
+    rule = M.MaintenanceRule(id="oil", name="Oil", every_km=15000, suggestion="Change oil")
+    at = {"far": 45_000, "soon": 36_500, "overdue": 30_000}
+    forecasts = {k: M.forecast(rule, M.ServicePoint(date=date(2025, 6, 1), odometer_km=km), usage(100, 2), NOW) for k, km in at.items()}
+    ratings = {
+        "none": H.HealthState(),
+        "in range": H.update(H.HealthState(), fix(0, coolant_temp_c=90.0, battery_v=14.2, rpm=900.0), C),
+        "warning": H.update(H.HealthState(), fix(0, tire_pressure_kpa={"fl": 170.0}), C),
+        "critical": H.update(H.HealthState(), fix(0, coolant_temp_c=125.0), C),
+    }
+    dtcs = {"none": [], "mild": ["P0420"], "severe": ["P0217"]}
+    seen = set()
+    for (_r, state), (_d, codes), service, drop in itertools.product(ratings.items(), dtcs.items(), [None, *forecasts], [False, True]):
+        fc = [forecasts[service]] if service else []
+        report = H.assess(state, "v1", NOW, C, codes, fc, drop)
+        assert H.status(state, NOW, C, codes, fc, drop) == report.status, (_r, _d, service, drop)
+        seen.add(report.status)
+    assert seen == {"ok", "attention", "critical"}
