@@ -12,7 +12,6 @@ A rise of ``refuel_rise_pct`` is a refuel. Each alert resets the baseline: one p
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 
 from contracts import alert as A
@@ -36,12 +35,19 @@ def _alert(fix: Telemetry, fleet_id: str | None, type_: str, sev: A.Severity, va
                         value=value, threshold=thr, lat=fix.lat, lon=fix.lon, message=msg, details={"since_ts": since})
 
 
+def _median(raw: tuple[float, ...]) -> float:
+    """``statistics.median`` of the last one to three readings, without its generic sort and checks."""
+    if len(raw) == 3:
+        return sorted(raw)[1]
+    return raw[0] if len(raw) == 1 else (raw[0] + raw[1]) / 2
+
+
 def step(state: FuelState, fix: Telemetry, fleet_id: str | None, cfg: FleetSettings) -> tuple[FuelState, list[A.Alert]]:
     """Feed one in-order fix; return new state and fuel_drop / refuel alerts."""
     if fix.fuel_level_pct is None:
         return state, []
     raw = (*state.raw[-2:], fix.fuel_level_pct)
-    level = statistics.median(raw)
+    level = _median(raw)
     parked = fix.speed_kmh <= cfg.idle_speed_kmh or fix.ignition is False
     entry = (fix.ts_ms, level, fix.lat, fix.lon, parked)
     cutoff = fix.ts_ms - cfg.fuel_window_s * 1000

@@ -88,8 +88,9 @@ def step(state: OverspeedState, fix: Telemetry, fleet_id: str | None, limit_kmh:
         state = OverspeedState()
     over = limit_kmh is not None and fix.speed_kmh > limit_kmh + cfg.overspeed_tolerance_kmh
     if not over:
-        segment = haversine_m(state.last_lat, state.last_lon, fix.lat, fix.lon) if state.start_ts is not None else 0.0
-        out += _close(replace(state, distance_m=state.distance_m + segment), vid, fleet_id, ts, fix.lat, fix.lon)
+        if state.start_ts is not None:  # an episode ends here (most fixes have none open: nothing to close)
+            segment = haversine_m(state.last_lat, state.last_lon, fix.lat, fix.lon)
+            out += _close(replace(state, distance_m=state.distance_m + segment), vid, fleet_id, ts, fix.lat, fix.lon)
         return OverspeedState(last_ts=ts, last_lat=fix.lat, last_lon=fix.lon), out
     assert limit_kmh is not None
     if state.start_ts is None:

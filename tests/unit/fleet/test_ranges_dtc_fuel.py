@@ -162,3 +162,17 @@ def test_refuel():
     fixes = [fix(t, 0, fuel_level_pct=20.0) for t in range(0, 60, 10)] + [fix(t, 0, fuel_level_pct=80.0) for t in range(60, 120, 10)]
     _, out = run(F, fixes, c=FC)
     assert [(a.type, a.value) for a in out] == [(A.REFUEL, 60.0)]
+
+
+def test_fuel_median_is_statistics_median_to_the_bit():
+    """The smoothing's own median of one to three readings equals ``statistics.median`` (type and sign of zero too)."""
+    import itertools
+    import statistics
+
+    from rules.fleet.fuel import _median
+
+    values = [0.0, -0.0, 1.5, 1.5, 2.0, 100.0, 33.3, 7]
+    combos = [t for k in (1, 2, 3) for t in itertools.product(values, repeat=k)]
+    assert len(combos) == 584
+    for t in combos:
+        assert repr(_median(t)) == repr(statistics.median(t)), t
