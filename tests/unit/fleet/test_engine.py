@@ -4,6 +4,8 @@ import json
 import random
 from dataclasses import replace
 
+import pytest
+
 from contracts import alert as A
 from contracts.registry import Fleet
 from rules.fleet import engine as E
@@ -239,3 +241,15 @@ def test_vehicle_deleted_while_its_fix_was_in_flight():
     assert out.alerts == [] and out.fixes == []
     assert [(e.rule, e.fix.ts_ms) for e in out.errors] == [("registry", T0)]
     assert E.expired(after, T0 + 700_000)
+
+
+def test_a_rule_part_that_is_no_state_field_is_an_error(monkeypatch):
+    """A misspelt part would add an attribute to the state: the engine checks the fields once per fix."""
+    from rules.fleet import engine as E
+
+    def misspelt(st, c):
+        return E._with(st, geofnce=st.geofence), None
+
+    monkeypatch.setattr(E, "RULES", (*E.RULES, ("misspelt", misspelt)))
+    with pytest.raises(TypeError, match="geofnce"):
+        run([(f, f.ts_ms) for f in script()[:40]])
