@@ -19,7 +19,9 @@ from access import reads
 from access.flux import Params, TimeBound
 from access.reads import ALERT_COLUMNS, POSITION_COLUMNS, TRIP_COLUMNS, Reads, ScopeError, window_for
 from access.scope import Scope
+from contracts.stop import Stop
 from dashboard.config import load_dashboard_settings
+from jobs.fleet_report_data import stop_from_row
 from settings.stack import StackSettings, load_stack_settings
 
 __all__ = ["ALERT_COLUMNS", "POSITION_COLUMNS", "TRIP_COLUMNS", "ScopeError", "window_for"]
@@ -100,6 +102,13 @@ def trips(scope: Scope, start: TimeBound, stop: datetime | None, limit: int, *,
 def stops(scope: Scope, start: TimeBound, stop: datetime | None, limit: int, *, vehicles: list[str] | None = None) -> pd.DataFrame:
     """Stored stops in scope (time = stop start), newest first."""
     return _reads().stops(scope, start, stop, limit, vehicles=vehicles)
+
+
+def stop_records(scope: Scope, start: TimeBound, stop: datetime | None, limit: int, *, vehicles: list[str] | None = None) -> list[Stop]:
+    """``stops`` as the contract's records (a missing field None, never NaN), oldest first."""
+    frame = stops(scope, start, stop, limit, vehicles=vehicles)
+    rows = [stop_from_row({k: (None if pd.isna(v) else v) for k, v in row.items()}) for row in frame.to_dict("records")]
+    return sorted(rows, key=lambda x: x.start_ts)
 
 
 def safety_daily(scope: Scope, start: TimeBound, stop: datetime | None, limit: int) -> pd.DataFrame:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import data
@@ -22,7 +21,6 @@ from dashboard.session import require_page
 from dashboard.views import fleet_overview, vehicle_choices
 from dashboard.widgets import time_range
 from jobs.fleet_report_build import VehicleRecords, report_stops
-from jobs.fleet_report_data import stop_from_row
 from jobs.fleet_report_files import gpx_bytes
 from rules.fleet.config import FleetSettings
 from rules.fleet.stops import Sample, with_place
@@ -51,11 +49,10 @@ alerts = data.alerts(ctx.scope, start, stop, s.max_rows, vehicles=[vehicle_id]).
 speeds = path["speed_kmh"].astype(float).fillna(0.0) if "speed_kmh" in path else [0.0] * len(path)
 samples = [Sample(int(t.timestamp() * 1000), float(la), float(lo), float(v))
            for t, la, lo, v in zip(path["time"], path["lat"], path["lon"], speeds, strict=True)]
-stored = data.stops(ctx.scope, start, stop, s.max_rows, vehicles=[vehicle_id])
-stored_stops = [stop_from_row({k: (None if pd.isna(v) else v) for k, v in row.items()}) for row in stored.to_dict("records")]
+stored_stops = data.stop_records(ctx.scope, start, stop, s.max_rows, vehicles=[vehicle_id])
 # the flow's stored stops, plus those computed from the fixes that overlap none (a stop begun before the range)
 stops = [x if x.place else with_place(x, place_index())
-         for x in report_stops(VehicleRecords(vehicle_id, samples=samples, stops=stored_stops[::-1]), FleetSettings())]
+         for x in report_stops(VehicleRecords(vehicle_id, samples=samples, stops=stored_stops), FleetSettings())]
 
 PLAY_TICK_S = 0.5
 STEPS = (1, 5, 20)
