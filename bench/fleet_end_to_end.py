@@ -239,7 +239,9 @@ def run_step(s, influx, bucket, topics, flows, rate, args, ids, base_count, mqtt
     lags.stop_flag.set()
     lags.join()
     costs_after = {n: proc_cost(p.pid) for n, p in flows.items()}
-    wall = args.seconds + drained_s
+    # the publishers' own time, not --seconds: a publisher slower than the rate takes longer for the
+    # same count (before 2026-12-07 that overstated the cores: 6.15 "flow cores" on 2 cores)
+    wall = done["elapsed_s"] + drained_s
     store_lags = [(ts - (t0 + (c - 1) / rate)) * 1000 for ts, c in samples if 0 < c <= total]
     spent = {n: costs_after[n]["cpu_s"] - costs_before[n]["cpu_s"] for n in flows}
     by_flow = {n: round(v / wall, 2) for n, v in spent.items()}
