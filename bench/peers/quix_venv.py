@@ -15,8 +15,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv-bench-quix"
 REQUIREMENTS = Path(__file__).with_name("requirements-quix.txt")
-CHECK = ("import quixstreams, rules.fleet.engine, contracts.avro, sinks.influx_points.fleet_analytics, contracts.line_protocol, "
-         "sources.kafka_table, settings.flows; print(quixstreams.__version__)")
+# every project module bench/peers/quix_fleet_rules.py imports (a missing one failed the peer only after the input was produced)
+CHECK = ("import quixstreams, contracts.avro, contracts.deadletter, contracts.line_protocol, contracts.telemetry, "
+         "dataflows.live_registry, rules.fleet.engine, rules.fleet.registry, rules.fleet.stats, settings.errors, settings.flows, "
+         "settings.logs, settings.rules_env, settings.stack, sinks.influx_points.fleet_analytics, sources.kafka_table; "
+         "print(quixstreams.__version__)")
 
 
 def quix_python() -> Path:
