@@ -111,5 +111,7 @@ def step(state: HarshState, fix: Telemetry, fleet_id: str | None, cfg: FleetSett
         ))
     incidents = tuple(open_[t] for t in sorted(open_))
     # every field given (not ``replace``: its per-field loop on every fix cost more than the rule's checks)
-    return HarshState(fix.ts_ms, fix.speed_kmh, changes.get("braking_since", state.braking_since),
-                      changes.get("accel_since", state.accel_since), changes.get("corner_since", state.corner_since), incidents), out
+    return HarshState(prev_ts=fix.ts_ms, prev_speed_kmh=fix.speed_kmh,
+                      braking_since=changes.get("braking_since", state.braking_since),
+                      accel_since=changes.get("accel_since", state.accel_since),
+                      corner_since=changes.get("corner_since", state.corner_since), incidents=incidents), out
